@@ -1,0 +1,240 @@
+"""The `Schedule` base class: an immutable, callable pytree mapping a step to a value.
+
+Every schedule in jaxsched is a frozen dataclass registered as a JAX pytree. Numeric
+hyperparameters are leaves, so a schedule can be an argument of a jitted function (changing
+its numbers reuses the compiled program) and a stacked batch of schedules can be vmapped.
+Strings and flags that change the shape of the computation are static metadata.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, TypeVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Numeric = Any  # a Python number, a NumPy or JAX scalar or array, or a tracer
+_S = TypeVar("_S", bound="Schedule")
+
+# name -> class, filled by `register`; read by `jaxsched.get` and `from_config`.
+REGISTRY: dict[str, type[Schedule]] = {}
+
+
+def static_field(default: Any = dataclasses.MISSING) -> Any:
+    """A dataclass field that is pytree metadata (part of the structure, never traced)."""
+    return dataclasses.field(default=default, metadata={"static": True})
+
+
+def register(name: str) -> Callable[[type[_S]], type[_S]]:
+    """Class decorator: frozen dataclass, JAX pytree, and registry entry under `name`."""
+
+    def wrap(cls: type[_S]) -> type[_S]:
+        cls = dataclasses.dataclass(frozen=True, repr=False)(cls)
+        jax.tree_util.register_dataclass(cls)
+        cls.name = name
+        REGISTRY[name] = cls
+        return cls
+
+    return wrap
+
+
+class Schedule:
+    """Base class of every jaxsched schedule: `schedule(step) -> value`.
+
+    `step` is the 0-based number of updates already applied: a Python int, a NumPy or JAX
+    integer or float, a scalar or an array, traced or not. The result is a JAX float array
+    of the same shape as `step`, in JAX's default float dtype.
+    """
+
+    name: ClassVar[str]
+
+    def __call__(self, step: Numeric) -> jax.Array:
+        return self._at(as_step(step))
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        """The value at a float `step` (already converted by `as_step`)."""
+        raise NotImplementedError
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-safe dict that `jaxsched.from_config` turns back into this schedule."""
+        config: dict[str, Any] = {"name": self.name}
+        for field in dataclasses.fields(self):  # type: ignore[arg-type]
+            config[field.name] = _to_json(getattr(self, field.name), field.name)
+        return config
+
+    def __repr__(self) -> str:
+        args = ", ".join(
+            f"{f.name}={_short_repr(getattr(self, f.name))}"
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        )
+        return f"{self.name}({args})"
+
+
+def from_config(config: Mapping[str, Any]) -> Schedule:
+    """Builds the schedule that `Schedule.to_config` described.
+
+    Args:
+      config: a dict with a ``"name"`` key naming a registered schedule and its arguments;
+        nested schedules (in `join`, `warmup`, ...) are nested configs.
+
+    Returns:
+      The schedule, validated exactly as if it had been constructed by hand.
+
+    Raises:
+      ValueError: if the name is unknown or an argument is missing or invalid.
+    """
+    if not isinstance(config, Mapping) or "name" not in config:
+        raise ValueError(f"config must be a dict with a 'name' key, got {config!r}")
+    kwargs = dict(config)
+    name = kwargs.pop("name")
+    if name not in REGISTRY:
+        raise ValueError(f"name={name!r} is not a jaxsched schedule; known: {sorted(REGISTRY)}")
+    cls = REGISTRY[name]
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if field.name in kwargs:
+            kwargs[field.name] = _from_json(kwargs[field.name])
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ValueError(f"bad arguments for {name}: {e}") from None
+
+
+def _to_json(value: Any, field_name: str) -> Any:
+    if isinstance(value, Schedule):
+        return value.to_config()
+    if isinstance(value, (tuple, list)):
+        return [_to_json(v, field_name) for v in value]
+    if value is None or isinstance(value, (bool, str, int, float)):
+        return value
+    if isinstance(value, jax.core.Tracer):
+        raise ValueError(f"{field_name} is traced; only concrete schedules have a config")
+    return np.asarray(value).tolist()
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, Mapping) and "name" in value:
+        return from_config(value)
+    if isinstance(value, list):
+        return tuple(_from_json(v) for v in value)
+    return value
+
+
+def _short_repr(value: Any) -> str:
+    if isinstance(value, (jax.Array, np.ndarray)) and not isinstance(value, jax.core.Tracer):
+        value = np.asarray(value)
+        return repr(value.item()) if value.ndim == 0 else repr(value.tolist())
+    if isinstance(value, tuple):
+        return (
+            "(" + ", ".join(_short_repr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+        )
+    return repr(value)
+
+
+def float_dtype() -> Any:
+    """JAX's default float dtype: float32, or float64 when `jax_enable_x64` is on."""
+    return jnp.result_type(float)
+
+
+def as_step(step: Numeric) -> jax.Array:
+    """Converts a step of any integer or float type to a float array.
+
+    Concrete Python and NumPy integers go through float64 first: `jnp.asarray(2**40)` would
+    overflow (or wrap) in JAX's default int32.
+    """
+    if isinstance(step, jax.Array):  # includes tracers
+        return step.astype(float_dtype())
+    return jnp.asarray(np.asarray(step, dtype=np.float64), dtype=float_dtype())
+
+
+def is_concrete(value: Any) -> bool:
+    """True for values whose numbers are known now (not traced, not a placeholder)."""
+    if isinstance(value, jax.core.Tracer):
+        return False
+    return isinstance(value, (int, float, np.ndarray, np.number, jax.Array))
+
+
+def check(name: str, value: Any, ok: Callable[[np.ndarray], Any], requirement: str) -> None:
+    """Raises ValueError naming `name` unless the concrete `value` satisfies `ok`.
+
+    Traced values (and the placeholders that JAX puts into pytrees) are not checked.
+    """
+    if value is None or isinstance(value, bool) or not is_concrete(value):
+        return
+    array = np.asarray(value, dtype=np.float64)
+    if not bool(np.all(ok(array))):
+        raise ValueError(f"{name} must be {requirement}, got {name}={_short_repr(value)}")
+
+
+def check_finite(name: str, value: Any) -> None:
+    check(name, value, np.isfinite, "finite")
+
+
+def check_positive(name: str, value: Any) -> None:
+    check(name, value, lambda v: np.isfinite(v) & (v > 0), "positive and finite")
+
+
+def check_non_negative(name: str, value: Any) -> None:
+    check(name, value, lambda v: np.isfinite(v) & (v >= 0), "non-negative and finite")
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {name}={value!r}")
+
+
+def as_float_leaf(value: Any) -> Any:
+    """Python numbers become floats so that 1 and 0.5 trace to the same type (no recompile)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def as_tuple(name: str, value: Any) -> tuple[Any, ...]:
+    """Sequences of numbers are stored as tuples: one pytree leaf per number."""
+    if isinstance(value, tuple):
+        return value
+    if isinstance(value, (list, range)):
+        return tuple(value)
+    if is_concrete(value) and np.ndim(value) == 1:
+        return tuple(np.asarray(value))
+    raise ValueError(f"{name} must be a sequence of numbers, got {name}={value!r}")
+
+
+def check_increasing(name: str, boundaries: tuple[Any, ...]) -> None:
+    """Raises ValueError unless concrete `boundaries` are non-negative and strictly increasing."""
+    for boundary in boundaries:
+        check_non_negative(name, boundary)
+    if not all(is_concrete(b) for b in boundaries):
+        return
+    for previous, current in zip(boundaries, boundaries[1:]):
+        if np.any(np.asarray(previous) >= np.asarray(current)):
+            raise ValueError(
+                f"{name} must be strictly increasing, got {name}={_short_repr(tuple(boundaries))}"
+            )
+
+
+def set_field(obj: Any, name: str, value: Any) -> None:
+    """Normalises a field of a frozen dataclass during `__post_init__`."""
+    object.__setattr__(obj, name, value)
+
+
+def normalise_floats(obj: Any, *names: str) -> None:
+    for name in names:
+        set_field(obj, name, as_float_leaf(getattr(obj, name)))
+
+
+def safe_div(numerator: jax.Array, denominator: Numeric) -> jax.Array:
+    """numerator / denominator, with a zero denominator read as one (its branch is unused)."""
+    denominator = jnp.asarray(denominator, dtype=float_dtype())
+    return numerator / jnp.where(denominator == 0, 1.0, denominator)
+
+
+def clamp01(x: jax.Array) -> jax.Array:
+    return jnp.clip(x, 0.0, 1.0)
+
+
+PI = math.pi

@@ -1,0 +1,321 @@
+"""Schedules made of schedules: joins, warmups, products, scaling and clipping."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsched._base import (
+    Schedule,
+    as_float_leaf,
+    as_tuple,
+    check,
+    check_finite,
+    check_increasing,
+    check_non_negative,
+    check_positive,
+    clamp01,
+    float_dtype,
+    is_concrete,
+    normalise_floats,
+    register,
+    safe_div,
+    set_field,
+    static_field,
+)
+from jaxsched._shapes import check_shape, warmup_fraction
+
+
+def _check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
+    schedules = tuple(schedules) if isinstance(schedules, (list, tuple)) else (schedules,)
+    for schedule in schedules:
+        if not isinstance(schedule, Schedule):
+            raise ValueError(
+                f"{name} must hold jaxsched schedules, got {type(schedule).__name__}; "
+                "wrap a number in jaxsched.constant"
+            )
+    if not schedules:
+        raise ValueError(f"{name} must hold at least one schedule")
+    return schedules
+
+
+def _join(step: jax.Array, schedules: Sequence[Schedule], boundaries: Sequence[Any]) -> jax.Array:
+    value = schedules[0](step)
+    for boundary, schedule in zip(boundaries, schedules[1:]):
+        value = jnp.where(step >= boundary, schedule(step - boundary), value)
+    return value
+
+
+@register("join")
+class Join(Schedule):
+    """Runs `schedules[0]`, then `schedules[1]` from `boundaries[0]`, and so on.
+
+    Each piece sees the step counted from its own start: from `boundaries[i - 1]` on the value
+    is `schedules[i](step - boundaries[i - 1])`. The switch happens AT the boundary step, as in
+    optax `join_schedules`.
+
+    Args:
+      schedules: the pieces, in order.
+      boundaries: strictly increasing, non-negative steps where each next piece starts; one
+        fewer than `schedules`.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> ramp = jaxsched.linear(0.0, 1.0, transition_steps=2)
+      >>> decay = jaxsched.exponential_decay(1.0, decay_rate=0.5)
+      >>> print(jaxsched.join((ramp, decay), boundaries=(2,))(jnp.arange(5)))
+      [0.   0.5  1.   0.5  0.25]
+    """
+
+    schedules: Any
+    boundaries: Any
+
+    def __post_init__(self) -> None:
+        schedules = _check_schedules("schedules", self.schedules)
+        boundaries = as_tuple("boundaries", self.boundaries)
+        set_field(self, "schedules", schedules)
+        set_field(self, "boundaries", boundaries)
+        if len(boundaries) != len(schedules) - 1:
+            raise ValueError(
+                f"boundaries must have one entry fewer than schedules, got "
+                f"len(boundaries)={len(boundaries)} and len(schedules)={len(schedules)}"
+            )
+        check_increasing("boundaries", boundaries)
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        return _join(step, self.schedules, self.boundaries)
+
+
+@register("by_fraction")
+class ByFraction(Schedule):
+    """Lays `schedules` end to end, each taking its share of `total_steps`.
+
+    Piece `i` starts at step `round(total_steps * sum(fractions[:i]))` and sees the step
+    counted from there, as in `join`. Changing `total_steps` stretches the whole layout; it is
+    a leaf, so it can be traced or vmapped.
+
+    Args:
+      total_steps: the length of the run (positive).
+      fractions: the positive share of each piece, summing to 1.
+      schedules: the pieces, one per fraction.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> pieces = (jaxsched.constant(1.0), jaxsched.constant(0.1))
+      >>> schedule = jaxsched.by_fraction(4, fractions=(0.75, 0.25), schedules=pieces)
+      >>> print(schedule(jnp.arange(5)))
+      [1.  1.  1.  0.1 0.1]
+    """
+
+    total_steps: Any
+    fractions: Any
+    schedules: Any
+
+    def __post_init__(self) -> None:
+        check_positive("total_steps", self.total_steps)
+        fractions = tuple(as_float_leaf(f) for f in as_tuple("fractions", self.fractions))
+        schedules = _check_schedules("schedules", self.schedules)
+        set_field(self, "fractions", fractions)
+        set_field(self, "schedules", schedules)
+        if len(fractions) != len(schedules):
+            raise ValueError(
+                f"fractions and schedules must have the same length, got "
+                f"len(fractions)={len(fractions)} and len(schedules)={len(schedules)}"
+            )
+        for fraction in fractions:
+            check_positive("fractions", fraction)
+        if all(is_concrete(f) for f in fractions):
+            check(
+                "fractions",
+                np.sum(fractions, axis=0),
+                lambda v: np.abs(v - 1) < 1e-6,
+                "summing to 1",
+            )
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        starts, share = [], 0.0
+        for fraction in self.fractions[:-1]:
+            share = share + fraction
+            # round, not floor: 0.7 + 0.1 is 0.7999... in floating point
+            starts.append(jnp.round(self.total_steps * share))
+        return _join(step, self.schedules, starts)
+
+
+@register("warmup")
+class Warmup(Schedule):
+    """Ramps from `init_value` to `schedule(0)` over `warmup_steps`, then runs `schedule`.
+
+    The wrapped schedule starts from its own step 0 when the warmup ends: at step
+    `warmup_steps + k` the value is `schedule(k)`. The ramp shape is "linear", "cosine" or
+    "1-sqrt". A warmup of 0 steps is the schedule itself. From Goyal et al. (2017),
+    https://arxiv.org/abs/1706.02677.
+
+    Args:
+      schedule: the schedule to run after the warmup.
+      warmup_steps: length of the ramp (non-negative).
+      init_value: value at step 0.
+      shape: "linear", "cosine" or "1-sqrt".
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.warmup(jaxsched.cosine_decay(1.0, 2), warmup_steps=2)
+      >>> print(schedule(jnp.arange(6)))
+      [0.  0.5 1.  0.5 0.  0. ]
+    """
+
+    schedule: Any
+    warmup_steps: Any
+    init_value: Any = 0.0
+    shape: str = static_field("linear")
+
+    def __post_init__(self) -> None:
+        _check_schedules("schedule", self.schedule)
+        check_non_negative("warmup_steps", self.warmup_steps)
+        check_finite("init_value", self.init_value)
+        check_shape("shape", self.shape)
+        normalise_floats(self, "init_value")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        warmup = jnp.asarray(self.warmup_steps, step.dtype)
+        target = self.schedule(jnp.zeros_like(step))
+        progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
+        ramp = self.init_value + (target - self.init_value) * progress
+        return jnp.where(step < warmup, ramp, self.schedule(jnp.maximum(step - warmup, 0.0)))
+
+
+@register("product")
+class Product(Schedule):
+    """The product of several schedules, step by step (build it with `jaxsched.product`)."""
+
+    schedules: Any
+
+    def __post_init__(self) -> None:
+        set_field(self, "schedules", _check_schedules("schedules", self.schedules))
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        value = jnp.ones_like(step, dtype=float_dtype())
+        for schedule in self.schedules:
+            value = value * schedule(step)
+        return value
+
+
+def product(*schedules: Schedule) -> Product:
+    """The step-by-step product of `schedules`, for example a decay times a cyclic factor.
+
+    Args:
+      *schedules: one or more schedules.
+
+    Returns:
+      A schedule whose value is the product of theirs.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> decay = jaxsched.exponential_decay(1.0, decay_rate=0.5)
+      >>> wave = jaxsched.cyclic(0.0, 1.0, step_size_up=1)
+      >>> print(jaxsched.product(decay, wave)(jnp.arange(4)))
+      [0.    0.5   0.    0.125]
+    """
+    return Product(schedules)
+
+
+@register("scale")
+class Scale(Schedule):
+    """`factor * schedule(step)`.
+
+    Args:
+      schedule: the schedule to scale.
+      factor: the multiplier.
+
+    Examples:
+      >>> import jaxsched
+      >>> print(jaxsched.scale(jaxsched.constant(0.5), factor=0.2)(0))
+      0.1
+    """
+
+    schedule: Any
+    factor: Any
+
+    def __post_init__(self) -> None:
+        _check_schedules("schedule", self.schedule)
+        check_finite("factor", self.factor)
+        normalise_floats(self, "factor")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        return self.factor * self.schedule(step)
+
+
+@register("clip")
+class Clip(Schedule):
+    """`schedule(step)` kept within `[min_value, max_value]` (either bound may be None).
+
+    Args:
+      schedule: the schedule to clip.
+      min_value: lower bound, or None.
+      max_value: upper bound, or None (at least `min_value`).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> decay = jaxsched.exponential_decay(1.0, decay_rate=0.1)
+      >>> print(jaxsched.clip(decay, min_value=0.05)(jnp.arange(4)))
+      [1.   0.1  0.05 0.05]
+    """
+
+    schedule: Any
+    min_value: Any = None
+    max_value: Any = None
+
+    def __post_init__(self) -> None:
+        _check_schedules("schedule", self.schedule)
+        check_finite("min_value", self.min_value)
+        check_finite("max_value", self.max_value)
+        if is_concrete(self.min_value) and is_concrete(self.max_value):
+            check(
+                "max_value",
+                self.max_value,
+                lambda v: v >= self.min_value,
+                f"at least min_value={self.min_value}",
+            )
+        normalise_floats(self, "min_value", "max_value")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        return jnp.clip(self.schedule(step), self.min_value, self.max_value)
+
+
+def stack(schedules: Sequence[Schedule]) -> Schedule:
+    """Stacks schedules of one structure into one schedule with a leading batch axis.
+
+    Use it with `jax.vmap` to evaluate or train with many schedules at once: the result has
+    the same type and static settings, and every numeric leaf gains a leading axis.
+
+    Args:
+      schedules: schedules with the same type, static settings and nesting.
+
+    Returns:
+      One schedule whose leaves are stacked along axis 0.
+
+    Raises:
+      ValueError: if the schedules differ in structure (for example two families, or a
+        different `mode`); group them by structure first.
+
+    Examples:
+      >>> import jax, jaxsched
+      >>> batch = jaxsched.stack([jaxsched.cosine_decay(v, 10) for v in (0.1, 0.2, 0.4)])
+      >>> print(jax.vmap(lambda schedule: schedule(5))(batch))
+      [0.05 0.1 0.2]
+    """
+    schedules = list(schedules)
+    if not schedules:
+        raise ValueError("schedules must hold at least one schedule")
+    structures = {jax.tree.structure(s) for s in schedules}
+    if len(structures) != 1:
+        raise ValueError(
+            "schedules must share one structure to be stacked, got "
+            + ", ".join(sorted({repr(s) for s in schedules}))
+        )
+    return jax.tree.map(
+        lambda *leaves: jnp.stack([jnp.asarray(leaf) for leaf in leaves]), *schedules
+    )

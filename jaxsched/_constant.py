@@ -1,0 +1,37 @@
+"""The constant schedule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxsched._base import Schedule, check_finite, float_dtype, normalise_floats, register
+
+
+@register("constant")
+class Constant(Schedule):
+    """The same value at every step.
+
+    `constant(lr)` gives bit-identical optimizer trajectories to passing the float `lr`,
+    and it can still be traced, vmapped and swapped without recompiling.
+
+    Args:
+      value: the value.
+
+    Examples:
+      >>> import jaxsched
+      >>> schedule = jaxsched.constant(0.1)
+      >>> print(schedule(0), schedule(10**12))
+      0.1 0.1
+    """
+
+    value: Any
+
+    def __post_init__(self) -> None:
+        check_finite("value", self.value)
+        normalise_floats(self, "value")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        return jnp.full_like(step, self.value, dtype=float_dtype())

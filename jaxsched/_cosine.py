@@ -1,0 +1,209 @@
+"""Cosine annealing: plain, after a linear warmup, and with warm restarts (SGDR)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsched._base import (
+    PI,
+    Schedule,
+    check,
+    check_finite,
+    check_non_negative,
+    check_positive,
+    clamp01,
+    is_concrete,
+    normalise_floats,
+    register,
+    safe_div,
+)
+
+
+def _cosine(init_value: Any, end_value: Any, progress: jax.Array, exponent: Any = 1.0) -> jax.Array:
+    """Half a cosine from `init_value` (progress 0) to `end_value` (progress 1)."""
+    return end_value + (init_value - end_value) * (0.5 * (1.0 + jnp.cos(PI * progress))) ** exponent
+
+
+@register("cosine_decay")
+class CosineDecay(Schedule):
+    """Half a cosine from `init_value` to `end_value` over `decay_steps`, then `end_value`.
+
+    `end + (init - end) * (0.5 * (1 + cos(pi * min(step, decay_steps) / decay_steps))) ** exponent`.
+
+    Equivalents: optax `cosine_decay_schedule(init_value, decay_steps, alpha, exponent)` with
+    `end_value = alpha * init_value`; torch `CosineAnnealingLR(T_max, eta_min)` for steps up to
+    `T_max` (torch then climbs back up; this schedule holds `end_value`). From SGDR,
+    Loshchilov & Hutter (2017), https://arxiv.org/abs/1608.03983.
+
+    Args:
+      init_value: value at step 0.
+      decay_steps: length of the decay (positive).
+      end_value: value from `decay_steps` on.
+      exponent: power applied to the cosine factor (positive).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.cosine_decay(1.0, decay_steps=4)
+      >>> print(schedule(jnp.arange(6)))
+      [1. 0.8536 0.5 0.1464 0. 0. ]
+    """
+
+    init_value: Any
+    decay_steps: Any
+    end_value: Any = 0.0
+    exponent: Any = 1.0
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check_positive("decay_steps", self.decay_steps)
+        check_finite("end_value", self.end_value)
+        check_positive("exponent", self.exponent)
+        normalise_floats(self, "init_value", "end_value", "exponent")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        progress = clamp01(safe_div(step, self.decay_steps))
+        return _cosine(self.init_value, self.end_value, progress, self.exponent)
+
+
+@register("warmup_cosine_decay")
+class WarmupCosineDecay(Schedule):
+    """Linear warmup from `init_value` to `peak_value`, then cosine decay to `end_value`.
+
+    The warmup takes `warmup_steps`; the cosine takes the rest of `decay_steps`, which counts
+    the warmup (the value reaches `end_value` at step `decay_steps` and holds it). Unlike optax
+    `warmup_cosine_decay_schedule`, which it matches step for step, `peak_value` may be traced
+    (optax divides by it in Python) and `peak_value=0` is allowed.
+
+    Args:
+      init_value: value at step 0.
+      peak_value: value at the end of warmup.
+      warmup_steps: length of the warmup (non-negative, less than `decay_steps`).
+      decay_steps: total length of warmup plus decay (positive).
+      end_value: value from `decay_steps` on.
+      exponent: power applied to the cosine factor (positive).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.warmup_cosine_decay(0.0, 1.0, warmup_steps=2, decay_steps=4)
+      >>> print(schedule(jnp.arange(6)))
+      [0.  0.5 1.  0.5 0.  0. ]
+    """
+
+    init_value: Any
+    peak_value: Any
+    warmup_steps: Any
+    decay_steps: Any
+    end_value: Any = 0.0
+    exponent: Any = 1.0
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check_finite("peak_value", self.peak_value)
+        check_non_negative("warmup_steps", self.warmup_steps)
+        check_positive("decay_steps", self.decay_steps)
+        check_finite("end_value", self.end_value)
+        check_positive("exponent", self.exponent)
+        if is_concrete(self.warmup_steps) and is_concrete(self.decay_steps):
+            check(
+                "decay_steps",
+                jnp.asarray(self.decay_steps) - jnp.asarray(self.warmup_steps),
+                lambda v: v > 0,
+                f"greater than warmup_steps={self.warmup_steps} (it includes the warmup); "
+                "decay_steps - warmup_steps",
+            )
+        normalise_floats(self, "init_value", "peak_value", "end_value", "exponent")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        warmup = jnp.asarray(self.warmup_steps, step.dtype)
+        ramp = self.init_value + (self.peak_value - self.init_value) * safe_div(step, warmup)
+        progress = clamp01(safe_div(step - warmup, self.decay_steps - warmup))
+        decay = _cosine(self.peak_value, self.end_value, progress, self.exponent)
+        return jnp.where(step < warmup, ramp, decay)
+
+
+@register("cosine_restarts")
+class CosineRestarts(Schedule):
+    """Cosine annealing with warm restarts (SGDR).
+
+    Cycle `i` (from 0) lasts `first_decay_steps * t_mul ** i` steps and anneals from
+    `end_value + (init_value - end_value) * m_mul ** i` down towards `end_value`; at its end
+    the value jumps back up. `t_mul` may be fractional. After `cycle_limit` cycles, if given,
+    the value holds `end_value`. Restart steps are exact (computed from the closed form and
+    then corrected), so a restart never lands one step early or late.
+
+    Equivalents: torch `CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)` (`m_mul=1`, integer
+    `t_mul`); keras `CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul, m_mul,
+    alpha)` with `end_value = alpha * initial_learning_rate` (`m_mul` scales the part above
+    `end_value`, so with `end_value=0` it scales each cycle's peak). From Loshchilov & Hutter
+    (2017), SGDR, https://arxiv.org/abs/1608.03983.
+
+    Args:
+      init_value: value at the start of the first cycle.
+      first_decay_steps: length of the first cycle (positive).
+      t_mul: factor by which each cycle is longer than the last (at least 1).
+      m_mul: factor by which each cycle's amplitude is smaller than the last (non-negative).
+      end_value: value at the end of every cycle.
+      cycle_limit: number of cycles after which the value holds `end_value`; None cycles
+        forever.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.cosine_restarts(1.0, first_decay_steps=2, t_mul=2.0, m_mul=0.5)
+      >>> print(schedule(jnp.array([0, 1, 2, 4, 6])))  # restarts at steps 2 and 6
+      [1. 0.5 0.5 0.25 0.25 ]
+    """
+
+    init_value: Any
+    first_decay_steps: Any
+    t_mul: Any = 1.0
+    m_mul: Any = 1.0
+    end_value: Any = 0.0
+    cycle_limit: Any = None
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check_positive("first_decay_steps", self.first_decay_steps)
+        check("t_mul", self.t_mul, lambda v: np.isfinite(v) & (v >= 1), "finite and at least 1")
+        check_non_negative("m_mul", self.m_mul)
+        check_finite("end_value", self.end_value)
+        check_positive("cycle_limit", self.cycle_limit)
+        normalise_floats(self, "init_value", "t_mul", "m_mul", "end_value")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        cycle, progress = _cycle_position(step, self.first_decay_steps, self.t_mul)
+        peak = self.end_value + (self.init_value - self.end_value) * self.m_mul**cycle
+        value = _cosine(peak, self.end_value, progress)
+        if self.cycle_limit is not None:
+            value = jnp.where(cycle >= self.cycle_limit, self.end_value, value)
+        return value
+
+
+def _cycle_position(step: jax.Array, first: Any, t_mul: Any) -> tuple[jax.Array, jax.Array]:
+    """The cycle index of `step` and how far through that cycle it is, in [0, 1).
+
+    Cycle `i` starts at `first * (t_mul**i - 1) / (t_mul - 1)` (at `first * i` when
+    `t_mul == 1`). The log formula for `i` can be one off at exact restart steps in floating
+    point, so it is corrected against the start steps themselves.
+    """
+    t_mul = jnp.asarray(t_mul, step.dtype)
+    first = jnp.asarray(first, step.dtype)
+    geometric = t_mul != 1.0
+    growth = jnp.where(geometric, t_mul, 2.0)  # any value != 1 keeps the unused branch finite
+
+    def start(i: jax.Array) -> jax.Array:
+        return jnp.where(geometric, first * (growth**i - 1.0) / (growth - 1.0), first * i)
+
+    ratio = step / first
+    guess = jnp.where(
+        geometric, jnp.floor(jnp.log1p(ratio * (growth - 1.0)) / jnp.log(growth)), jnp.floor(ratio)
+    )
+    cycle = jnp.maximum(guess, 0.0)
+    cycle = jnp.where(start(cycle + 1.0) <= step, cycle + 1.0, cycle)
+    cycle = jnp.where(start(cycle) > step, cycle - 1.0, cycle)
+    length = jnp.where(geometric, first * growth**cycle, first)
+    progress = clamp01((step - start(cycle)) / length)
+    return cycle, progress

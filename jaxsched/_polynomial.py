@@ -1,0 +1,116 @@
+"""Linear and polynomial decay (optax `polynomial_schedule`, torch `LinearLR`/`PolynomialLR`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxsched._base import (
+    Schedule,
+    check_finite,
+    check_non_negative,
+    check_positive,
+    clamp01,
+    normalise_floats,
+    register,
+    safe_div,
+    static_field,
+)
+
+
+@register("linear")
+class Linear(Schedule):
+    """Moves linearly from `init_value` to `end_value`, then holds `end_value`.
+
+    The value is `init_value` up to `transition_begin`, reaches `end_value` at
+    `transition_begin + transition_steps`, and stays there.
+
+    Equivalents: optax `linear_schedule`; torch `LinearLR(start_factor, end_factor,
+    total_iters)` with `init_value = lr * start_factor`, `end_value = lr * end_factor`,
+    `transition_steps = total_iters`.
+
+    Args:
+      init_value: value at steps up to `transition_begin`.
+      end_value: value from `transition_begin + transition_steps` on.
+      transition_steps: length of the ramp, in steps (positive).
+      transition_begin: steps to hold `init_value` before the ramp starts (non-negative).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.linear(init_value=0.0, end_value=1.0, transition_steps=4)
+      >>> print(schedule(jnp.arange(6)))
+      [0.   0.25 0.5  0.75 1.   1.  ]
+    """
+
+    init_value: Any
+    end_value: Any
+    transition_steps: Any
+    transition_begin: Any = 0
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check_finite("end_value", self.end_value)
+        check_positive("transition_steps", self.transition_steps)
+        check_non_negative("transition_begin", self.transition_begin)
+        normalise_floats(self, "init_value", "end_value")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        progress = clamp01(safe_div(step - self.transition_begin, self.transition_steps))
+        return self.init_value + (self.end_value - self.init_value) * progress
+
+
+@register("polynomial_decay")
+class PolynomialDecay(Schedule):
+    """Decays as `(init - end) * (1 - p) ** power + end` where `p` is the share of decay done.
+
+    With `cycle=False`, `p = min(step - transition_begin, decay_steps) / decay_steps` (clipped
+    below at 0), so the value holds `end_value` after the decay. With `cycle=True`, the horizon
+    grows to the next multiple of `decay_steps` each time it is reached, as in keras
+    `PolynomialDecay(cycle=True)`: the value jumps back up at `decay_steps + 1`,
+    `2 * decay_steps + 1`, ... and never stays at `end_value` except at exact multiples.
+
+    Equivalents: keras `PolynomialDecay` (including `cycle`); torch `PolynomialLR(total_iters,
+    power)` with `end_value=0`; optax `polynomial_schedule` (`transition_begin`).
+    The "poly" policy comes from Chen et al. (2016), DeepLab, https://arxiv.org/abs/1606.00915.
+
+    Args:
+      init_value: value at the start of the decay.
+      end_value: value at the end of the decay.
+      decay_steps: length of the decay, in steps (positive).
+      power: exponent of the decay (positive).
+      transition_begin: steps to hold `init_value` before decaying (non-negative).
+      cycle: restart the decay from a higher value instead of holding `end_value`.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.polynomial_decay(1.0, 0.0, decay_steps=4, power=2.0)
+      >>> print(schedule(jnp.arange(6)))
+      [1.     0.5625 0.25   0.0625 0.     0.    ]
+    """
+
+    init_value: Any
+    end_value: Any
+    decay_steps: Any
+    power: Any = 1.0
+    transition_begin: Any = 0
+    cycle: bool = static_field(False)
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check_finite("end_value", self.end_value)
+        check_positive("decay_steps", self.decay_steps)
+        check_positive("power", self.power)
+        check_non_negative("transition_begin", self.transition_begin)
+        normalise_floats(self, "init_value", "end_value", "power")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        count = jnp.maximum(step - self.transition_begin, 0.0)
+        if self.cycle:
+            cycles = jnp.where(count == 0, 1.0, jnp.ceil(safe_div(count, self.decay_steps)))
+            progress = safe_div(count, self.decay_steps * cycles)
+        else:
+            progress = clamp01(safe_div(count, self.decay_steps))
+        remaining = (1.0 - progress) ** self.power
+        return (self.init_value - self.end_value) * remaining + self.end_value

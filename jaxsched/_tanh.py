@@ -1,0 +1,68 @@
+"""Hyperbolic-tangent decay (timm `TanhLRScheduler`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from jaxsched._base import (
+    Schedule,
+    check,
+    check_finite,
+    check_positive,
+    is_concrete,
+    normalise_floats,
+    register,
+    safe_div,
+)
+
+
+@register("tanh_decay")
+class TanhDecay(Schedule):
+    """Decays along a tanh curve from about `init_value` to `end_value` over `decay_steps`.
+
+    `end + 0.5 * (init - end) * (1 - tanh(lower + (upper - lower) * step / decay_steps))` for
+    `step < decay_steps`, then exactly `end_value`. As in timm `TanhLRScheduler`, the curve
+    starts slightly below `init_value` (`tanh(lower)` is not exactly -1) and lands slightly
+    above `end_value` before the final step sets it. From Hsueh et al. (2019),
+    https://arxiv.org/abs/1806.01593.
+
+    Args:
+      init_value: the value the curve starts from.
+      end_value: the value from `decay_steps` on.
+      decay_steps: length of the decay (positive).
+      lower: tanh argument at step 0 (less than `upper`).
+      upper: tanh argument at `decay_steps`.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.tanh_decay(1.0, 0.0, decay_steps=4)
+      >>> print(schedule(jnp.arange(6)))
+      [0.99999917 0.9998766  0.9820138  0.2689414  0.         0.        ]
+    """
+
+    init_value: Any
+    end_value: Any
+    decay_steps: Any
+    lower: Any = -7.0
+    upper: Any = 3.0
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check_finite("end_value", self.end_value)
+        check_positive("decay_steps", self.decay_steps)
+        check_finite("lower", self.lower)
+        check_finite("upper", self.upper)
+        if is_concrete(self.lower) and is_concrete(self.upper):
+            check("upper", self.upper, lambda v: v > self.lower, f"greater than lower={self.lower}")
+        normalise_floats(self, "init_value", "end_value", "lower", "upper")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        progress = safe_div(step, self.decay_steps)
+        argument = self.lower * (1.0 - progress) + self.upper * progress
+        curve = self.end_value + 0.5 * (self.init_value - self.end_value) * (
+            1.0 - jnp.tanh(argument)
+        )
+        return jnp.where(step < self.decay_steps, curve, self.end_value)
