@@ -9,9 +9,10 @@ Strings and flags that change the shape of the computation are static metadata.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +30,7 @@ def static_field(default: Any = dataclasses.MISSING) -> Any:
     return dataclasses.field(default=default, metadata={"static": True})
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, static_field))
 def register(name: str) -> Callable[[type[_S]], type[_S]]:
     """Class decorator: frozen dataclass, JAX pytree, and registry entry under `name`."""
 
@@ -210,7 +212,7 @@ def check_increasing(name: str, boundaries: tuple[Any, ...]) -> None:
         check_non_negative(name, boundary)
     if not all(is_concrete(b) for b in boundaries):
         return
-    for previous, current in zip(boundaries, boundaries[1:]):
+    for previous, current in itertools.pairwise(boundaries):
         if np.any(np.asarray(previous) >= np.asarray(current)):
             raise ValueError(
                 f"{name} must be strictly increasing, got {name}={_short_repr(tuple(boundaries))}"
@@ -231,6 +233,28 @@ def safe_div(numerator: jax.Array, denominator: Numeric) -> jax.Array:
     """numerator / denominator, with a zero denominator read as one (its branch is unused)."""
     denominator = jnp.asarray(denominator, dtype=float_dtype())
     return numerator / jnp.where(denominator == 0, 1.0, denominator)
+
+
+def floor_div(numerator: jax.Array, denominator: Numeric) -> jax.Array:
+    """`floor(numerator / denominator)`, exact when the numerator is a multiple.
+
+    In float32 `21 / 7` can round to 2.9999998 and floor to 2, which would move a staircase or
+    a cycle boundary by one step; the quotient is corrected against the product.
+    """
+    denominator = jnp.asarray(denominator, numerator.dtype)
+    denominator = jnp.where(denominator == 0, 1.0, denominator)
+    quotient = jnp.floor(numerator / denominator)
+    quotient = jnp.where((quotient + 1.0) * denominator <= numerator, quotient + 1.0, quotient)
+    return jnp.where(quotient * denominator > numerator, quotient - 1.0, quotient)
+
+
+def lerp(start: Numeric, end: Numeric, fraction: jax.Array) -> jax.Array:
+    """`start` at fraction 0, `end` at fraction 1, exactly at both ends.
+
+    `start + (end - start) * fraction` loses the small end of a wide range in float32 (one-cycle
+    ends 1e5 times below its start); this form does not.
+    """
+    return start * (1.0 - fraction) + end * fraction
 
 
 def clamp01(x: jax.Array) -> jax.Array:

@@ -21,6 +21,7 @@ from jaxsched._base import (
     clamp01,
     float_dtype,
     is_concrete,
+    lerp,
     normalise_floats,
     register,
     safe_div,
@@ -45,7 +46,7 @@ def _check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
 
 def _join(step: jax.Array, schedules: Sequence[Schedule], boundaries: Sequence[Any]) -> jax.Array:
     value = schedules[0](step)
-    for boundary, schedule in zip(boundaries, schedules[1:]):
+    for boundary, schedule in zip(boundaries, schedules[1:], strict=True):
         value = jnp.where(step >= boundary, schedule(step - boundary), value)
     return value
 
@@ -170,7 +171,7 @@ class Warmup(Schedule):
     schedule: Any
     warmup_steps: Any
     init_value: Any = 0.0
-    shape: str = static_field("linear")
+    shape: str = static_field(default="linear")
 
     def __post_init__(self) -> None:
         _check_schedules("schedule", self.schedule)
@@ -183,7 +184,7 @@ class Warmup(Schedule):
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
         target = self.schedule(jnp.zeros_like(step))
         progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
-        ramp = self.init_value + (target - self.init_value) * progress
+        ramp = lerp(self.init_value, target, progress)
         return jnp.where(step < warmup, ramp, self.schedule(jnp.maximum(step - warmup, 0.0)))
 
 

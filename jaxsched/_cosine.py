@@ -17,6 +17,7 @@ from jaxsched._base import (
     check_positive,
     clamp01,
     is_concrete,
+    lerp,
     normalise_floats,
     register,
     safe_div,
@@ -25,7 +26,7 @@ from jaxsched._base import (
 
 def _cosine(init_value: Any, end_value: Any, progress: jax.Array, exponent: Any = 1.0) -> jax.Array:
     """Half a cosine from `init_value` (progress 0) to `end_value` (progress 1)."""
-    return end_value + (init_value - end_value) * (0.5 * (1.0 + jnp.cos(PI * progress))) ** exponent
+    return lerp(end_value, init_value, (0.5 * (1.0 + jnp.cos(PI * progress))) ** exponent)
 
 
 @register("cosine_decay")
@@ -119,7 +120,7 @@ class WarmupCosineDecay(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
-        ramp = self.init_value + (self.peak_value - self.init_value) * safe_div(step, warmup)
+        ramp = lerp(self.init_value, self.peak_value, safe_div(step, warmup))
         progress = clamp01(safe_div(step - warmup, self.decay_steps - warmup))
         decay = _cosine(self.peak_value, self.end_value, progress, self.exponent)
         return jnp.where(step < warmup, ramp, decay)

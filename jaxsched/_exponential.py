@@ -12,6 +12,7 @@ from jaxsched._base import (
     check_finite,
     check_non_negative,
     check_positive,
+    floor_div,
     normalise_floats,
     register,
     safe_div,
@@ -50,7 +51,7 @@ class ExponentialDecay(Schedule):
     init_value: Any
     decay_rate: Any
     transition_steps: Any = 1
-    staircase: bool = static_field(False)
+    staircase: bool = static_field(default=False)
     transition_begin: Any = 0
     end_value: Any = None
 
@@ -64,9 +65,11 @@ class ExponentialDecay(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         count = step - self.transition_begin
-        exponent = safe_div(jnp.maximum(count, 0.0), self.transition_steps)
+        count = jnp.maximum(count, 0.0)
         if self.staircase:
-            exponent = jnp.floor(exponent)
+            exponent = floor_div(count, self.transition_steps)
+        else:
+            exponent = safe_div(count, self.transition_steps)
         value = self.init_value * jnp.asarray(self.decay_rate, step.dtype) ** exponent
         if self.end_value is not None:
             value = jnp.where(
@@ -99,7 +102,7 @@ class InverseTimeDecay(Schedule):
     init_value: Any
     decay_rate: Any
     decay_steps: Any
-    staircase: bool = static_field(False)
+    staircase: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -108,9 +111,10 @@ class InverseTimeDecay(Schedule):
         normalise_floats(self, "init_value", "decay_rate")
 
     def _at(self, step: jax.Array) -> jax.Array:
-        progress = safe_div(step, self.decay_steps)
         if self.staircase:
-            progress = jnp.floor(progress)
+            progress = floor_div(step, self.decay_steps)
+        else:
+            progress = safe_div(step, self.decay_steps)
         return self.init_value / (1.0 + self.decay_rate * progress)
 
 

@@ -55,11 +55,11 @@ def plot(
             labelled[label] = schedule
     if not labelled:
         raise ValueError("schedules must hold at least one schedule")
-    xs = np.arange(steps) if np.ndim(steps) == 0 else np.asarray(steps)
+    xs = np.arange(int(steps)) if isinstance(steps, int) else np.asarray(steps)
     if xs.size == 0:
         raise ValueError(f"steps must hold at least one step, got steps={steps!r}")
 
-    figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+    figure, axes = plt.subplots(figsize=(10, 4.5), dpi=100)
     for label, schedule in labelled.items():
         axes.plot(xs, np.asarray(schedule(xs)), label=label)
     axes.set_xlabel("step")
@@ -69,7 +69,7 @@ def plot(
     if title:
         axes.set_title(title)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     figure.savefig(path)

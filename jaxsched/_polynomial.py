@@ -13,6 +13,8 @@ from jaxsched._base import (
     check_non_negative,
     check_positive,
     clamp01,
+    floor_div,
+    lerp,
     normalise_floats,
     register,
     safe_div,
@@ -58,7 +60,7 @@ class Linear(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         progress = clamp01(safe_div(step - self.transition_begin, self.transition_steps))
-        return self.init_value + (self.end_value - self.init_value) * progress
+        return lerp(self.init_value, self.end_value, progress)
 
 
 @register("polynomial_decay")
@@ -95,7 +97,7 @@ class PolynomialDecay(Schedule):
     decay_steps: Any
     power: Any = 1.0
     transition_begin: Any = 0
-    cycle: bool = static_field(False)
+    cycle: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -108,9 +110,8 @@ class PolynomialDecay(Schedule):
     def _at(self, step: jax.Array) -> jax.Array:
         count = jnp.maximum(step - self.transition_begin, 0.0)
         if self.cycle:
-            cycles = jnp.where(count == 0, 1.0, jnp.ceil(safe_div(count, self.decay_steps)))
+            cycles = jnp.maximum(-floor_div(-count, self.decay_steps), 1.0)  # ceil, at least 1
             progress = safe_div(count, self.decay_steps * cycles)
         else:
             progress = clamp01(safe_div(count, self.decay_steps))
-        remaining = (1.0 - progress) ** self.power
-        return (self.init_value - self.end_value) * remaining + self.end_value
+        return lerp(self.end_value, self.init_value, (1.0 - progress) ** self.power)

@@ -183,7 +183,9 @@ def get(name: str, **kwargs: Any) -> Schedule:
       >>> import jaxsched
       >>> jaxsched.get("cosine_decay", init_value=0.1, decay_steps=100)
       cosine_decay(init_value=0.1, decay_steps=100, end_value=0.0, exponent=1.0)
-      >>> schedule = jaxsched.get("linear", peak_value=1.0, num_warmup_steps=2, num_training_steps=6)
+      >>> schedule = jaxsched.get(
+      ...     "linear", peak_value=1.0, num_warmup_steps=2, num_training_steps=6
+      ... )
       >>> print(schedule(1), schedule(4))
       0.5 0.5
     """

@@ -15,9 +15,9 @@ from jaxsched._base import (
     check_increasing,
     check_non_negative,
     check_positive,
+    floor_div,
     normalise_floats,
     register,
-    safe_div,
     set_field,
 )
 
@@ -52,7 +52,7 @@ class StepDecay(Schedule):
         normalise_floats(self, "init_value", "decay_rate")
 
     def _at(self, step: jax.Array) -> jax.Array:
-        decays = jnp.floor(safe_div(step, self.step_size))
+        decays = floor_div(step, self.step_size)
         return self.init_value * self.decay_rate**decays
 
 
@@ -130,6 +130,6 @@ class PiecewiseConstant(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         result = jnp.full_like(step, self.values[0])
-        for boundary, value in zip(self.boundaries, self.values[1:]):
+        for boundary, value in zip(self.boundaries, self.values[1:], strict=True):
             result = jnp.where(step >= boundary, value, result)
         return result

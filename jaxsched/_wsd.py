@@ -15,6 +15,7 @@ from jaxsched._base import (
     check_positive,
     clamp01,
     is_concrete,
+    lerp,
     normalise_floats,
     register,
     safe_div,
@@ -61,8 +62,8 @@ class WarmupStableDecay(Schedule):
     decay_steps: Any
     init_value: Any = 0.0
     end_value: Any = 0.0
-    warmup_shape: str = static_field("linear")
-    decay_shape: str = static_field("linear")
+    warmup_shape: str = static_field(default="linear")
+    decay_shape: str = static_field(default="linear")
 
     def __post_init__(self) -> None:
         check_finite("peak_value", self.peak_value)
@@ -86,11 +87,11 @@ class WarmupStableDecay(Schedule):
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
         decay_start = jnp.asarray(self.total_steps - self.decay_steps, step.dtype)
         warm = warmup_fraction(self.warmup_shape, clamp01(safe_div(step, warmup)))
-        ramp = self.init_value + (self.peak_value - self.init_value) * warm
+        ramp = lerp(self.init_value, self.peak_value, warm)
         left = decay_fraction(
             self.decay_shape, clamp01(safe_div(step - decay_start, self.decay_steps))
         )
-        cooldown = self.end_value + (self.peak_value - self.end_value) * left
+        cooldown = lerp(self.end_value, self.peak_value, left)
         return jnp.where(
             step < warmup,
             ramp,

@@ -1,0 +1,7 @@
+"""Keeps pytest (run with ``--doctest-modules``) from importing the golden-data generators.
+
+They import torch, keras, transformers and timm, which only the generators' own virtualenv
+has; the tests read their output (the JSON files beside them) instead.
+"""
+
+collect_ignore_glob = ["generate*.py"]
