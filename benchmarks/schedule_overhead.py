@@ -107,10 +107,14 @@ def main() -> None:
             state[name] = (runner, params, opt_state, lr, compile_s)
 
     base = statistics.median(times["constant float"])
-    print(f"jax {jax.__version__}, optax {optax.__version__}, {jax.devices()[0].device_kind}, "
-          f"{platform.processor() or platform.machine()}; MLP 784-{args.width}-{args.width}-10, "
-          f"batch {args.batch}, {args.steps} steps x {args.repeats} repeats")
-    print(f"{'learning rate':48s} {'median us/step':>15s} {'vs constant':>12s} {'first call s':>13s}")
+    print(
+        f"jax {jax.__version__}, optax {optax.__version__}, {jax.devices()[0].device_kind}, "
+        f"{platform.processor() or platform.machine()}; MLP 784-{args.width}-{args.width}-10, "
+        f"batch {args.batch}, {args.steps} steps x {args.repeats} repeats"
+    )
+    print(
+        f"{'learning rate':48s} {'median us/step':>15s} {'vs constant':>12s} {'first call s':>13s}"
+    )
     for name in variants:
         median = statistics.median(times[name])
         print(f"{name:48s} {median * 1e6:15.1f} {median / base:12.3f} {state[name][4]:13.2f}")

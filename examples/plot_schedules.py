@@ -1,6 +1,6 @@
 """Prints and plots a few jaxsched schedules over one run of 1,000 steps.
 
-    python examples/plot_schedules.py [--steps 1000] [--out out/schedules.png]
+python examples/plot_schedules.py [--steps 1000] [--out out/schedules.png]
 """
 
 from __future__ import annotations

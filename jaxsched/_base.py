@@ -35,6 +35,18 @@ def register(name: str) -> Callable[[type[_S]], type[_S]]:
     """Class decorator: frozen dataclass, JAX pytree, and registry entry under `name`."""
 
     def wrap(cls: type[_S]) -> type[_S]:
+        validate = cls.__dict__.get("__post_init__")
+
+        def post_init(self: Any) -> None:
+            # Python numbers become floats: 1 and 0.5 (or 100 and 100.0 steps) then trace to
+            # one type and share a compiled program, and 2**40 steps cannot overflow int32.
+            for field in dataclasses.fields(self):
+                if not field.metadata.get("static"):
+                    set_field(self, field.name, _floats(getattr(self, field.name)))
+            if validate is not None:
+                validate(self)
+
+        cls.__post_init__ = post_init  # type: ignore[attr-defined]
         cls = dataclasses.dataclass(frozen=True, repr=False)(cls)
         jax.tree_util.register_dataclass(cls)
         cls.name = name
@@ -159,33 +171,50 @@ def is_concrete(value: Any) -> bool:
     return isinstance(value, (int, float, np.ndarray, np.number, jax.Array))
 
 
-def check(name: str, value: Any, ok: Callable[[np.ndarray], Any], requirement: str) -> None:
+def check(
+    name: str,
+    value: Any,
+    ok: Callable[[np.ndarray], Any],
+    requirement: str,
+    optional: bool = False,
+) -> None:
     """Raises ValueError naming `name` unless the concrete `value` satisfies `ok`.
 
-    Traced values (and the placeholders that JAX puts into pytrees) are not checked.
+    None is an error unless `optional`. Traced values (and the placeholders that JAX puts into
+    pytrees while it rebuilds them) are not checked.
     """
-    if value is None or isinstance(value, bool) or not is_concrete(value):
+    if value is None:
+        if optional:
+            return
+        raise ValueError(f"{name} must be a number, got {name}=None")
+    if isinstance(value, bool) or not is_concrete(value):
         return
     array = np.asarray(value, dtype=np.float64)
     if not bool(np.all(ok(array))):
         raise ValueError(f"{name} must be {requirement}, got {name}={_short_repr(value)}")
 
 
-def check_finite(name: str, value: Any) -> None:
-    check(name, value, np.isfinite, "finite")
+def check_finite(name: str, value: Any, optional: bool = False) -> None:
+    check(name, value, np.isfinite, "finite", optional)
 
 
-def check_positive(name: str, value: Any) -> None:
-    check(name, value, lambda v: np.isfinite(v) & (v > 0), "positive and finite")
+def check_positive(name: str, value: Any, optional: bool = False) -> None:
+    check(name, value, lambda v: np.isfinite(v) & (v > 0), "positive and finite", optional)
 
 
-def check_non_negative(name: str, value: Any) -> None:
-    check(name, value, lambda v: np.isfinite(v) & (v >= 0), "non-negative and finite")
+def check_non_negative(name: str, value: Any, optional: bool = False) -> None:
+    check(name, value, lambda v: np.isfinite(v) & (v >= 0), "non-negative and finite", optional)
 
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {name}={value!r}")
+
+
+def _floats(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return tuple(_floats(v) for v in value)
+    return as_float_leaf(value)
 
 
 def as_float_leaf(value: Any) -> Any:
@@ -246,6 +275,15 @@ def floor_div(numerator: jax.Array, denominator: Numeric) -> jax.Array:
     quotient = jnp.floor(numerator / denominator)
     quotient = jnp.where((quotient + 1.0) * denominator <= numerator, quotient + 1.0, quotient)
     return jnp.where(quotient * denominator > numerator, quotient - 1.0, quotient)
+
+
+def times_power(scale: Any, base: Any, exponent: jax.Array) -> jax.Array:
+    """`scale * base ** exponent`, with a zero `scale` giving 0 even where the power is inf.
+
+    A growing factor overflows to inf at huge steps; 0 * inf would be NaN.
+    """
+    power = jnp.asarray(base, exponent.dtype) ** exponent
+    return jnp.where(jnp.asarray(scale) == 0, 0.0, scale * power)
 
 
 def lerp(start: Numeric, end: Numeric, fraction: jax.Array) -> jax.Array:

@@ -22,7 +22,6 @@ from jaxsched._base import (
     float_dtype,
     is_concrete,
     lerp,
-    normalise_floats,
     register,
     safe_div,
     set_field,
@@ -178,7 +177,6 @@ class Warmup(Schedule):
         check_non_negative("warmup_steps", self.warmup_steps)
         check_finite("init_value", self.init_value)
         check_shape("shape", self.shape)
-        normalise_floats(self, "init_value")
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
@@ -243,7 +241,6 @@ class Scale(Schedule):
     def __post_init__(self) -> None:
         _check_schedules("schedule", self.schedule)
         check_finite("factor", self.factor)
-        normalise_floats(self, "factor")
 
     def _at(self, step: jax.Array) -> jax.Array:
         return self.factor * self.schedule(step)
@@ -271,8 +268,8 @@ class Clip(Schedule):
 
     def __post_init__(self) -> None:
         _check_schedules("schedule", self.schedule)
-        check_finite("min_value", self.min_value)
-        check_finite("max_value", self.max_value)
+        check_finite("min_value", self.min_value, optional=True)
+        check_finite("max_value", self.max_value, optional=True)
         if is_concrete(self.min_value) and is_concrete(self.max_value):
             check(
                 "max_value",
@@ -280,7 +277,6 @@ class Clip(Schedule):
                 lambda v: v >= self.min_value,
                 f"at least min_value={self.min_value}",
             )
-        normalise_floats(self, "min_value", "max_value")
 
     def _at(self, step: jax.Array) -> jax.Array:
         return jnp.clip(self.schedule(step), self.min_value, self.max_value)

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import Schedule, check_finite, float_dtype, normalise_floats, register
+from jaxsched._base import Schedule, check_finite, float_dtype, register
 
 
 @register("constant")
@@ -31,7 +31,6 @@ class Constant(Schedule):
 
     def __post_init__(self) -> None:
         check_finite("value", self.value)
-        normalise_floats(self, "value")
 
     def _at(self, step: jax.Array) -> jax.Array:
         return jnp.full_like(step, self.value, dtype=float_dtype())

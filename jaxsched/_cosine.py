@@ -18,9 +18,9 @@ from jaxsched._base import (
     clamp01,
     is_concrete,
     lerp,
-    normalise_floats,
     register,
     safe_div,
+    times_power,
 )
 
 
@@ -63,7 +63,6 @@ class CosineDecay(Schedule):
         check_positive("decay_steps", self.decay_steps)
         check_finite("end_value", self.end_value)
         check_positive("exponent", self.exponent)
-        normalise_floats(self, "init_value", "end_value", "exponent")
 
     def _at(self, step: jax.Array) -> jax.Array:
         progress = clamp01(safe_div(step, self.decay_steps))
@@ -111,12 +110,11 @@ class WarmupCosineDecay(Schedule):
         if is_concrete(self.warmup_steps) and is_concrete(self.decay_steps):
             check(
                 "decay_steps",
-                jnp.asarray(self.decay_steps) - jnp.asarray(self.warmup_steps),
+                np.asarray(self.decay_steps) - np.asarray(self.warmup_steps),
                 lambda v: v > 0,
                 f"greater than warmup_steps={self.warmup_steps} (it includes the warmup); "
                 "decay_steps - warmup_steps",
             )
-        normalise_floats(self, "init_value", "peak_value", "end_value", "exponent")
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
@@ -171,12 +169,11 @@ class CosineRestarts(Schedule):
         check("t_mul", self.t_mul, lambda v: np.isfinite(v) & (v >= 1), "finite and at least 1")
         check_non_negative("m_mul", self.m_mul)
         check_finite("end_value", self.end_value)
-        check_positive("cycle_limit", self.cycle_limit)
-        normalise_floats(self, "init_value", "t_mul", "m_mul", "end_value")
+        check_positive("cycle_limit", self.cycle_limit, optional=True)
 
     def _at(self, step: jax.Array) -> jax.Array:
         cycle, progress = _cycle_position(step, self.first_decay_steps, self.t_mul)
-        peak = self.end_value + (self.init_value - self.end_value) * self.m_mul**cycle
+        peak = self.end_value + times_power(self.init_value - self.end_value, self.m_mul, cycle)
         value = _cosine(peak, self.end_value, progress)
         if self.cycle_limit is not None:
             value = jnp.where(cycle >= self.cycle_limit, self.end_value, value)

@@ -8,6 +8,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxsched._base import (
     PI,
@@ -20,10 +21,10 @@ from jaxsched._base import (
     floor_div,
     is_concrete,
     lerp,
-    normalise_floats,
     register,
     safe_div,
     static_field,
+    times_power,
 )
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -67,10 +68,9 @@ class Cyclic(Schedule):
         check_finite("base_value", self.base_value)
         check_finite("max_value", self.max_value)
         check_positive("step_size_up", self.step_size_up)
-        check_positive("step_size_down", self.step_size_down)
+        check_positive("step_size_down", self.step_size_down, optional=True)
         check_choice("mode", self.mode, _CYCLIC_MODES)
         check_positive("gamma", self.gamma)
-        normalise_floats(self, "base_value", "max_value", "gamma")
 
     def _at(self, step: jax.Array) -> jax.Array:
         up = jnp.asarray(self.step_size_up, step.dtype)
@@ -79,12 +79,12 @@ class Cyclic(Schedule):
         completed = floor_div(step, total)
         position = step - completed * total  # in [0, total): exact, unlike 1 + step/total - cycle
         height = jnp.where(position <= up, position / up, (total - position) / down)
-        amplitude: Any = 1.0
+        height = (self.max_value - self.base_value) * height
         if self.mode == "triangular2":
-            amplitude = 0.5**completed
+            height = height * 0.5**completed
         elif self.mode == "exp_range":
-            amplitude = jnp.asarray(self.gamma, step.dtype) ** step
-        return self.base_value + (self.max_value - self.base_value) * height * amplitude
+            height = times_power(height, self.gamma, step)
+        return self.base_value + height
 
 
 def _anneal(start: Any, end: Any, progress: jax.Array, strategy: str) -> jax.Array:
@@ -122,10 +122,11 @@ def _check_one_cycle(
     check_choice("anneal_strategy", anneal_strategy, _ANNEAL_STRATEGIES)
     if not (is_concrete(total_steps) and is_concrete(pct_start)):
         return
-    ends = _phase_ends(jnp.asarray(total_steps, float), jnp.asarray(pct_start, float), three_phase)
+    # NumPy, not jnp: inside jit jnp would trace even these concrete numbers.
+    ends = _phase_ends(np.asarray(total_steps, float), np.asarray(pct_start, float), three_phase)
     lengths = [ends[0]] + [b - a for a, b in itertools.pairwise(ends)]
     for i, length in enumerate(lengths):
-        if not bool(jnp.all(length > 0)):
+        if not np.all(length > 0):
             raise ValueError(
                 f"pct_start={pct_start} with total_steps={total_steps} leaves phase {i + 1} of "
                 f"{len(lengths)} with no steps; need pct_start * total_steps > 1"
@@ -177,7 +178,6 @@ class OneCycle(Schedule):
         check_positive("div_factor", self.div_factor)
         check_positive("final_div_factor", self.final_div_factor)
         _check_one_cycle(self.total_steps, self.pct_start, self.anneal_strategy, self.three_phase)
-        normalise_floats(self, "peak_value", "pct_start", "div_factor", "final_div_factor")
 
     def _at(self, step: jax.Array) -> jax.Array:
         initial = self.peak_value / self.div_factor
@@ -228,7 +228,6 @@ class OneCycleMomentum(Schedule):
         check_finite("base_momentum", self.base_momentum)
         check_finite("max_momentum", self.max_momentum)
         _check_one_cycle(self.total_steps, self.pct_start, self.anneal_strategy, self.three_phase)
-        normalise_floats(self, "base_momentum", "max_momentum", "pct_start")
 
     def _at(self, step: jax.Array) -> jax.Array:
         ends = _phase_ends(self.total_steps, self.pct_start, self.three_phase)

@@ -13,10 +13,10 @@ from jaxsched._base import (
     check_non_negative,
     check_positive,
     floor_div,
-    normalise_floats,
     register,
     safe_div,
     static_field,
+    times_power,
 )
 
 
@@ -60,8 +60,7 @@ class ExponentialDecay(Schedule):
         check_positive("decay_rate", self.decay_rate)
         check_positive("transition_steps", self.transition_steps)
         check_non_negative("transition_begin", self.transition_begin)
-        check_finite("end_value", self.end_value)
-        normalise_floats(self, "init_value", "decay_rate", "end_value")
+        check_finite("end_value", self.end_value, optional=True)
 
     def _at(self, step: jax.Array) -> jax.Array:
         count = step - self.transition_begin
@@ -70,7 +69,7 @@ class ExponentialDecay(Schedule):
             exponent = floor_div(count, self.transition_steps)
         else:
             exponent = safe_div(count, self.transition_steps)
-        value = self.init_value * jnp.asarray(self.decay_rate, step.dtype) ** exponent
+        value = times_power(self.init_value, self.decay_rate, exponent)
         if self.end_value is not None:
             value = jnp.where(
                 jnp.asarray(self.decay_rate) < 1,
@@ -108,7 +107,6 @@ class InverseTimeDecay(Schedule):
         check_finite("init_value", self.init_value)
         check_non_negative("decay_rate", self.decay_rate)
         check_positive("decay_steps", self.decay_steps)
-        normalise_floats(self, "init_value", "decay_rate")
 
     def _at(self, step: jax.Array) -> jax.Array:
         if self.staircase:
@@ -148,8 +146,7 @@ class InverseSqrt(Schedule):
     def __post_init__(self) -> None:
         check_finite("peak_value", self.peak_value)
         check_non_negative("warmup_steps", self.warmup_steps)
-        check_positive("timescale", self.timescale)
-        normalise_floats(self, "peak_value")
+        check_positive("timescale", self.timescale, optional=True)
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)

@@ -15,7 +15,6 @@ from jaxsched._base import (
     clamp01,
     floor_div,
     lerp,
-    normalise_floats,
     register,
     safe_div,
     static_field,
@@ -56,7 +55,6 @@ class Linear(Schedule):
         check_finite("end_value", self.end_value)
         check_positive("transition_steps", self.transition_steps)
         check_non_negative("transition_begin", self.transition_begin)
-        normalise_floats(self, "init_value", "end_value")
 
     def _at(self, step: jax.Array) -> jax.Array:
         progress = clamp01(safe_div(step - self.transition_begin, self.transition_steps))
@@ -105,7 +103,6 @@ class PolynomialDecay(Schedule):
         check_positive("decay_steps", self.decay_steps)
         check_positive("power", self.power)
         check_non_negative("transition_begin", self.transition_begin)
-        normalise_floats(self, "init_value", "end_value", "power")
 
     def _at(self, step: jax.Array) -> jax.Array:
         count = jnp.maximum(step - self.transition_begin, 0.0)

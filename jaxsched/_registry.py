@@ -182,7 +182,7 @@ def get(name: str, **kwargs: Any) -> Schedule:
     Examples:
       >>> import jaxsched
       >>> jaxsched.get("cosine_decay", init_value=0.1, decay_steps=100)
-      cosine_decay(init_value=0.1, decay_steps=100, end_value=0.0, exponent=1.0)
+      cosine_decay(init_value=0.1, decay_steps=100.0, end_value=0.0, exponent=1.0)
       >>> schedule = jaxsched.get(
       ...     "linear", peak_value=1.0, num_warmup_steps=2, num_training_steps=6
       ... )

@@ -16,9 +16,9 @@ from jaxsched._base import (
     check_non_negative,
     check_positive,
     floor_div,
-    normalise_floats,
     register,
     set_field,
+    times_power,
 )
 
 
@@ -49,11 +49,10 @@ class StepDecay(Schedule):
         check_finite("init_value", self.init_value)
         check_positive("step_size", self.step_size)
         check_non_negative("decay_rate", self.decay_rate)
-        normalise_floats(self, "init_value", "decay_rate")
 
     def _at(self, step: jax.Array) -> jax.Array:
         decays = floor_div(step, self.step_size)
-        return self.init_value * self.decay_rate**decays
+        return times_power(self.init_value, self.decay_rate, decays)
 
 
 @register("multistep_decay")
@@ -85,11 +84,12 @@ class MultistepDecay(Schedule):
         for milestone in self.milestones:
             check_non_negative("milestones", milestone)
         check_non_negative("decay_rate", self.decay_rate)
-        normalise_floats(self, "init_value", "decay_rate")
 
     def _at(self, step: jax.Array) -> jax.Array:
-        passed = sum((step >= m).astype(step.dtype) for m in self.milestones)
-        return self.init_value * self.decay_rate ** jnp.asarray(passed, step.dtype)
+        passed = jnp.zeros_like(step)
+        for milestone in self.milestones:
+            passed = passed + (step >= milestone)
+        return times_power(self.init_value, self.decay_rate, passed)
 
 
 @register("piecewise_constant")

@@ -13,7 +13,6 @@ from jaxsched._base import (
     check_finite,
     check_positive,
     is_concrete,
-    normalise_floats,
     register,
     safe_div,
 )
@@ -57,7 +56,6 @@ class TanhDecay(Schedule):
         check_finite("upper", self.upper)
         if is_concrete(self.lower) and is_concrete(self.upper):
             check("upper", self.upper, lambda v: v > self.lower, f"greater than lower={self.lower}")
-        normalise_floats(self, "init_value", "end_value", "lower", "upper")
 
     def _at(self, step: jax.Array) -> jax.Array:
         progress = safe_div(step, self.decay_steps)

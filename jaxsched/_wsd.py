@@ -16,7 +16,6 @@ from jaxsched._base import (
     clamp01,
     is_concrete,
     lerp,
-    normalise_floats,
     register,
     safe_div,
     static_field,
@@ -81,7 +80,6 @@ class WarmupStableDecay(Schedule):
                 lambda v: v >= self.warmup_steps + self.decay_steps,
                 f"at least warmup_steps + decay_steps = {self.warmup_steps + self.decay_steps}",
             )
-        normalise_floats(self, "peak_value", "init_value", "end_value")
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
