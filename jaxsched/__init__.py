@@ -25,6 +25,15 @@ from jaxsched._cyclic import OneCycleMomentum as OneCycleMomentum
 from jaxsched._exponential import ExponentialDecay as ExponentialDecay
 from jaxsched._exponential import InverseSqrt as InverseSqrt
 from jaxsched._exponential import InverseTimeDecay as InverseTimeDecay
+from jaxsched._inject import ScheduledState as ScheduledState
+from jaxsched._inject import current_hyperparams as current_hyperparams
+from jaxsched._inject import current_lr as current_lr
+from jaxsched._inject import inject as inject
+from jaxsched._inject import set_scale as set_scale
+from jaxsched._lr_find import LRFindResult as LRFindResult
+from jaxsched._lr_find import lr_find as lr_find
+from jaxsched._plateau import PlateauState as PlateauState
+from jaxsched._plateau import ReduceOnPlateau as ReduceOnPlateau
 from jaxsched._plot import plot as plot
 from jaxsched._polynomial import Linear as Linear
 from jaxsched._polynomial import PolynomialDecay as PolynomialDecay
@@ -55,6 +64,7 @@ cyclic = Cyclic
 one_cycle = OneCycle
 one_cycle_momentum = OneCycleMomentum
 tanh_decay = TanhDecay
+reduce_on_plateau = ReduceOnPlateau
 join = Join
 warmup = Warmup
 scale = Scale
@@ -72,15 +82,19 @@ __all__ = [
     "InverseSqrt",
     "InverseTimeDecay",
     "Join",
+    "LRFindResult",
     "Linear",
     "MultistepDecay",
     "OneCycle",
     "OneCycleMomentum",
     "PiecewiseConstant",
+    "PlateauState",
     "PolynomialDecay",
     "Product",
+    "ReduceOnPlateau",
     "Scale",
     "Schedule",
+    "ScheduledState",
     "StepDecay",
     "TanhDecay",
     "Warmup",
@@ -91,14 +105,18 @@ __all__ = [
     "constant",
     "cosine_decay",
     "cosine_restarts",
+    "current_hyperparams",
+    "current_lr",
     "cyclic",
     "exponential_decay",
     "from_config",
     "get",
+    "inject",
     "inverse_sqrt",
     "inverse_time_decay",
     "join",
     "linear",
+    "lr_find",
     "multistep_decay",
     "one_cycle",
     "one_cycle_momentum",
@@ -106,7 +124,9 @@ __all__ = [
     "plot",
     "polynomial_decay",
     "product",
+    "reduce_on_plateau",
     "scale",
+    "set_scale",
     "stack",
     "step_decay",
     "tanh_decay",

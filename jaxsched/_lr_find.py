@@ -1,0 +1,291 @@
+"""The learning-rate range test: train briefly with an exponentially growing learning rate."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxsched._base import check, check_positive
+from jaxsched._exponential import ExponentialDecay
+from jaxsched._inject import inject
+
+
+@dataclasses.dataclass(frozen=True)
+class LRFindResult:
+    """The curve of a learning-rate range test and the learning rates it suggests.
+
+    Attributes:
+      lrs: the learning rate of each update that ran.
+      losses: the smoothed loss recorded with it (debiased exponential moving average).
+      raw_losses: the loss of each batch, computed before the update with `lrs[i]`.
+      diverged: whether the sweep stopped early because the smoothed loss blew up.
+      skip_start: points left out at the start for the suggestions and the plot.
+      skip_end: points left out at the end.
+      suggestions: "valley", "steep" and "minimum" (NaN when fewer than two points remain).
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    raw_losses: np.ndarray
+    diverged: bool
+    skip_start: int
+    skip_end: int
+    suggestions: dict[str, float]
+
+    def trimmed(self) -> tuple[np.ndarray, np.ndarray]:
+        """The learning rates and smoothed losses without the skipped points."""
+        stop = len(self.lrs) - self.skip_end
+        return self.lrs[self.skip_start : stop], self.losses[self.skip_start : stop]
+
+    def plot(self, path: str | os.PathLike[str], *, title: str | None = None) -> str:
+        """Draws the smoothed loss against the learning rate, with the suggestions, as a PNG.
+
+        Args:
+          path: where to write the PNG; missing parent folders are created.
+          title: an optional title.
+
+        Returns:
+          The path written, as a string.
+
+        Raises:
+          ImportError: if matplotlib is missing (install the `plot` extra).
+        """
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError(
+                "LRFindResult.plot needs matplotlib: pip install 'jaxsched[plot]'"
+            ) from e
+
+        lrs, losses = self.trimmed()
+        figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+        axes.plot(lrs, losses, label="smoothed loss")
+        for (name, lr), marker in zip(self.suggestions.items(), ("o", "v", "s"), strict=True):
+            if math.isfinite(lr) and lrs.size:
+                loss = np.interp(np.log(lr), np.log(lrs), losses)
+                axes.plot([lr], [loss], marker, label=f"{name}: {lr:.2e}")
+        axes.set_xscale("log")
+        axes.set_xlabel("learning rate")
+        axes.set_ylabel("loss")
+        if title:
+            axes.set_title(title)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="small")
+        figure.tight_layout()
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        figure.savefig(path)
+        plt.close(figure)
+        return str(path)
+
+
+def lr_find(
+    loss_fn: Callable[[Any, Any], Any],
+    params: Any,
+    optimizer: Callable[..., optax.GradientTransformation],
+    batches: Iterable[Any],
+    *,
+    start_lr: float = 1e-7,
+    end_lr: float = 10.0,
+    num_steps: int = 100,
+    beta: float = 0.98,
+    diverge_factor: float = 4.0,
+    skip_start: int | None = None,
+    skip_end: int = 5,
+    plot: str | os.PathLike[str] | None = None,
+) -> LRFindResult:
+    """The learning-rate range test: sweep the learning rate exponentially and watch the loss.
+
+    Update `i` (from 0) uses the learning rate `start_lr * (end_lr / start_lr) ** (i /
+    num_steps)`, as fastai's `lr_find` does. The loss is smoothed by a debiased exponential
+    moving average (`beta`); the sweep stops after `num_steps` updates, or as soon as the
+    smoothed loss exceeds `diverge_factor` times its best value or is not finite. The updates
+    are jitted; the learning rate is injected into the optimizer state, so one program serves
+    the whole sweep. `params` is never modified (JAX arrays are immutable, and nothing is
+    donated), so after the test the original parameters are still yours to train.
+
+    Suggestions, computed without the first `skip_start` and last `skip_end` points:
+
+    - "valley": a point a bit past the first half of the longest stretch over which the
+      smoothed loss keeps decreasing (fastai's default suggestion).
+    - "steep": where the loss falls fastest against the log of the learning rate.
+    - "minimum": the learning rate of the lowest loss, divided by 10.
+
+    From Smith (2015), Cyclical Learning Rates for Training Neural Networks,
+    https://arxiv.org/abs/1506.01186; the smoothing, stopping rule and suggestions follow
+    fastai's `Learner.lr_find`.
+
+    Args:
+      loss_fn: `loss_fn(params, batch)` -> scalar loss; differentiated with `jax.grad`.
+      params: the parameters to start from (left unchanged).
+      optimizer: a factory taking `learning_rate`, such as `optax.adam` or
+        `functools.partial(optax.sgd, momentum=0.9)`.
+      batches: an iterable of batches; started again if it ends before `num_steps` updates
+        and can be iterated again.
+      start_lr: the first learning rate (positive).
+      end_lr: the learning rate the sweep heads for (greater than `start_lr`).
+      num_steps: the number of updates (at least 2).
+      beta: the smoothing factor of the loss, in [0, 1).
+      diverge_factor: stop once the smoothed loss exceeds this times its best (positive).
+      skip_start: points left out at the start; default `num_steps // 10`.
+      skip_end: points left out at the end (non-negative).
+      plot: if given, the curve is also drawn to this PNG path.
+
+    Returns:
+      An `LRFindResult`.
+
+    Raises:
+      ValueError: for invalid arguments, or if `batches` is empty.
+
+    Examples:
+      >>> import jax.numpy as jnp, optax, jaxsched
+      >>> def loss_fn(params, batch):  # a quadratic with curvature 100: GD diverges past 0.02
+      ...     return 50.0 * jnp.sum((params - batch) ** 2)
+      >>> result = jaxsched.lr_find(loss_fn, jnp.ones(3), optax.sgd, [jnp.zeros(3)])
+      >>> bool(result.diverged), bool(result.suggestions["valley"] < 0.02)
+      (True, True)
+    """
+    check_positive("start_lr", start_lr)
+    check_positive("end_lr", end_lr)
+    if not end_lr > start_lr:
+        raise ValueError(f"end_lr must be greater than start_lr={start_lr}, got end_lr={end_lr}")
+    if not (isinstance(num_steps, int) and num_steps >= 2):
+        raise ValueError(f"num_steps must be an int of at least 2, got num_steps={num_steps!r}")
+    check("beta", beta, lambda v: (v >= 0) & (v < 1), "in [0, 1)")
+    check_positive("diverge_factor", diverge_factor)
+    skip_start = num_steps // 10 if skip_start is None else skip_start
+    for name, value in (("skip_start", skip_start), ("skip_end", skip_end)):
+        if not (isinstance(value, int) and value >= 0):
+            raise ValueError(f"{name} must be a non-negative int, got {name}={value!r}")
+
+    sweep = ExponentialDecay(
+        start_lr, decay_rate=end_lr / start_lr, transition_steps=num_steps
+    )
+
+    def step(carry: Any, batch: Any) -> tuple[Any, tuple[jax.Array, jax.Array, jax.Array]]:
+        return _step(
+            carry, batch, sweep, beta, diverge_factor, loss_fn=loss_fn, optimizer=optimizer
+        )
+
+    tx = inject(optimizer, learning_rate=sweep)
+    zero = jnp.zeros((), jnp.float32)
+    carry = (params, tx.init(params), zero, jnp.asarray(jnp.inf, jnp.float32), zero)
+    records: list[tuple[jax.Array, jax.Array, jax.Array]] = []
+    checked, stopped_at = 0, None
+    for batch in _cycle(batches, num_steps):
+        carry, record = step(carry, batch)
+        records.append(record)
+        # Reading the stop flags now and then, and never the newest one, keeps the device
+        # busy (async dispatch); updates run past a stop are dropped.
+        if len(records) - checked > _CHECK_EVERY:
+            stopped_at = _first_stop(records, checked, len(records) - 1)
+            checked = len(records) - 1
+            if stopped_at is not None:
+                break
+    if not records:
+        raise ValueError("batches is empty: pass an iterable of at least one batch")
+    if stopped_at is None:
+        stopped_at = _first_stop(records, checked, len(records))
+    diverged = stopped_at is not None
+    if stopped_at is not None:
+        records = records[: stopped_at + 1]
+    columns = jax.device_get(list(zip(*records, strict=True)))
+    raw, smoothed = (np.asarray(column, np.float64) for column in columns[:2])
+    lrs = np.asarray(sweep(np.arange(len(records))), np.float64)
+    result = LRFindResult(
+        lrs=lrs,
+        losses=smoothed,
+        raw_losses=raw,
+        diverged=diverged,
+        skip_start=skip_start,
+        skip_end=skip_end,
+        suggestions={},
+    )
+    result.suggestions.update(_suggest(*result.trimmed()))
+    if plot is not None:
+        result.plot(plot)
+    return result
+
+
+# Module level, with the schedule and the numbers as arguments: a second sweep with the same
+# loss function and optimizer factory reuses the compiled step.
+@functools.partial(jax.jit, static_argnames=("loss_fn", "optimizer"))
+def _step(
+    carry: Any,
+    batch: Any,
+    sweep: ExponentialDecay,
+    beta: Any,
+    diverge_factor: Any,
+    *,
+    loss_fn: Callable[[Any, Any], Any],
+    optimizer: Callable[..., optax.GradientTransformation],
+) -> tuple[Any, tuple[jax.Array, jax.Array, jax.Array]]:
+    params, opt_state, average, best, count = carry
+    loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+    updates, opt_state = inject(optimizer, learning_rate=sweep).update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+    loss = jnp.asarray(loss, jnp.float32)
+    count = count + 1
+    average = beta * average + (1.0 - beta) * loss
+    smoothed = average / (1.0 - beta**count)
+    best = jnp.minimum(best, smoothed)
+    stop = (smoothed > diverge_factor * best) | ~jnp.isfinite(smoothed)
+    return (params, opt_state, average, best, count), (loss, smoothed, stop)
+
+
+_CHECK_EVERY = 8
+
+
+def _first_stop(records: list[Any], start: int, stop: int) -> int | None:
+    """The index of the first record in [start, stop) whose stop flag is set, if any."""
+    flags = jax.device_get([record[2] for record in records[start:stop]])
+    for i, flag in enumerate(flags):
+        if flag:
+            return start + i
+    return None
+
+
+def _cycle(batches: Iterable[Any], limit: int) -> Iterator[Any]:
+    produced = 0
+    while produced < limit:
+        iterator = iter(batches)
+        before = produced
+        for batch in iterator:
+            yield batch
+            produced += 1
+            if produced == limit:
+                return
+        if produced == before or iterator is batches:
+            return
+
+
+def _suggest(lrs: np.ndarray, losses: np.ndarray) -> dict[str, float]:
+    if lrs.size < 2:
+        return {"valley": math.nan, "steep": math.nan, "minimum": math.nan}
+    # The longest strictly decreasing subsequence ending at each point.
+    length = np.ones(losses.size, dtype=int)
+    for i in range(1, losses.size):
+        higher = length[:i][losses[:i] > losses[i]]
+        if higher.size:
+            length[i] = higher.max() + 1
+    end = int(np.argmax(length))
+    start = end - int(length[end])
+    third = (end - start) / 3
+    valley = start + int(third) + int(third / 2)
+    slopes = np.diff(losses) / np.diff(np.log(lrs))
+    return {
+        "valley": float(lrs[min(max(valley, 0), lrs.size - 1)]),
+        "steep": float(lrs[int(np.argmin(slopes))]),
+        "minimum": float(lrs[int(np.argmin(losses))] / 10),
+    }

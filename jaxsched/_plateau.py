@@ -1,0 +1,164 @@
+"""Reduce-on-plateau: a value that drops by a factor when a monitored metric stops improving."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsched._base import (
+    Numeric,
+    _short_repr,
+    check,
+    check_choice,
+    check_finite,
+    check_non_negative,
+    float_dtype,
+    normalise_floats,
+)
+
+
+class PlateauState(NamedTuple):
+    """The state of `reduce_on_plateau`: a pytree of scalars that checkpoints with the rest.
+
+    Attributes:
+      value: the current value (what `ReduceOnPlateau.value` returns).
+      best: the best metric seen so far (`inf` in "min" mode, `-inf` in "max" mode, until a
+        finite metric arrives).
+      num_bad_epochs: updates since the last improvement (reset by a reduction and in cooldown).
+      cooldown_counter: updates left in the cooldown after the last reduction.
+    """
+
+    value: jax.Array
+    best: jax.Array
+    num_bad_epochs: jax.Array
+    cooldown_counter: jax.Array
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class ReduceOnPlateau:
+    """Reduce a value by `factor` when a metric has stopped improving (torch semantics).
+
+    A pure, jittable state machine: `state = p.init()`, then once per evaluation (usually per
+    epoch) `state = p.update(state, metric)`; `p.value(state)` is the value after that metric.
+    The object is a pytree whose numbers are leaves (changing them does not recompile) and
+    the state is a `PlateauState` of scalars.
+
+    It follows torch `ReduceLROnPlateau(mode, factor, patience, threshold, threshold_mode,
+    cooldown, min_lr, eps)` step for step: a metric is an improvement when it beats the best
+    by more than `threshold` (relative: `metric < best * (1 - threshold)` in "min" mode, which
+    for negative metrics is torch's formula too; absolute: `metric < best - threshold`);
+    after more than `patience` updates without one, the value becomes
+    `max(value * factor, min_value)` (skipped when that changes it by `eps` or less), the
+    bad-update count restarts and the next `cooldown` updates count no bad epochs.
+
+    A NaN or infinite metric counts as not an improvement and never becomes the best, so one
+    bad evaluation cannot corrupt the state. (torch agrees for NaN and for an infinity in the
+    worsening direction; for `-inf` in "min" mode, or `inf` in "max" mode, torch would store
+    it as the best and then never see an improvement again.)
+
+    To use the value as a learning-rate multiplier on top of a decay schedule, inject the
+    schedule with `jaxsched.inject` and write the value into the optimizer state with
+    `jaxsched.set_scale` after each update of the plateau state: nothing recompiles.
+
+    Args:
+      init_value: the value before any reduction (1.0 makes it a multiplier).
+      factor: multiplier applied at each reduction, in [0, 1).
+      patience: updates without improvement tolerated before a reduction (non-negative).
+      threshold: how much better a metric must be to count as an improvement (non-negative).
+      threshold_mode: "rel" (relative to the best) or "abs".
+      mode: "min" (lower metric is better) or "max".
+      cooldown: updates after a reduction during which bad epochs are not counted.
+      min_value: the value never drops below this (non-negative).
+      eps: reductions that change the value by `eps` or less are skipped (non-negative).
+
+    Examples:
+      >>> import jaxsched
+      >>> plateau = jaxsched.reduce_on_plateau(factor=0.5, patience=1)
+      >>> state = plateau.init()
+      >>> for loss in [3.0, 2.0, 2.5, 2.4, 2.1, 2.2]:
+      ...     state = plateau.update(state, loss)
+      ...     print(plateau.value(state), end=" ")
+      1.0 1.0 1.0 0.5 0.5 0.25
+
+    References:
+      torch.optim.lr_scheduler.ReduceLROnPlateau; the Keras callback of the same name.
+    """
+
+    init_value: Any = 1.0
+    factor: Any = 0.1
+    patience: Any = 10
+    threshold: Any = 1e-4
+    threshold_mode: str = dataclasses.field(default="rel", metadata={"static": True})
+    mode: str = dataclasses.field(default="min", metadata={"static": True})
+    cooldown: Any = 0
+    min_value: Any = 0.0
+    eps: Any = 1e-8
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check("factor", self.factor, lambda v: np.isfinite(v) & (v >= 0) & (v < 1), "in [0, 1)")
+        _check_count("patience", self.patience)
+        check_non_negative("threshold", self.threshold)
+        check_choice("threshold_mode", self.threshold_mode, ("rel", "abs"))
+        check_choice("mode", self.mode, ("min", "max"))
+        _check_count("cooldown", self.cooldown)
+        check_non_negative("min_value", self.min_value)
+        check_non_negative("eps", self.eps)
+        normalise_floats(self, "init_value", "factor", "threshold", "min_value", "eps")
+
+    def init(self) -> PlateauState:
+        """The state before any metric: `init_value`, no best, no bad epochs, no cooldown."""
+        dtype = float_dtype()
+        worst = jnp.inf if self.mode == "min" else -jnp.inf
+        return PlateauState(
+            value=jnp.asarray(self.init_value, dtype),
+            best=jnp.asarray(worst, dtype),
+            num_bad_epochs=jnp.zeros((), jnp.int32),
+            cooldown_counter=jnp.zeros((), jnp.int32),
+        )
+
+    def update(self, state: PlateauState, metric: Numeric) -> PlateauState:
+        """The state after observing `metric` (a scalar; pure and jittable)."""
+        metric = jnp.asarray(metric, state.best.dtype)
+        improved = self._is_better(metric, state.best) & jnp.isfinite(metric)
+        best = jnp.where(improved, metric, state.best)
+        bad = jnp.where(improved, 0, state.num_bad_epochs + 1)
+        in_cooldown = state.cooldown_counter > 0
+        cooldown = jnp.where(in_cooldown, state.cooldown_counter - 1, state.cooldown_counter)
+        bad = jnp.where(in_cooldown, 0, bad)
+        reduce = bad > self.patience
+        reduced = jnp.maximum(state.value * self.factor, self.min_value).astype(state.value.dtype)
+        worth_it = state.value - reduced > self.eps
+        value = jnp.where(reduce & worth_it, reduced, state.value)
+        cooldown = jnp.where(reduce, self.cooldown, cooldown).astype(jnp.int32)
+        bad = jnp.where(reduce, 0, bad).astype(jnp.int32)
+        return PlateauState(value=value, best=best, num_bad_epochs=bad, cooldown_counter=cooldown)
+
+    def value(self, state: PlateauState) -> jax.Array:
+        """The current value: `init_value` reduced by every reduction so far."""
+        return state.value
+
+    def _is_better(self, metric: jax.Array, best: jax.Array) -> jax.Array:
+        sign = 1.0 if self.mode == "max" else -1.0
+        if self.threshold_mode == "rel":
+            return sign * metric > sign * (best * (1.0 + sign * self.threshold))
+        return sign * metric > sign * best + self.threshold
+
+    def __repr__(self) -> str:
+        args = ", ".join(
+            f"{f.name}={_short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)
+        )
+        return f"reduce_on_plateau({args})"
+
+
+jax.tree_util.register_dataclass(ReduceOnPlateau)
+
+
+def _check_count(name: str, value: Any) -> None:
+    check(
+        name, value, lambda v: np.isfinite(v) & (v >= 0) & (v == np.floor(v)), "a non-negative int"
+    )

@@ -1,0 +1,138 @@
+"""lr_find: the sweep, the smoothing, the stopping rule, the suggestions and the plot."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxsched
+from jaxsched._lr_find import _suggest
+
+CURVATURE = 100.0  # gradient descent on this quadratic diverges for lr > 2 / 100
+
+
+def quadratic(params, batch):
+    return 0.5 * CURVATURE * jnp.sum((params - batch) ** 2)
+
+
+def test_divergence_starts_where_gradient_descent_theory_puts_it() -> None:
+    result = jaxsched.lr_find(quadratic, jnp.ones(4), optax.sgd, [jnp.zeros(4)])
+    limit = 2.0 / CURVATURE
+    # Update i multiplies the loss by (1 - lr_i * L) ** 2: it grows exactly when lr_i > 2 / L.
+    first_increase = int(np.argmax(np.diff(result.raw_losses) > 0))
+    assert result.lrs[first_increase - 1] <= limit < result.lrs[first_increase]
+    assert result.diverged
+    # The sweep stops at the first update whose smoothed loss passes 4x the best so far.
+    best = np.minimum.accumulate(result.losses)
+    assert result.losses[-1] > 4 * best[-1]
+    assert np.all(result.losses[:-1] <= 4 * best[:-1])
+    assert limit < result.lrs[-1] and len(result.lrs) < 100
+    for name in ("valley", "steep", "minimum"):
+        assert 0 < result.suggestions[name] < limit, name
+
+
+def test_the_sweep_is_exponential_and_runs_num_steps_when_nothing_diverges() -> None:
+    result = jaxsched.lr_find(
+        quadratic, jnp.ones(2), optax.sgd, [jnp.zeros(2)], start_lr=1e-6, end_lr=1e-3, num_steps=30
+    )
+    assert not result.diverged and len(result.lrs) == 30
+    np.testing.assert_allclose(result.lrs, 1e-6 * 1000.0 ** (np.arange(30) / 30), rtol=1e-5)
+    assert (result.skip_start, result.skip_end) == (3, 5)
+    lrs, losses = result.trimmed()
+    np.testing.assert_array_equal(lrs, result.lrs[3:25])
+    np.testing.assert_array_equal(losses, result.losses[3:25])
+
+
+def test_losses_are_the_debiased_moving_average_of_the_raw_losses() -> None:
+    result = jaxsched.lr_find(
+        quadratic, jnp.arange(3.0), optax.adam, [jnp.zeros(3)], num_steps=40, beta=0.9
+    )
+    average, expected = 0.0, []
+    for i, loss in enumerate(result.raw_losses, start=1):
+        average = 0.9 * average + 0.1 * loss
+        expected.append(average / (1 - 0.9**i))
+    np.testing.assert_allclose(result.losses, expected, rtol=1e-5)
+    # The first raw loss is the loss of the starting parameters.
+    assert result.raw_losses[0] == pytest.approx(quadratic(jnp.arange(3.0), jnp.zeros(3)))
+
+
+def test_the_original_parameters_are_left_untouched() -> None:
+    params = {"a": jnp.ones(3), "b": jnp.full((2, 2), 2.0)}
+
+    def loss_fn(p, batch):
+        return jnp.sum(p["a"] ** 2) + jnp.sum(p["b"] * batch)
+
+    jaxsched.lr_find(loss_fn, params, optax.adam, [jnp.ones((2, 2))], num_steps=20)
+    np.testing.assert_array_equal(params["a"], np.ones(3))
+    np.testing.assert_array_equal(params["b"], np.full((2, 2), 2.0))
+
+
+def test_batches_are_cycled_when_they_can_be_iterated_again() -> None:
+    seen = []
+
+    def loss_fn(params, batch):
+        return jnp.sum(params**2) * batch
+
+    class Recording:
+        def __iter__(self):
+            for b in (1.0, 2.0, 3.0):
+                seen.append(b)
+                yield jnp.asarray(b)
+
+    result = jaxsched.lr_find(
+        loss_fn, jnp.ones(2), optax.sgd, Recording(), num_steps=7, end_lr=1e-3
+    )
+    assert len(result.lrs) == 7 and seen == [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]
+    once = (jnp.asarray(b) for b in (1.0, 2.0, 3.0))
+    result = jaxsched.lr_find(loss_fn, jnp.ones(2), optax.sgd, once, num_steps=7, end_lr=1e-3)
+    assert len(result.lrs) == 3
+    with pytest.raises(ValueError, match="empty"):
+        jaxsched.lr_find(loss_fn, jnp.ones(2), optax.sgd, [], num_steps=7)
+
+
+def test_a_nan_loss_stops_the_sweep() -> None:
+    def loss_fn(params, batch):
+        return jnp.sum(params**2) + jnp.log(batch)  # log(-1) is NaN
+
+    result = jaxsched.lr_find(loss_fn, jnp.ones(2), optax.sgd, [jnp.asarray(-1.0)], num_steps=20)
+    assert result.diverged and len(result.lrs) == 1
+
+
+def test_suggestions_on_a_hand_made_curve() -> None:
+    lrs = 10.0 ** np.arange(-6.0, 0.0)  # 1e-6 ... 1e-1
+    losses = np.array([5.0, 4.9, 4.0, 2.0, 1.5, 3.0])
+    suggestions = _suggest(lrs, losses)
+    assert suggestions["steep"] == pytest.approx(1e-4)  # the drop from 4.0 to 2.0
+    assert suggestions["minimum"] == pytest.approx(1e-3)  # the lowest loss at 1e-2, over 10
+    # The decreasing run is the first 5 points: start = 4 - 5 = -1, a third is 5 / 3,
+    # so the valley index is -1 + 1 + 0 = 0.
+    assert suggestions["valley"] == pytest.approx(1e-6)
+    longer = np.array([9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0, 2.0, 1.0, 0.5])
+    # run of 10 ending at 9: start -1, third 10 / 3 -> index -1 + 3 + 1 = 3.
+    assert _suggest(10.0 ** np.arange(10.0), longer)["valley"] == pytest.approx(1e3)
+    assert all(np.isnan(v) for v in _suggest(lrs[:1], losses[:1]).values())
+
+
+def test_plot_writes_a_png(tmp_path) -> None:
+    path = tmp_path / "sub" / "lr_find.png"
+    result = jaxsched.lr_find(quadratic, jnp.ones(2), optax.sgd, [jnp.zeros(2)], plot=path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result.plot(tmp_path / "again.png", title="quadratic").endswith("again.png")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"start_lr": 0.0}, "start_lr"),
+        ({"end_lr": 1e-8}, "end_lr"),
+        ({"num_steps": 1}, "num_steps"),
+        ({"beta": 1.0}, "beta"),
+        ({"diverge_factor": -1.0}, "diverge_factor"),
+        ({"skip_end": -1}, "skip_end"),
+    ],
+)
+def test_invalid_arguments_name_the_parameter(kwargs, name) -> None:
+    with pytest.raises(ValueError, match=rf"{name}="):
+        jaxsched.lr_find(quadratic, jnp.ones(2), optax.sgd, [jnp.zeros(2)], **kwargs)
