@@ -10,7 +10,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from optax._src import numerics
 
 from jaxsched._base import Schedule, float_dtype
 
@@ -54,7 +53,7 @@ class _Scheduled:
 
     def update(self, state: ScheduledState, **extra_args: Any) -> ScheduledState:
         del extra_args
-        step = numerics.safe_increment(state.step)
+        step = optax.safe_increment(state.step)
         return ScheduledState(step, state.scale, self._value(step))
 
     def __call__(self, state: ScheduledState, **extra_args: Any) -> jax.Array:

@@ -169,9 +169,7 @@ def lr_find(
         if not (isinstance(value, int) and value >= 0):
             raise ValueError(f"{name} must be a non-negative int, got {name}={value!r}")
 
-    sweep = ExponentialDecay(
-        start_lr, decay_rate=end_lr / start_lr, transition_steps=num_steps
-    )
+    sweep = ExponentialDecay(start_lr, decay_rate=end_lr / start_lr, transition_steps=num_steps)
 
     def step(carry: Any, batch: Any) -> tuple[Any, tuple[jax.Array, jax.Array, jax.Array]]:
         return _step(
