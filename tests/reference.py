@@ -433,17 +433,24 @@ def is_spec(value: Any) -> bool:
     )
 
 
-def build(spec: Spec) -> Ref:
-    """The reference for a spec `(name, kwargs)`; `product` takes `{"schedules": (...)}`."""
+def _make_reference(name: str, kwargs: dict[str, Any]) -> Ref:
+    if name == "product":
+        return product(*kwargs["schedules"])
+    return BUILDERS[name](**kwargs)
+
+
+def build(spec: Spec, make: Callable[[str, dict[str, Any]], Any] = _make_reference) -> Any:
+    """What `make` builds for a spec `(name, kwargs)`, nested specs first.
+
+    By default the reference; `product` takes `{"schedules": (...)}`.
+    """
     name, kwargs = spec
     built = {}
     for key, value in kwargs.items():
         if is_spec(value):
-            built[key] = build(value)
+            built[key] = build(value, make)
         elif isinstance(value, tuple) and value and all(is_spec(v) for v in value):
-            built[key] = tuple(build(v) for v in value)
+            built[key] = tuple(build(v, make) for v in value)
         else:
             built[key] = value
-    if name == "product":
-        return product(*built["schedules"])
-    return BUILDERS[name](**built)
+    return make(name, built)

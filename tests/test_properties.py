@@ -48,20 +48,15 @@ HUGE_STEPS: tuple[Any, ...] = (
 # ----------------------------------------------------------------------------- helpers
 
 
+def _make_schedule(name: str, kwargs: dict[str, Any]) -> jaxsched.Schedule:
+    if name == "product":
+        return jaxsched.product(*kwargs["schedules"])
+    return getattr(jaxsched, name)(**kwargs)
+
+
 def build(spec: Spec) -> jaxsched.Schedule:
     """The jaxsched schedule for a spec; the reference is `reference.build(spec)`."""
-    name, kwargs = spec
-    built = {}
-    for key, value in kwargs.items():
-        if is_spec(value):
-            built[key] = build(value)
-        elif isinstance(value, tuple) and value and all(is_spec(v) for v in value):
-            built[key] = tuple(build(v) for v in value)
-        else:
-            built[key] = value
-    if name == "product":
-        return jaxsched.product(*built["schedules"])
-    return getattr(jaxsched, name)(**built)
+    return reference.build(spec, _make_schedule)
 
 
 @jax.jit
