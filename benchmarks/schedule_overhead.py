@@ -3,7 +3,8 @@
 Every variant trains the same MLP with Adam for the same steps; only the learning rate differs:
 a Python float, optax's `warmup_cosine_decay_schedule` (a closure baked into the program),
 jaxsched's `warmup_cosine_decay` baked in the same way, and jaxsched's schedule passed as a
-traced pytree argument (so new numbers do not recompile). Variants are interleaved in every
+traced pytree argument (so new numbers do not recompile), with Python-float leaves or with
+leaves put on the device once. Variants are interleaved in every
 repeat, so machine noise hits them alike; the report is the median time per step and its ratio
 to the constant.
 
@@ -81,6 +82,11 @@ def main() -> None:
         ),
         "jaxsched warmup_cosine_decay (traced argument)": (
             jaxsched.warmup_cosine_decay(0.0, 1e-3, 50, horizon),
+            True,
+        ),
+        # Python-float leaves are converted on every call; device arrays are passed as they are.
+        "jaxsched, traced argument, device_put once": (
+            jax.device_put(jaxsched.warmup_cosine_decay(0.0, 1e-3, 50, horizon)),
             True,
         ),
     }
