@@ -1,0 +1,167 @@
+"""The trainer's configuration: one dataclass, every field a command-line flag."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import types
+import typing
+from typing import Any
+
+DATASETS = ("mnist", "fashion_mnist")
+MODELS = ("cnn", "mlp")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything a training run depends on; `main.py` exposes each field as `--field-name`.
+
+    Attributes:
+      dataset: "mnist" or "fashion_mnist" (names the tfds dataset and the class labels).
+      data_dir: a folder with the four IDX files (`train-images-idx3-ubyte.gz`, ...), read
+        directly, or a tensorflow-datasets data dir; None means tfds's default data dir.
+      download: let tensorflow-datasets download and prepare the dataset when it is missing.
+      max_train_examples: use only the first this many training images (0: all).
+      max_test_examples: use only the first this many test images (0: all).
+      model: "cnn" (Conv32-Conv64-Dense256-Dense10) or "mlp" (one hidden layer).
+      epochs: passes over the training set.
+      batch_size: global batch, split across all devices (must divide by the device count).
+      eval_batch_size: batch of the test-set evaluation.
+      optimizer: "sgd" (with `momentum`), "adam" or "adamw" (with `weight_decay`).
+      momentum: SGD momentum (0 disables it).
+      weight_decay: AdamW's decoupled weight decay.
+      learning_rate: the peak learning rate, filled into the schedule (see `schedule_args`).
+      schedule: a `jaxsched.get` name ("one_cycle", "warmup_cosine_decay", "constant", ...).
+      schedule_args: JSON object of the schedule's own arguments. Arguments it leaves out are
+        filled in where the schedule requires them: the first of total_steps, decay_steps,
+        transition_steps, num_training_steps with the run's number of updates, and the first
+        of peak_value, init_value, value with `learning_rate`.
+      seed: seeds the parameter initialisation and the data order.
+      workdir: where metrics.jsonl, curves.png and checkpoints/ go.
+      checkpoint_every_steps: write a checkpoint every this many updates (0: only at the end).
+      keep_checkpoints: how many recent checkpoints to keep.
+      resume: continue the run saved in `workdir` from its latest checkpoint.
+      log_every_steps: fetch metrics from the device, check them for NaN and refresh the
+        progress bar every this many updates (metrics.jsonl still gets every update).
+      progress: show a progress bar per epoch.
+      plot: write curves.png (learning rate, train loss, test accuracy) at the end.
+      num_devices: train data-parallel on the first this many devices (0: all of them).
+      distributed: call `jax.distributed.initialize()` first (multi-host runs).
+    """
+
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    download: bool = False
+    max_train_examples: int = 0
+    max_test_examples: int = 0
+    model: str = "cnn"
+    epochs: int = 2
+    batch_size: int = 128
+    eval_batch_size: int = 1000
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    learning_rate: float = 0.1
+    schedule: str = "one_cycle"
+    schedule_args: str = "{}"
+    seed: int = 0
+    workdir: str = "runs/mnist"
+    checkpoint_every_steps: int = 500
+    keep_checkpoints: int = 2
+    resume: bool = False
+    log_every_steps: int = 50
+    progress: bool = True
+    plot: bool = True
+    num_devices: int = 0
+    distributed: bool = False
+
+    def __post_init__(self) -> None:
+        _check_choice("dataset", self.dataset, DATASETS)
+        _check_choice("model", self.model, MODELS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        for name in ("epochs", "batch_size", "eval_batch_size", "log_every_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
+        for name in (
+            "max_train_examples",
+            "max_test_examples",
+            "checkpoint_every_steps",
+            "num_devices",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{_flag(name)} must be 0 or more, got {getattr(self, name)}")
+        if self.keep_checkpoints < 1:
+            raise ValueError(f"--keep-checkpoints must be at least 1, got {self.keep_checkpoints}")
+        self.schedule_kwargs()  # fail on bad JSON at parse time, not after loading data
+
+    def schedule_kwargs(self) -> dict[str, Any]:
+        """Returns `schedule_args` parsed, or raises ValueError saying how to fix it."""
+        try:
+            kwargs = json.loads(self.schedule_args)
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f"--schedule-args is not valid JSON ({e}); give an object such as "
+                """'{"peak_value": 0.05}'"""
+            ) from None
+        if not isinstance(kwargs, dict):
+            raise ValueError(
+                f"--schedule-args must be a JSON object of keyword arguments, got {kwargs!r}"
+            )
+        return kwargs
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"--{_flag(name)} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _field_help(name: str) -> str:
+    """The field's description from the `Attributes:` section of `Config`'s docstring."""
+    doc = Config.__doc__ or ""
+    lines = doc.split("Attributes:", 1)[-1].splitlines()
+    collected: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith(f"{name}:"):
+            collected.append(stripped[len(name) + 1 :].strip())
+        elif collected and stripped and not stripped.split(":")[0].isidentifier():
+            collected.append(stripped)
+        elif collected:
+            break
+    return " ".join(collected)
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds one flag per `Config` field, with the field's default and documentation."""
+    hints = typing.get_type_hints(Config)
+    for field in dataclasses.fields(Config):
+        flag = f"--{_flag(field.name)}"
+        hint = hints[field.name]
+        help_text = _field_help(field.name)
+        if hint is bool:
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text
+            )
+            continue
+        if isinstance(hint, types.UnionType):  # `str | None`
+            hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+        choices = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS}.get(field.name)
+        parser.add_argument(
+            flag,
+            type=hint,
+            default=field.default,
+            choices=choices,
+            metavar=None if choices else field.name.upper(),
+            help=f"{help_text} (default: {field.default})",
+        )
+
+
+def from_args(args: argparse.Namespace) -> Config:
+    """Builds a `Config` from parsed flags."""
+    return Config(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Config)})

@@ -1,0 +1,218 @@
+"""MNIST-format data: the four IDX files read with NumPy, or tensorflow-datasets.
+
+Both give the same thing: uint8 images of shape (N, 28, 28, 1) and int32 labels, all in host
+memory (MNIST is 55 MB), ready to be put on the device once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+
+IDX_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+# The third byte of an IDX magic number is the element type (0x08: unsigned byte), the fourth
+# the number of dimensions.
+_IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}
+_IMAGE_SHAPE = (28, 28)
+
+
+class DataError(Exception):
+    """The data cannot be loaded; the message says what to do instead."""
+
+
+class Dataset(NamedTuple):
+    """Training and test splits in host memory.
+
+    Attributes:
+      train_images: uint8, (N, 28, 28, 1).
+      train_labels: int32, (N,).
+      test_images: uint8, (M, 28, 28, 1).
+      test_labels: int32, (M,).
+    """
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+def _idx_path(folder: str, stem: str) -> str | None:
+    for name in (stem + ".gz", stem):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def is_idx_folder(folder: str | None) -> bool:
+    """Whether `folder` holds any of the four IDX files (gzipped or not)."""
+    return folder is not None and any(_idx_path(folder, s) for s in IDX_FILES.values())
+
+
+def read_idx(path: str, ndim: int) -> np.ndarray:
+    """Reads one IDX file of unsigned bytes (gzipped if its name ends in .gz).
+
+    Args:
+      path: the file.
+      ndim: 3 for images, 1 for labels.
+
+    Returns:
+      The array, of shape given by the file's header.
+
+    Raises:
+      DataError: the file cannot be read, is truncated, or is not an IDX file of `ndim`
+        unsigned-byte dimensions.
+    """
+    try:
+        if path.endswith(".gz"):
+            with gzip.open(path, "rb") as f:
+                raw = f.read()
+        else:
+            with open(path, "rb") as f:
+                raw = f.read()
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"cannot read {path}: {e}; replace it with an intact copy") from None
+    header_bytes = 4 + 4 * ndim
+    if len(raw) < header_bytes:
+        raise DataError(
+            f"{path} is truncated ({len(raw)} bytes, shorter than its header); "
+            "replace it with an intact copy"
+        )
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != _IDX_MAGIC[ndim]:
+        raise DataError(
+            f"{path} has magic number {magic:#010x}, not {_IDX_MAGIC[ndim]:#010x} (an IDX file "
+            f"of {ndim}-dimensional unsigned bytes); is it the right file, and intact?"
+        )
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = header_bytes + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(
+            f"{path} has {len(raw)} bytes but its header {shape} needs {expected}; "
+            "the file is truncated or corrupt: replace it with an intact copy"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_bytes).reshape(shape)
+
+
+def load_idx(folder: str) -> Dataset:
+    """Loads the four standard IDX files from `folder`.
+
+    Raises:
+      DataError: a file is missing or bad, or images and labels disagree in number.
+    """
+    arrays = {}
+    for key, stem in IDX_FILES.items():
+        path = _idx_path(folder, stem)
+        if path is None:
+            raise DataError(
+                f"{folder} has no {stem}.gz (nor {stem}); it needs all four of "
+                f"{', '.join(s + '.gz' for s in IDX_FILES.values())}"
+            )
+        arrays[key] = read_idx(path, ndim=3 if key.endswith("images") else 1)
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.shape[1:] != _IMAGE_SHAPE:
+            raise DataError(f"{split} images in {folder} are {images.shape[1:]}, not 28x28")
+        if len(images) != len(labels):
+            raise DataError(
+                f"{folder} has {len(images)} {split} images but {len(labels)} {split} labels; "
+                "one of the two files is from another dataset or corrupt"
+            )
+        if labels.size and labels.max() > 9:
+            raise DataError(f"{split} labels in {folder} go up to {labels.max()}, not 9")
+    return Dataset(
+        train_images=arrays["train_images"][..., None],
+        train_labels=arrays["train_labels"].astype(np.int32),
+        test_images=arrays["test_images"][..., None],
+        test_labels=arrays["test_labels"].astype(np.int32),
+    )
+
+
+def load_tfds(name: str, data_dir: str | None, download: bool) -> Dataset:
+    """Loads `name` from tensorflow-datasets without TensorFlow (`tfds.data_source`).
+
+    Offline, `tfds.load` retries the download for minutes before failing; this checks first
+    whether the dataset is prepared and fails at once unless `download` is set.
+
+    Raises:
+      DataError: the dataset is not prepared (and `download` is off), or cannot be read.
+    """
+    import tensorflow_datasets as tfds  # only this path needs it
+
+    builder = tfds.builder(name, data_dir=data_dir)
+    if not builder.is_prepared():
+        if not download:
+            raise DataError(
+                f"{name} is not prepared in the tensorflow-datasets data dir "
+                f"{builder.data_dir_root}; pass --data-dir with a folder of the four IDX files "
+                "(on Debian: apt-get install dataset-fashion-mnist, then --dataset fashion_mnist "
+                "--data-dir /usr/share/datasets/fashion-mnist), or --download when online"
+            )
+        builder.download_and_prepare(file_format="array_record")
+    splits = {}
+    for split in ("train", "test"):
+        try:
+            source = tfds.data_source(name, split=split, data_dir=data_dir, download=False)
+        except (NotImplementedError, ValueError) as e:
+            raise DataError(
+                f"{name} in {builder.data_dir} cannot be read without TensorFlow ({e}); "
+                "prepare it again with --download into an empty --data-dir (array_record "
+                "format), or pass a folder of the four IDX files"
+            ) from None
+        # Item by item: tfds's mock data source cannot serve __getitems__.
+        examples = [source[i] for i in range(len(source))]
+        images = np.stack([np.asarray(e["image"], np.uint8) for e in examples])
+        labels = np.asarray([e["label"] for e in examples], np.int32)
+        splits[split] = (images.reshape(-1, *_IMAGE_SHAPE, 1), labels)
+    return Dataset(*splits["train"], *splits["test"])
+
+
+def load(
+    name: str,
+    data_dir: str | None = None,
+    download: bool = False,
+    max_train_examples: int = 0,
+    max_test_examples: int = 0,
+) -> Dataset:
+    """Loads a dataset: the IDX files when `data_dir` holds them, else tensorflow-datasets.
+
+    Args:
+      name: "mnist" or "fashion_mnist" (the tfds name; IDX folders are read whatever it is).
+      data_dir: a folder of IDX files, or a tfds data dir (None: tfds's default).
+      download: let tfds download and prepare a missing dataset.
+      max_train_examples: keep only the first this many training examples (0: all).
+      max_test_examples: keep only the first this many test examples (0: all).
+
+    Returns:
+      The dataset.
+
+    Raises:
+      DataError: with a message that says what to pass instead.
+    """
+    if data_dir is not None and not os.path.isdir(data_dir):
+        raise DataError(
+            f"--data-dir {data_dir} is not a folder; pass a folder of the four IDX files "
+            "or a tensorflow-datasets data dir"
+        )
+    if is_idx_folder(data_dir):
+        assert data_dir is not None
+        dataset = load_idx(data_dir)
+    else:
+        dataset = load_tfds(name, data_dir, download)
+    train_n = max_train_examples or len(dataset.train_images)
+    test_n = max_test_examples or len(dataset.test_images)
+    return Dataset(
+        dataset.train_images[:train_n],
+        dataset.train_labels[:train_n],
+        dataset.test_images[:test_n],
+        dataset.test_labels[:test_n],
+    )

@@ -1,0 +1,69 @@
+"""Shared by the tests of examples/mnist: small IDX folders and running the real CLI."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """The IDX encoding of a uint8 array: magic (0, 0, 0x08, ndim), big-endian sizes, data."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
+    return header + np.ascontiguousarray(array, np.uint8).tobytes()
+
+
+def synthetic_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Learnable 28x28 images: class k lights a 7x7 square at one of ten places, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, count).astype(np.uint8)
+    images = rng.integers(0, 60, (count, 28, 28)).astype(np.uint8)
+    for k in range(10):
+        row, col = 7 * (k // 4), 7 * (k % 4)
+        images[labels == k, row : row + 7, col : col + 7] = 255
+    return images, labels
+
+
+def write_idx_folder(folder: str, num_train: int = 1024, num_test: int = 256) -> str:
+    """Writes the four gzipped IDX files of a synthetic dataset into `folder`."""
+    os.makedirs(folder, exist_ok=True)
+    train = synthetic_digits(num_train, seed=0)
+    test = synthetic_digits(num_test, seed=1)
+    arrays = {
+        "train-images-idx3-ubyte": train[0],
+        "train-labels-idx1-ubyte": train[1],
+        "t10k-images-idx3-ubyte": test[0],
+        "t10k-labels-idx1-ubyte": test[1],
+    }
+    for stem, array in arrays.items():
+        with gzip.open(os.path.join(folder, stem + ".gz"), "wb") as f:
+            f.write(idx_bytes(array))
+    return folder
+
+
+def cli(*flags: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
+    """Starts `python -m examples.mnist.main FLAGS` in the repository root."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "examples.mnist.main", *flags],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
+
+
+def run_cli(*flags: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
+    """Runs the CLI to the end; returns its exit status and output."""
+    process = cli(*flags, **kwargs)
+    stdout, stderr = process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
