@@ -17,7 +17,6 @@ import argparse
 import platform
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -44,7 +43,7 @@ def _init(key: jax.Array, sizes: list[int]) -> list[tuple[jax.Array, jax.Array]]
     ]
 
 
-def _make_runner(learning_rate: Any, schedule_as_argument: bool) -> Callable[..., Any]:
+def _make_runner(learning_rate: Any, schedule_as_argument: bool) -> Any:
     """A jitted function running `steps` updates in a Python loop of jitted steps."""
 
     def step(params, opt_state, batch, schedule):
