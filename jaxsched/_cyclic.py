@@ -108,6 +108,8 @@ def _phases(
     value = _anneal(points[0], points[1], clamp01(safe_div(step, ends[0])), strategy)
     for i in range(1, len(ends)):
         progress = clamp01(safe_div(step - ends[i - 1], ends[i] - ends[i - 1]))
+        # A phase end computed in float32 can leave progress a hair below 1 on its last step.
+        progress = jnp.where(step >= ends[i], 1.0, progress)
         value = jnp.where(
             step > ends[i - 1], _anneal(points[i], points[i + 1], progress, strategy), value
         )

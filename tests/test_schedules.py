@@ -163,3 +163,13 @@ def test_plot_writes_a_png(tmp_path) -> None:
     )
     with open(path, "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_one_cycle_reaches_its_final_value_exactly_on_the_last_step() -> None:
+    # pct_start * total_steps - 1 = 4.856 is not exact in float32, so the last phase is 0.144
+    # steps long and its progress at step 5 rounded to just below 1 (found by hypothesis).
+    schedule = jaxsched.one_cycle(
+        1.0, 6, pct_start=0.9759832620620728, div_factor=1.0, final_div_factor=2.0,
+        anneal_strategy="linear",
+    )  # fmt: skip
+    np.testing.assert_array_equal(values(schedule, [5, 6, 2**31 + 5]), np.float32([0.5] * 3))
