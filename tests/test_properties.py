@@ -816,7 +816,10 @@ def warmup_case(draw: st.DrawFn) -> tuple[Spec, float]:
     if which == 1:
         spec = draw(wsd_spec())
         kw = dict(spec[1], init_value=low, peak_value=high)
-        return (spec[0], kw), kw["warmup_steps"]
+        warmup = kw["warmup_steps"]
+        if warmup >= kw["total_steps"]:  # no stable phase, no cooldown: end_value at warmup_steps
+            warmup = float(np.nextafter(np.float32(warmup), np.float32(0)))
+        return (spec[0], kw), warmup
     if which == 2:
         spec = draw(warmup_cosine_spec())
         kw = dict(spec[1], init_value=low, peak_value=high)
