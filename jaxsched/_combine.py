@@ -11,7 +11,6 @@ import numpy as np
 
 from jaxsched._base import (
     Schedule,
-    as_float_leaf,
     as_tuple,
     check,
     check_finite,
@@ -117,7 +116,7 @@ class ByFraction(Schedule):
 
     def __post_init__(self) -> None:
         check_positive("total_steps", self.total_steps)
-        fractions = tuple(as_float_leaf(f) for f in as_tuple("fractions", self.fractions))
+        fractions = as_tuple("fractions", self.fractions)
         schedules = _check_schedules("schedules", self.schedules)
         set_field(self, "fractions", fractions)
         set_field(self, "schedules", schedules)

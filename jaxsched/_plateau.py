@@ -18,6 +18,7 @@ from jaxsched._base import (
     check_non_negative,
     float_dtype,
     normalise_floats,
+    static_field,
 )
 
 
@@ -92,8 +93,8 @@ class ReduceOnPlateau:
     factor: Any = 0.1
     patience: Any = 10
     threshold: Any = 1e-4
-    threshold_mode: str = dataclasses.field(default="rel", metadata={"static": True})
-    mode: str = dataclasses.field(default="min", metadata={"static": True})
+    threshold_mode: str = static_field(default="rel")
+    mode: str = static_field(default="min")
     cooldown: Any = 0
     min_value: Any = 0.0
     eps: Any = 1e-8

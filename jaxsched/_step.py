@@ -9,7 +9,6 @@ import jax.numpy as jnp
 
 from jaxsched._base import (
     Schedule,
-    as_float_leaf,
     as_tuple,
     check_finite,
     check_increasing,
@@ -116,7 +115,7 @@ class PiecewiseConstant(Schedule):
 
     def __post_init__(self) -> None:
         boundaries = as_tuple("boundaries", self.boundaries)
-        values = tuple(as_float_leaf(v) for v in as_tuple("values", self.values))
+        values = as_tuple("values", self.values)
         set_field(self, "boundaries", boundaries)
         set_field(self, "values", values)
         if len(values) != len(boundaries) + 1:

@@ -429,6 +429,13 @@ def _panels(study: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
     return list(panels.items())
 
 
+def _grid(plt: Any, count: int) -> tuple[Any, Any]:
+    """A figure with `count` panels, four to a row."""
+    columns = 4
+    rows = math.ceil(count / columns)
+    return plt.subplots(rows, columns, figsize=(16, 3 * rows), dpi=70, squeeze=False)
+
+
 def plot_lr_curves(study: dict[str, Any], path: str) -> None:
     """The learning rate against the update, one panel per family, first seed of each."""
     import matplotlib
@@ -438,9 +445,7 @@ def plot_lr_curves(study: dict[str, Any], path: str) -> None:
 
     panels = _panels(study)
     colors = _colors(study)
-    columns = 4
-    rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(16, 3 * rows), dpi=70, squeeze=False)
+    figure, axes = _grid(plt, len(panels))
     for ax, (family, runs) in zip(axes.flat, panels, strict=False):
         for run in runs:
             if run["seed"] == 0:
@@ -468,9 +473,7 @@ def plot_accuracy(study: dict[str, Any], path: str) -> None:
 
     panels = _panels(study)
     colors = _colors(study)
-    columns = 4
-    rows = math.ceil(len(panels) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(16, 3 * rows), dpi=70, squeeze=False)
+    figure, axes = _grid(plt, len(panels))
     finals = [run["evals"][-1]["test_accuracy"] for run in study["runs"] if not _failed(run)]
     low = max(0.0, float(np.percentile(finals, 5)) - 0.1) if finals else 0.0
     top = min(1.0, max(finals) + 0.02) if finals else 1.0
