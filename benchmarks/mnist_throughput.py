@@ -12,6 +12,9 @@ Reports, for the CNN at one batch size on whatever JAX finds (CPU, GPU or TPU):
   - with `--torch`: the same model, batch and optimizer in PyTorch eager, timed in turns with
     the JAX step so that both see the same machine load (skipped, with a message, if torch is
     not installed);
+  - on CPU, with the trainer's CPU tuning (examples/mnist/cpu_tuning.py; `--no-cpu-tuning` turns
+    it off): the JAX step is also timed as compiled with XLA's default options, and PyTorch
+    both with the same glibc setting as the JAX process and without it;
   - with `--target-accuracy`: wall time until the test accuracy first reaches it.
 """
 
@@ -36,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from examples.mnist import configs, data, models, train
+from examples.mnist import configs, cpu_tuning, data, models, train
 
 
 def _time_steps(step: Callable[[], Any], steps: int) -> float:
@@ -51,7 +54,13 @@ def _time_steps(step: Callable[[], Any], steps: int) -> float:
 class JaxStep:
     """The trainer's jitted update step on a fixed, device-resident batch."""
 
-    def __init__(self, model: nn.Module, batch_size: int, num_devices: int) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        batch_size: int,
+        num_devices: int,
+        compiler_options: dict[str, str] | None = None,
+    ) -> None:
         config = configs.Config(optimizer="sgd", momentum=0.9)
         self.mesh = train.make_mesh(num_devices)
         replicated = jax.sharding.NamedSharding(self.mesh, jax.sharding.PartitionSpec())
@@ -71,7 +80,7 @@ class JaxStep:
         )
         start = time.perf_counter()
         self.step_fn = (
-            train.make_train_step(model, optimizer, batch_size, self.mesh)
+            train.make_train_step(model, optimizer, batch_size, self.mesh, compiler_options)
             .lower(*self.state, *self.inputs, 0)
             .compile()
         )
@@ -97,9 +106,12 @@ def _torch_version() -> str | None:
     return str(torch.__version__)
 
 
-def _torch_worker(tiny: bool, batch_size: int) -> None:
+def _torch_worker(tiny: bool, batch_size: int, keep_freed_memory: bool) -> None:
     """Serves timings of a PyTorch eager step: reads a step count a line, writes seconds."""
     import torch
+
+    if keep_freed_memory:
+        cpu_tuning.keep_freed_memory()
 
     layers: list[Any]
     if tiny:
@@ -140,7 +152,7 @@ def _torch_worker(tiny: bool, batch_size: int) -> None:
 class TorchWorker:
     """A PyTorch eager step (the same model, loss and SGD with momentum) in a subprocess."""
 
-    def __init__(self, tiny: bool, batch_size: int) -> None:
+    def __init__(self, tiny: bool, batch_size: int, keep_freed_memory: bool) -> None:
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -149,6 +161,7 @@ class TorchWorker:
                 "tiny" if tiny else "cnn",
                 "--batch-size",
                 str(batch_size),
+                "--cpu-tuning" if keep_freed_memory else "--no-cpu-tuning",
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -196,6 +209,7 @@ def _epoch(args: argparse.Namespace, dataset: data.Dataset, **overrides: Any) ->
             checkpoint_every_steps=0,
             num_devices=args.devices,
             dataset="fashion_mnist" if args.data_dir else "mnist",
+            cpu_tuning=args.cpu_tuning,
             **overrides,
         )
         summary = train.train_and_evaluate(config, dataset)
@@ -233,11 +247,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--max-epochs", type=int, default=5, help="epochs allowed to reach --target-accuracy"
     )
+    parser.add_argument(
+        "--cpu-tuning",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="use the trainer's CPU tuning (examples/mnist/cpu_tuning.py)",
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--torch-worker", choices=("cnn", "tiny"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.torch_worker:
-        _torch_worker(args.torch_worker == "tiny", args.batch_size)
+        _torch_worker(args.torch_worker == "tiny", args.batch_size, args.cpu_tuning)
         return {}
 
     devices = jax.devices()[: args.devices or None]
@@ -264,18 +284,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "torch is not installed: skipping the PyTorch eager peer (pip install torch to compare)"
         )
 
-    cnn = JaxStep(models.create("cnn"), args.batch_size, args.devices)
+    platform_name = devices[0].platform
+    tuned = args.cpu_tuning and platform_name == "cpu" and cpu_tuning.keep_freed_memory()
+    results["cpu_tuning"] = tuned
+    options = cpu_tuning.compiler_options(platform_name, "cnn") if tuned else {}
+    cnn = JaxStep(models.create("cnn"), args.batch_size, args.devices, options)
+    # The tiny linear model is tuned as the trainer tunes its MLP: XLA's default options.
     tiny = JaxStep(_Tiny(), args.batch_size, args.devices)
     results["compile_seconds"] = cnn.compile_seconds
     peers: dict[str, Callable[[int], float]] = {
         "jax_step": lambda steps: _time_steps(cnn, steps),
         "jax_tiny_step": lambda steps: _time_steps(tiny, steps),
     }
+    if tuned:  # the same step compiled with XLA's default options, in this same process
+        default_cnn = JaxStep(models.create("cnn"), args.batch_size, args.devices)
+        peers["jax_default_options_step"] = lambda steps: _time_steps(default_cnn, steps)
     workers = []
     if torch_version is not None:
         results["torch"] = torch_version
-        for name, tiny_model in (("torch_step", False), ("torch_tiny_step", True)):
-            worker = TorchWorker(tiny_model, args.batch_size)
+        torch_peers = [("torch_step", False, tuned), ("torch_tiny_step", True, tuned)]
+        if tuned:
+            torch_peers.append(("torch_default_malloc_step", False, False))
+        for name, tiny_model, keep_freed in torch_peers:
+            worker = TorchWorker(tiny_model, args.batch_size, keep_freed)
             workers.append(worker)
             peers[name] = worker.time_steps
     for time_steps in peers.values():  # warm-up: first calls allocate and fill caches
@@ -305,9 +336,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     results["epoch_vs_bare_step"] = results["epoch_images_per_s"] / bare
 
+    tuning = " (CPU tuning)" if tuned else ""
     rows = [
         ("compile the CNN train step", f"{results['compile_seconds']:.2f} s"),
-        ("JAX bare step, CNN", f"{results['jax_step_images_per_s']:.0f} images/s"),
+        (f"JAX bare step, CNN{tuning}", f"{results['jax_step_images_per_s']:.0f} images/s"),
         (
             "JAX whole epoch, data and logging",
             f"{results['epoch_images_per_s']:.0f} images/s "
@@ -315,6 +347,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ),
         ("JAX dispatch, tiny model", f"{results['jax_tiny_step_microseconds']:.0f} us/step"),
     ]
+    if tuned:
+        rows.insert(
+            2,
+            (
+                "JAX bare step, CNN, XLA's default options",
+                f"{results['jax_default_options_step_images_per_s']:.0f} images/s",
+            ),
+        )
     if torch_version is not None:
         ratio = results["jax_step_images_per_s"] / results["torch_step_images_per_s"]
         results["jax_over_torch"] = ratio
@@ -328,6 +368,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"{results['torch_tiny_step_microseconds']:.0f} us/step",
             ),
         ]
+        if tuned:
+            rows[-2] = (
+                f"PyTorch {torch_version} eager step, CNN, same glibc setting "
+                f"({results['torch_threads']} threads)",
+                rows[-2][1],
+            )
+            default_torch = results["torch_default_malloc_step_images_per_s"]
+            results["jax_over_torch_default_malloc"] = (
+                results["jax_step_images_per_s"] / default_torch
+            )
+            rows.append(
+                (
+                    "PyTorch eager step, CNN, glibc's defaults",
+                    f"{default_torch:.0f} images/s "
+                    f"(JAX is {results['jax_over_torch_default_malloc']:.2f}x)",
+                )
+            )
 
     if args.target_accuracy:
         run = _epoch(args, dataset, epochs=args.max_epochs)

@@ -49,6 +49,9 @@ class Config:
       plot: write curves.png (learning rate, train loss, test accuracy) at the end.
       num_devices: train data-parallel on the first this many devices (0: all of them).
       distributed: call `jax.distributed.initialize()` first (multi-host runs).
+      cpu_tuning: on CPU, compile the steps with XLA:CPU options that make the convolutions'
+        gradients fast and keep freed host memory for reuse (process-wide; see
+        examples/mnist/cpu_tuning.py). About 2.5x the step throughput on a 2-core machine.
     """
 
     dataset: str = "mnist"
@@ -76,6 +79,7 @@ class Config:
     plot: bool = True
     num_devices: int = 0
     distributed: bool = False
+    cpu_tuning: bool = True
 
     def __post_init__(self) -> None:
         _check_choice("dataset", self.dataset, DATASETS)

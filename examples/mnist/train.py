@@ -30,7 +30,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxsched
-from examples.mnist import checkpoint, data, models
+from examples.mnist import checkpoint, cpu_tuning, data, models
 from examples.mnist.configs import Config
 
 # The Config fields a checkpoint must agree on to be resumed: everything that changes results.
@@ -48,6 +48,7 @@ _RUN_FIELDS = (
     "schedule",
     "schedule_args",
     "seed",
+    "cpu_tuning",
 )
 _HORIZON_ARGS = ("total_steps", "decay_steps", "transition_steps", "num_training_steps")
 _RATE_ARGS = ("peak_value", "init_value", "value")
@@ -126,11 +127,14 @@ def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
 
 
-def make_train_step(model: Any, optimizer: Any, batch_size: int, mesh: Mesh) -> Any:
+def make_train_step(
+    model: Any, optimizer: Any, batch_size: int, mesh: Mesh, compiler_options: dict | None = None
+) -> Any:
     """The jitted update `(params, opt_state, images, labels, order, offset) -> (params,
     opt_state, metrics)`, taking the batch `images[order[offset:offset + batch_size]]`.
 
     `params` and `opt_state` are donated: their buffers are reused for the results.
+    `compiler_options` go to `jax.jit` (see `cpu_tuning.compiler_options`).
     """
     batch = NamedSharding(mesh, P("batch"))
     replicated = NamedSharding(mesh, P())
@@ -154,10 +158,17 @@ def make_train_step(model: Any, optimizer: Any, batch_size: int, mesh: Mesh) -> 
         }
         return params, opt_state, metrics
 
-    return jax.jit(train_step, donate_argnums=(0, 1), out_shardings=replicated)
+    return jax.jit(
+        train_step,
+        donate_argnums=(0, 1),
+        out_shardings=replicated,
+        compiler_options=compiler_options,
+    )
 
 
-def make_eval_step(model: Any, batch_size: int, mesh: Mesh) -> Any:
+def make_eval_step(
+    model: Any, batch_size: int, mesh: Mesh, compiler_options: dict | None = None
+) -> Any:
     """The jitted `(params, images, labels, offset) -> (summed loss, number correct)` over
     `batch_size` examples from `offset`; labels below 0 mark padding and are not counted."""
     batch = NamedSharding(mesh, P("batch"))
@@ -173,7 +184,7 @@ def make_eval_step(model: Any, batch_size: int, mesh: Mesh) -> Any:
         correct = jnp.sum(valid & (jnp.argmax(logits, -1) == y))
         return loss, correct
 
-    return jax.jit(eval_step)
+    return jax.jit(eval_step, compiler_options=compiler_options)
 
 
 def evaluate(
@@ -265,6 +276,11 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
         )
     mesh = make_mesh(config.num_devices)
     num_devices = mesh.devices.size
+    options: dict[str, str] = {}
+    platform = mesh.devices.flat[0].platform
+    if config.cpu_tuning and platform == "cpu":
+        options = cpu_tuning.compiler_options(platform, config.model)
+        cpu_tuning.keep_freed_memory()
     if config.batch_size % num_devices:
         raise TrainingError(
             f"--batch-size {config.batch_size} does not split evenly over {num_devices} "
@@ -341,7 +357,7 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
 
     compile_start = time.perf_counter()
     train_step = (
-        make_train_step(model, optimizer, config.batch_size, mesh)
+        make_train_step(model, optimizer, config.batch_size, mesh, options)
         .lower(
             state["params"],
             state["opt_state"],
@@ -353,7 +369,7 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
         .compile()
     )
     compile_seconds = time.perf_counter() - compile_start
-    eval_step = make_eval_step(model, eval_batch, mesh)
+    eval_step = make_eval_step(model, eval_batch, mesh, options)
     if is_main:
         print(
             f"{config.model} on {config.dataset} ({num_train} train, "

@@ -1,0 +1,120 @@
+"""Tests of examples/mnist/cpu_tuning.py: the options take effect and change no results."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from examples.mnist import configs, cpu_tuning, main, models, train
+from tests.mnist_helpers import REPO
+
+
+def test_compiler_options_are_for_the_cnn_on_cpu_only():
+    assert cpu_tuning.compiler_options("gpu", "cnn") == {}
+    assert cpu_tuning.compiler_options("tpu", "cnn") == {}
+    assert cpu_tuning.compiler_options("cpu", "mlp") == {}
+    # The pinned jaxlib accepts the option; a newer one that drops it would get {}.
+    options = cpu_tuning.compiler_options("cpu", "cnn")
+    assert set(options) == {"xla_cpu_experimental_ynn_fusion_type"}
+
+
+def _cnn_steps(options: dict[str, str], steps: int = 3):
+    """Params after `steps` updates of the trainer's step, and the compiled step's HLO."""
+    config = configs.Config(optimizer="sgd", momentum=0.9)
+    model = models.create("cnn")
+    mesh = train.make_mesh(1)
+    optimizer = train.make_optimizer(config, train.build_schedule("constant", {}, 0.05, steps))
+    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))["params"]
+    opt_state = optimizer.init(params)
+    rng = np.random.default_rng(0)
+    images = jnp.asarray(rng.integers(0, 256, (64, 28, 28, 1), np.uint8))
+    labels = jnp.asarray(rng.integers(0, 10, 64).astype(np.int32))
+    order = jnp.arange(64, dtype=jnp.int32)
+    step = (
+        train.make_train_step(model, optimizer, 32, mesh, options)
+        .lower(params, opt_state, images, labels, order, 0)
+        .compile()
+    )
+    for i in range(steps):
+        params, opt_state, _ = step(params, opt_state, images, labels, order, 32 * (i % 2))
+    return params, step.as_text()
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU options")
+def test_tuned_step_trains_like_the_default_step_and_leaves_weight_gradients_to_xla():
+    tuned, tuned_hlo = _cnn_steps(cpu_tuning.compiler_options("cpu", "cnn"))
+    default, default_hlo = _cnn_steps({})
+    for a, b in zip(jax.tree.leaves(tuned), jax.tree.leaves(default), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+    # The weight gradient of each convolution (a convolution with a 28x28 or 14x14 window)
+    # runs as a plain XLA convolution when tuned, and inside a YNNPACK fusion by default.
+    def plain_weight_gradient_convolutions(hlo: str) -> int:
+        entry = hlo.split("\nENTRY ", 1)[1]
+        return sum(
+            " convolution(" in line and ("size=28x28" in line or "size=14x14" in line)
+            for line in entry.splitlines()
+        )
+
+    assert plain_weight_gradient_convolutions(tuned_hlo) == 2
+    assert plain_weight_gradient_convolutions(default_hlo) == 0
+
+
+_FAULTS_SCRIPT = """
+import ctypes, ctypes.util, json, resource
+from examples.mnist import cpu_tuning
+
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+SIZE = 40 << 20  # about the CNN step's temporaries, which XLA:CPU mallocs every step
+
+def use_a_block():
+    block = libc.malloc(SIZE)
+    ctypes.memset(block, 1, SIZE)
+    libc.free(block)
+
+def faults_per_block():
+    use_a_block()
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        use_a_block()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - start) / 10
+
+before = faults_per_block()
+applied = cpu_tuning.keep_freed_memory()
+print(json.dumps({"before": before, "applied": applied, "after": faults_per_block()}))
+"""
+
+
+def test_keep_freed_memory_stops_large_blocks_faulting_in_again():
+    result = subprocess.run(
+        [sys.executable, "-c", _FAULTS_SCRIPT],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    faults = json.loads(result.stdout.splitlines()[-1])
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        assert faults["applied"] is False
+        return
+    assert faults["applied"] is True
+    # 40 MB is about 9,800 pages of 4 KiB: glibc maps and faults them in for every block
+    # until told to keep freed memory; then a block reuses the pages of the one before.
+    assert faults["before"] > 5000
+    assert faults["after"] < faults["before"] / 20
+
+
+def test_cpu_tuning_is_a_flag_and_part_of_the_run_that_resume_checks():
+    assert main.parse(["--no-cpu-tuning"]).cpu_tuning is False
+    assert main.parse([]).cpu_tuning is True
+    assert "cpu_tuning" in train._RUN_FIELDS
