@@ -9,7 +9,12 @@ training set, `--steps` updates per run:
   - vmapped: the K runs as one group of `examples.compare.sweep`, one update call per step;
   - sequential: K groups of one run each, trained one after another with the same code (the
     compiled update is shared), once with convolutions as matrix products ("matmul", what the
-    vmapped sweep uses on CPU) and once with `lax.conv` ("native", the trainer's path).
+    vmapped sweep uses on CPU) and once with `lax.conv` ("native", the trainer's path, and
+    what the sweep trains on CPU by default, one run at a time: see
+    `sweep.resolve_group_size`).
+
+On CPU both sides get the sweep's CPU tuning (glibc keeps freed memory; native convolutions
+are compiled with `examples/mnist/cpu_tuning.py`'s options).
 
 The two sides alternate `--repeats` times so that both see the same machine load; the report
 gives medians, the ratio sequential / vmapped against the faster sequential variant, and the
@@ -39,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jaxsched
 from examples.compare import sweep
-from examples.mnist import data
+from examples.mnist import cpu_tuning, data
 
 
 def synthetic_data(num_train: int) -> sweep.DeviceData:
@@ -76,10 +81,12 @@ class Group:
         count = device_data.train_images.shape[0]
         self.orders = sweep.compiled("permutations", data_keys, 0, count=count)[0](data_keys, 0)
         self.state = (params, opt_state)
+        conv = sweep.resolve_conv(config.conv, group_size=len(runs))
         self.step_fn, self.compile_seconds = sweep.compiled(
             "train_step", params, opt_state, self.hyperparams, device_data.train_images,
             device_data.train_labels, self.orders, np.int32(0), model=config.model,
-            optimizer="sgd", batch_size=config.batch_size, conv=sweep.resolve_conv(config.conv),
+            optimizer="sgd", batch_size=config.batch_size, conv=conv,
+            compiler_options=sweep.step_compiler_options(config, conv),
         )  # fmt: skip
         self.steps_per_epoch = count // config.batch_size
 
@@ -158,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     device = jax.devices()[0]
+    if device.platform == "cpu":  # as the sweep does (SweepConfig.cpu_tuning)
+        cpu_tuning.keep_freed_memory()
     print(f"device: {device.platform} / {device.device_kind} x {len(jax.devices())}; "
           f"JAX {jax.__version__}; {args.model}, batch {args.batch_size}, K={args.k}, "
           f"{args.steps} updates per run, {args.repeats} alternating repeats")  # fmt: skip

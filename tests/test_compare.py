@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -109,6 +110,8 @@ def test_families_are_grouped_by_structure_and_numbers_never_recompile(device_da
         sgd("cosine", jaxsched.cosine_decay(0.2, 16), 1, 0.2),
     ]  # fmt: skip
     assert sweep.group_by_structure(runs) == [[0, 2, 4], [1, 7], [3], [5], [6]]
+    assert sweep.group_by_structure(runs, max_size=2) == [[0, 2], [4], [1, 7], [3], [5], [6]]
+    assert sweep.group_by_structure(runs, max_size=1) == [[i] for i in (0, 2, 4, 1, 7, 3, 5, 6)]
 
     before = sweep.COMPILES["train_step"]
     sweep.train_group([runs[1], runs[7]], device_data, MLP)
@@ -216,3 +219,27 @@ def test_time_to_accuracy_stops_at_the_first_evaluation_on_target(
     assert (run["seconds_to_target"] is None) == (target > 1)
     with open(os.path.join(out, "table.md")) as f:
         assert cell in f.read().splitlines()[-1]
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the CPU defaults")
+def test_cpu_trains_one_run_at_a_time_with_native_convolutions_by_default(device_data) -> None:
+    assert sweep.resolve_group_size(0) == 1
+    assert sweep.resolve_group_size(4) == 4
+    with pytest.raises(ValueError, match="max_group_size"):
+        sweep.resolve_group_size(-1)
+    assert sweep.resolve_conv("auto", group_size=1) == "native"
+    assert sweep.resolve_conv("auto", group_size=8) == "matmul"
+    cnn = sweep.SweepConfig(model="cnn")
+    assert sweep.step_compiler_options(cnn, "native") != {}
+    assert sweep.step_compiler_options(cnn, "matmul") == {}
+    untuned = sweep.SweepConfig(model="cnn", cpu_tuning=False)
+    assert sweep.step_compiler_options(untuned, "native") == {}
+
+    runs = [sgd("constant", jaxsched.constant(lr), 0, lr) for lr in (0.05, 0.1, 0.2)]
+    one_by_one = sweep.train_all(runs, device_data, MLP)
+    together = sweep.train_all(runs, device_data, dataclasses.replace(MLP, max_group_size=3))
+    assert [r.group_size for r in one_by_one] == [1, 1, 1]
+    assert [r.group_size for r in together] == [3, 3, 3]
+    for a, b in zip(one_by_one, together, strict=True):
+        assert a.run is b.run
+        np.testing.assert_allclose(a.final["test_loss"], b.final["test_loss"], rtol=1e-4)

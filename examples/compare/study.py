@@ -106,6 +106,8 @@ class StudyConfig:
       momentum: SGD's momentum (one-cycle cycles it between 0.85 and 0.95 instead).
       lr_find_steps: updates of the lr_find range test (0 skips the lr_find rows).
       conv: how the vmapped CNN computes its convolutions ("auto", "matmul", "native").
+      max_group_size: at most this many runs per vmapped group (0: one on CPU, all of a
+        structure elsewhere; see `sweep.resolve_group_size`).
       eval_batch_size: test images per evaluation chunk; all runs of a group see a chunk at
         once, so the activations scale with this times the group size.
     """
@@ -129,6 +131,7 @@ class StudyConfig:
     momentum: float = 0.9
     lr_find_steps: int = 100
     conv: str = "auto"
+    max_group_size: int = 0
     eval_batch_size: int = 250
 
 
@@ -256,7 +259,11 @@ def run_study(config: StudyConfig, log: Any = print) -> dict[str, Any]:
     steps_per_epoch = num_train // config.batch_size
     total_steps = config.epochs * steps_per_epoch
     sweep_config = sweep.SweepConfig(
-        model=config.model, epochs=config.epochs, batch_size=config.batch_size, conv=config.conv
+        model=config.model,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        conv=config.conv,
+        max_group_size=config.max_group_size,
     )
     log(
         f"{config.model} on {config.dataset}: {num_train} train / {device_data.num_val} "
@@ -286,7 +293,7 @@ def run_study(config: StudyConfig, log: Any = print) -> dict[str, Any]:
             }
             log(f"lr_find ({optimizer}): valley {lr:.3g}, suggestions {result.suggestions}")
     runs = build_runs(config, total_steps, found)
-    groups = sweep.group_by_structure(runs)
+    groups = sweep.group_by_structure(runs, sweep.resolve_group_size(config.max_group_size))
     log(f"{len(runs)} runs in {len(groups)} vmapped groups")
     results = sweep.train_all(runs, device_data, sweep_config, log=log)
     wall = time.perf_counter() - start
@@ -560,6 +567,7 @@ def _parser() -> argparse.ArgumentParser:
         "seeds",
         "lr-find-steps",
         "eval-batch-size",
+        "max-group-size",
     ):
         parser.add_argument(f"--{name}", type=int)
     for name in ("sgd-lrs", "adam-lrs", "adagrad-lrs", "rmsprop-lrs"):

@@ -32,7 +32,7 @@ import optax
 from jax import lax
 
 import jaxsched
-from examples.mnist import data, models
+from examples.mnist import cpu_tuning, data, models
 
 OPTIMIZERS = ("sgd", "adam", "adagrad", "rmsprop")
 # Which optimizer argument `Run.momentum` sets.
@@ -92,12 +92,23 @@ class Run:
         )
 
 
-def group_by_structure(runs: Sequence[Run]) -> list[list[int]]:
-    """Indices of `runs` grouped by `Run.structure`, groups in order of first appearance."""
+def group_by_structure(runs: Sequence[Run], max_size: int = 0) -> list[list[int]]:
+    """Indices of `runs` grouped by `Run.structure`, groups in order of first appearance.
+
+    Args:
+      runs: the runs.
+      max_size: split groups into consecutive chunks of at most this many runs (0: no limit).
+    """
     groups: dict[Any, list[int]] = {}
     for index, run in enumerate(runs):
         groups.setdefault(run.structure(), []).append(index)
-    return list(groups.values())
+    if max_size <= 0:
+        return list(groups.values())
+    return [
+        group[start : start + max_size]
+        for group in groups.values()
+        for start in range(0, len(group), max_size)
+    ]
 
 
 def stack(trees: Sequence[Any]) -> Any:
@@ -120,12 +131,12 @@ def make_optimizer(name: str, hyperparams: dict[str, Any]) -> optax.GradientTran
 # The model under vmap.
 
 
-def resolve_conv(conv: str) -> str:
-    """ "auto" means "matmul" on CPU and "native" elsewhere."""
+def resolve_conv(conv: str, group_size: int = 2) -> str:
+    """ "auto" means "matmul" for groups of several runs on CPU and "native" otherwise."""
     if conv not in ("auto", "matmul", "native"):
         raise ValueError(f"conv must be 'auto', 'matmul' or 'native', got {conv!r}")
     if conv == "auto":
-        return "matmul" if jax.default_backend() == "cpu" else "native"
+        return "matmul" if jax.default_backend() == "cpu" and group_size > 1 else "native"
     return conv
 
 
@@ -279,14 +290,19 @@ def _spec(tree: Any) -> Any:
     return treedef, tuple((np.shape(x), str(jnp.asarray(x).dtype)) for x in leaves)
 
 
-def compiled(name: str, *args: Any, **static: Any) -> tuple[Any, float]:
+def compiled(
+    name: str, *args: Any, compiler_options: dict[str, str] | None = None, **static: Any
+) -> tuple[Any, float]:
     """The ahead-of-time compiled function `name` for these argument shapes, and the seconds
-    its compilation took now (0.0 when it was compiled before and is reused)."""
-    key = (name, tuple(sorted(static.items())), _spec(args))
+    its compilation took now (0.0 when it was compiled before and is reused).
+    `compiler_options` go to XLA (see `step_compiler_options`)."""
+    options = compiler_options or {}
+    key = (name, tuple(sorted(static.items())), tuple(sorted(options.items())), _spec(args))
     if key in _EXECUTABLES:
         return _EXECUTABLES[key], 0.0
     start = time.perf_counter()
-    executable = _JITTED[name].lower(*args, **static).compile()
+    xla_options: dict[str, str | bool] = dict(options)
+    executable = _JITTED[name].lower(*args, **static).compile(compiler_options=xla_options or None)
     _EXECUTABLES[key] = executable
     seconds = time.perf_counter() - start
     COMPILE_SECONDS[name] += seconds
@@ -381,6 +397,10 @@ class SweepConfig:
       evals_per_epoch: test (and, for plateau runs, validation) evaluations per epoch.
       conv: "matmul", "native" or "auto" (see `resolve_conv`).
       stop_at_accuracy: stop the group once every run has reached this test accuracy.
+      max_group_size: at most this many runs share one vmapped update; 0 means 1 on CPU and
+        no limit elsewhere (see `resolve_group_size`).
+      cpu_tuning: on CPU, the trainer's tuning (`examples/mnist/cpu_tuning.py`): tuned XLA
+        options for steps with ordinary convolutions, and glibc keeping freed memory.
     """
 
     model: str = "cnn"
@@ -389,6 +409,35 @@ class SweepConfig:
     evals_per_epoch: int = 1
     conv: str = "auto"
     stop_at_accuracy: float | None = None
+    max_group_size: int = 0
+    cpu_tuning: bool = True
+
+
+def resolve_group_size(max_group_size: int) -> int:
+    """The most runs per vmapped group: `max_group_size`, or for 0 one on CPU, else no limit.
+
+    On the 2-core CPU machine one tuned run already keeps both cores busy, and 8 vmapped runs
+    trained at 0.6x the speed of the same 8 runs one after another (BUILD_NOTES.md,
+    benchmarks/vmap_sweep.py), so by default the CPU trains groups of one. Accelerators, where
+    one MNIST step leaves the device mostly idle, get whole groups.
+    """
+    if max_group_size < 0:
+        raise ValueError(f"max_group_size must be 0 or more, got {max_group_size}")
+    if max_group_size:
+        return max_group_size
+    return 1 if jax.default_backend() == "cpu" else 0
+
+
+def step_compiler_options(config: SweepConfig, conv: str) -> dict[str, str]:
+    """XLA options for a group's update and evaluation; tuned on CPU for native convolutions.
+
+    The tuned options were measured on the trainer's step, which has native convolutions;
+    with convolutions as matrix products (vmapped groups on CPU) they were slower (1,349
+    against 1,685 images/s, K=8), so those keep XLA's defaults.
+    """
+    if not config.cpu_tuning or conv != "native":
+        return {}
+    return cpu_tuning.compiler_options(jax.default_backend(), config.model)
 
 
 @dataclasses.dataclass
@@ -430,11 +479,14 @@ def evaluate(
     eval_batch_size: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-run mean loss and accuracy over the first `count` examples (the rest is padding)."""
-    conv = resolve_conv(config.conv)
+    conv = resolve_conv(config.conv, group_size=jax.tree.leaves(params)[0].shape[0])
+    options = step_compiler_options(config, conv)
     losses, corrects = [], []
     for offset in range(0, images.shape[0], eval_batch_size):
         chunk = images[offset : offset + eval_batch_size], labels[offset : offset + eval_batch_size]
-        step, _ = compiled("eval", params, *chunk, model=config.model, conv=conv)
+        step, _ = compiled(
+            "eval", params, *chunk, model=config.model, conv=conv, compiler_options=options
+        )
         loss, correct = step(params, *chunk)
         losses.append(loss)
         corrects.append(correct)
@@ -481,7 +533,10 @@ def train_group(
         )
     if config.evals_per_epoch < 1:
         raise ValueError(f"evals_per_epoch must be at least 1, got {config.evals_per_epoch}")
-    conv = resolve_conv(config.conv)
+    conv = resolve_conv(config.conv, group_size=len(runs))
+    options = step_compiler_options(config, conv)
+    if config.cpu_tuning and jax.default_backend() == "cpu":
+        cpu_tuning.keep_freed_memory()
     eval_at = {
         round(steps_per_epoch * (i + 1) / config.evals_per_epoch)
         for i in range(config.evals_per_epoch)
@@ -506,6 +561,7 @@ def train_group(
         device_data.train_labels,
         orders,
         np.int32(0),
+        compiler_options=options,
         **static,
     )
     if log is not None:
@@ -611,9 +667,10 @@ def train_all(
     config: SweepConfig,
     log: Callable[[str], None] | None = None,
 ) -> list[RunResult]:
-    """Trains every run, one vmapped group per structure; results in the order of `runs`."""
+    """Trains every run, in vmapped groups of one structure and at most
+    `resolve_group_size(config.max_group_size)` runs; results in the order of `runs`."""
     results: list[RunResult | None] = [None] * len(runs)
-    for group in group_by_structure(runs):
+    for group in group_by_structure(runs, resolve_group_size(config.max_group_size)):
         for index, result in zip(
             group, train_group([runs[i] for i in group], device_data, config, log), strict=True
         ):
@@ -642,7 +699,7 @@ def suggest_lr(
     The batches are the first `num_steps` of the seed's first-epoch data order.
     """
     module = models.create(config.model)
-    conv = resolve_conv(config.conv)
+    conv = resolve_conv(config.conv, group_size=1)
     key = jax.random.PRNGKey(seed)
     init_key, data_key = jax.random.split(key)
     params = module.init(init_key, jnp.zeros((1, 28, 28, 1), jnp.float32))["params"]
