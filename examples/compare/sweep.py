@@ -477,15 +477,21 @@ def evaluate(
     count: int,
     config: SweepConfig,
     eval_batch_size: int,
+    conv: str,
+    compiler_options: dict[str, str],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-run mean loss and accuracy over the first `count` examples (the rest is padding)."""
-    conv = resolve_conv(config.conv, group_size=jax.tree.leaves(params)[0].shape[0])
-    options = step_compiler_options(config, conv)
+    """Per-run mean loss and accuracy over the first `count` examples (the rest is padding),
+    with the group's convolution path and XLA options (see `train_group`)."""
     losses, corrects = [], []
     for offset in range(0, images.shape[0], eval_batch_size):
         chunk = images[offset : offset + eval_batch_size], labels[offset : offset + eval_batch_size]
         step, _ = compiled(
-            "eval", params, *chunk, model=config.model, conv=conv, compiler_options=options
+            "eval",
+            params,
+            *chunk,
+            model=config.model,
+            conv=conv,
+            compiler_options=compiler_options,
         )
         loss, correct = step(params, *chunk)
         losses.append(loss)
@@ -606,6 +612,8 @@ def train_group(
                 device_data.num_test,
                 config,
                 device_data.eval_batch_size,
+                conv,
+                options,
             )
             val_loss = None
             if plateaus is not None:
@@ -616,6 +624,8 @@ def train_group(
                     device_data.num_val,
                     config,
                     device_data.eval_batch_size,
+                    conv,
+                    options,
                 )
                 metric = jnp.asarray(val_loss, jnp.float32)
                 update, _ = compiled("plateau", plateaus, plateau_states, metric, opt_state)
