@@ -108,10 +108,9 @@ def _torch_version() -> str | None:
 
 def _torch_worker(tiny: bool, batch_size: int, keep_freed_memory: bool) -> None:
     """Serves timings of a PyTorch eager step: reads a step count a line, writes seconds."""
-    import torch
-
-    if keep_freed_memory:
+    if keep_freed_memory:  # before torch starts its threads, as the JAX side does
         cpu_tuning.keep_freed_memory()
+    import torch
 
     layers: list[Any]
     if tiny:
@@ -260,6 +259,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _torch_worker(args.torch_worker == "tiny", args.batch_size, args.cpu_tuning)
         return {}
 
+    # The glibc half of the tuning goes first, before JAX's backends start (see
+    # keep_freed_memory); the XLA options below only apply on CPU.
+    glibc_tuned = args.cpu_tuning and cpu_tuning.keep_freed_memory()
     devices = jax.devices()[: args.devices or None]
     results: dict[str, Any] = {
         "jax": jax.__version__,
@@ -285,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
 
     platform_name = devices[0].platform
-    tuned = args.cpu_tuning and platform_name == "cpu" and cpu_tuning.keep_freed_memory()
+    tuned = glibc_tuned and platform_name == "cpu"
     results["cpu_tuning"] = tuned
     options = cpu_tuning.compiler_options(platform_name, "cnn") if tuned else {}
     cnn = JaxStep(models.create("cnn"), args.batch_size, args.devices, options)

@@ -1,27 +1,31 @@
-"""K runs vmapped in one compiled update against the same K runs one after another.
+"""K runs in one compiled update against the same K runs trained one after another.
 
     python benchmarks/vmap_sweep.py                 # K=8, CNN, batch 128, then memory vs K
 
-Both sides train the CNN of `examples/mnist` with SGD-momentum under K different schedules
+Every side trains the CNN of `examples/mnist` with SGD-momentum under K different schedules
 (one-cycle at K peak learning rates: one structure group) on a device-resident synthetic
 training set, `--steps` updates per run:
 
-  - vmapped: the K runs as one group of `examples.compare.sweep`, one update call per step;
+  - vmapped: the K runs as one group of `examples.compare.sweep` under one `jax.vmap`
+    (`vmap_size=K`), one update call per step; on CPU its convolutions are matrix products
+    (`sweep.resolve_conv`);
+  - sweep default: the K runs as one group with the sweep's default `vmap_size`
+    (`sweep.resolve_vmap_size`): on CPU the group's one compiled update vmaps one run at a
+    time, with native convolutions. On accelerators this is the vmapped side and is not
+    timed twice;
   - sequential: K groups of one run each, trained one after another with the same code (the
-    compiled update is shared), once with convolutions as matrix products ("matmul", what the
-    vmapped sweep uses on CPU) and once with `lax.conv` ("native", the trainer's path, and
-    what the sweep trains on CPU by default, one run at a time: see
-    `sweep.resolve_group_size`).
+    compiled update is shared), once with convolutions as matrix products ("matmul") and
+    once with `lax.conv` ("native", the trainer's path).
 
-On CPU both sides get the sweep's CPU tuning (glibc keeps freed memory; native convolutions
+On CPU every side gets the sweep's CPU tuning (glibc keeps freed memory; native convolutions
 are compiled with `examples/mnist/cpu_tuning.py`'s options).
 
-The two sides alternate `--repeats` times so that both see the same machine load; the report
-gives medians, the ratio sequential / vmapped against the faster sequential variant, and the
-compile times apart. Then, unless `--no-memory`, each K of `--memory-ks` runs in a fresh
-subprocess that reports its peak memory: `peak_bytes_in_use` of the device where JAX exposes
-it (GPU, TPU), else the process's peak resident set (`ru_maxrss`) minus the peak before the
-group was built.
+The sides alternate `--repeats` times so that all see the same machine load; the report gives
+medians, each grouped side's speed-up over the faster sequential variant, and the compile
+times apart. Then, unless `--no-memory`, each grouped side at each K of `--memory-ks` runs
+in a fresh subprocess that reports its peak memory: `peak_bytes_in_use` of the device
+where JAX exposes it (GPU, TPU), else the process's peak resident set minus the peak before
+the group was built.
 """
 
 from __future__ import annotations
@@ -81,11 +85,12 @@ class Group:
         count = device_data.train_images.shape[0]
         self.orders = sweep.compiled("permutations", data_keys, 0, count=count)[0](data_keys, 0)
         self.state = (params, opt_state)
-        conv = sweep.resolve_conv(config.conv, group_size=len(runs))
+        self.vmap_size = sweep.resolve_vmap_size(config.vmap_size, len(runs))
+        conv = sweep.resolve_conv(config.conv, self.vmap_size)
         self.step_fn, self.compile_seconds = sweep.compiled(
             "train_step", params, opt_state, self.hyperparams, device_data.train_images,
             device_data.train_labels, self.orders, np.int32(0), model=config.model,
-            optimizer="sgd", batch_size=config.batch_size, conv=conv,
+            optimizer="sgd", batch_size=config.batch_size, conv=conv, vmap_size=self.vmap_size,
             compiler_options=sweep.step_compiler_options(config, conv),
         )  # fmt: skip
         self.steps_per_epoch = count // config.batch_size
@@ -110,16 +115,23 @@ def timed(groups: list[Group], steps: int) -> float:
     return time.perf_counter() - start
 
 
-def peak_memory(k: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Trains a group of `k` runs for a few steps; the peak memory that took (in-process)."""
+def peak_memory(k: int, side: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Trains a group of `k` runs for a few steps; the peak memory that took (in-process).
+
+    `side` is "vmapped" (one vmap over the group) or "sweep_default" (the sweep's default
+    runs per vmap)."""
+    cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
     device_data = synthetic_data(args.num_train)
-    config = sweep.SweepConfig(model=args.model, batch_size=args.batch_size, conv=args.conv)
+    config = sweep.SweepConfig(model=args.model, batch_size=args.batch_size)
+    if side == "vmapped":
+        config = dataclasses.replace(config, conv=args.conv, vmap_size=k)
     jax.block_until_ready(device_data)
     before_mb = _host_peak_mb()
     group = Group(make_runs(k, 1000), device_data, config)
     jax.block_until_ready(group.run(3))
     stats = jax.devices()[0].memory_stats() or {}
-    result = {"k": k, "device": jax.devices()[0].device_kind}
+    result = {"k": k, "side": side, "vmap_size": group.vmap_size,
+              "device": jax.devices()[0].device_kind}  # fmt: skip
     if "peak_bytes_in_use" in stats:
         result["device_peak_mb"] = stats["peak_bytes_in_use"] / 2**20
     peak_mb = _host_peak_mb()
@@ -159,74 +171,74 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--json", help="also write the results to this JSON file")
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-side", default="vmapped", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child is not None:
-        print(json.dumps(peak_memory(args.memory_child, args)))
+        print(json.dumps(peak_memory(args.memory_child, args.memory_side, args)))
         return 0
 
+    cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
     device = jax.devices()[0]
-    if device.platform == "cpu":  # as the sweep does (SweepConfig.cpu_tuning)
-        cpu_tuning.keep_freed_memory()
     print(f"device: {device.platform} / {device.device_kind} x {len(jax.devices())}; "
           f"JAX {jax.__version__}; {args.model}, batch {args.batch_size}, K={args.k}, "
           f"{args.steps} updates per run, {args.repeats} alternating repeats")  # fmt: skip
     device_data = synthetic_data(args.num_train)
     runs = make_runs(args.k, 10 * args.steps * args.repeats)
     base = sweep.SweepConfig(model=args.model, batch_size=args.batch_size)
-    vmapped_config = sweep.SweepConfig(model=args.model, batch_size=args.batch_size, conv=args.conv)
-    vmapped = [Group(runs, device_data, vmapped_config)]
+    vmapped_config = dataclasses.replace(base, conv=args.conv, vmap_size=args.k)
+    grouped = {"vmapped": [Group(runs, device_data, vmapped_config)]}
+    if sweep.resolve_vmap_size(base.vmap_size, args.k) != args.k:
+        grouped["sweep_default"] = [Group(runs, device_data, base)]
     sequential = {
-        conv: [Group([run], device_data, dataclasses.replace(base, conv=conv)) for run in runs]
+        f"sequential_{conv}": [
+            Group([run], device_data, dataclasses.replace(base, conv=conv)) for run in runs
+        ]
         for conv in ("matmul", "native")
     }
-    compile_seconds = {
-        "vmapped": vmapped[0].compile_seconds,
-        **{f"sequential_{c}": groups[0].compile_seconds for c, groups in sequential.items()},
-    }
+    sides = {**grouped, **sequential}
+    compile_seconds = {name: groups[0].compile_seconds for name, groups in sides.items()}
     # A warm-up step everywhere: the first call of an executable allocates its buffers.
-    for groups in (vmapped, *sequential.values()):
+    for groups in sides.values():
         timed(groups, 1)
-    times: dict[str, list[float]] = {
-        "vmapped": [],
-        "sequential_matmul": [],
-        "sequential_native": [],
-    }
+    times: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(args.repeats):
-        times["vmapped"].append(timed(vmapped, args.steps))
-        for conv, groups in sequential.items():
-            times[f"sequential_{conv}"].append(timed(groups, args.steps))
+        for name, groups in sides.items():
+            times[name].append(timed(groups, args.steps))
     medians = {name: statistics.median(values) for name, values in times.items()}
     images = args.k * args.steps * args.batch_size
-    best = min(("sequential_matmul", "sequential_native"), key=lambda n: medians[n])
-    ratio = medians[best] / medians["vmapped"]
+    best = min(sequential, key=lambda n: medians[n])
+    ratios = {name: medians[best] / medians[name] for name in grouped}
     print("compile (s): " + ", ".join(f"{k} {v:.1f}" for k, v in compile_seconds.items()))
     for name, seconds in medians.items():
         print(f"{name:>18}: {seconds:7.2f} s for {args.k} x {args.steps} updates "
               f"({images / seconds:6.0f} images/s; all: {', '.join(f'{t:.2f}' for t in times[name])})")  # fmt: skip  # noqa: E501
-    print(f"speed-up of vmap over the faster sequential ({best}): {ratio:.2f}x")
+    for name, ratio in ratios.items():
+        print(f"speed-up of {name} over the faster sequential ({best}): {ratio:.2f}x")
 
     memory = []
     if not args.no_memory:
         env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
-        for k in (int(x) for x in args.memory_ks.split(",")):
-            child = subprocess.run(
-                [sys.executable, os.path.abspath(__file__), "--memory-child", str(k),
-                 "--model", args.model, "--batch-size", str(args.batch_size),
-                 "--conv", args.conv, "--num-train", str(args.num_train)],
-                capture_output=True, text=True, env=env, check=True,
-            )  # fmt: skip
-            memory.append(json.loads(child.stdout.strip().splitlines()[-1]))
-            row = memory[-1]
-            device_peak = row.get("device_peak_mb")
-            print(f"K={k:3d}: host peak RSS {row['host_peak_rss_mb']:7.0f} MB "
-                  f"(+{row['host_rss_increase_mb']:.0f} MB for the group)"
-                  + (f", device peak {device_peak:.0f} MB" if device_peak else ""))  # fmt: skip
+        for side in grouped:
+            for k in (int(x) for x in args.memory_ks.split(",")):
+                child = subprocess.run(
+                    [sys.executable, os.path.abspath(__file__), "--memory-child", str(k),
+                     "--memory-side", side, "--model", args.model,
+                     "--batch-size", str(args.batch_size), "--conv", args.conv,
+                     "--num-train", str(args.num_train)],
+                    capture_output=True, text=True, env=env, check=True,
+                )  # fmt: skip
+                memory.append(json.loads(child.stdout.strip().splitlines()[-1]))
+                row = memory[-1]
+                device_peak = row.get("device_peak_mb")
+                print(f"{side:>13} K={k:3d}: host peak RSS {row['host_peak_rss_mb']:7.0f} MB "
+                      f"(+{row['host_rss_increase_mb']:.0f} MB for the group)"
+                      + (f", device peak {device_peak:.0f} MB" if device_peak else ""))  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
             json.dump({
                 "device": device.device_kind, "platform": device.platform,
                 "jax_version": jax.__version__, "args": vars(args), "times": times,
-                "medians": medians, "ratio": ratio, "baseline": best,
+                "medians": medians, "ratios": ratios, "baseline": best,
                 "compile_seconds": compile_seconds, "memory": memory,
             }, f, indent=1)  # fmt: skip
     return 0

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import os
+import re
 
 import jax
 import jax.numpy as jnp
@@ -66,12 +67,14 @@ def train_alone(run: sweep.Run, device_data: sweep.DeviceData, config: sweep.Swe
     return params
 
 
-def test_vmapped_runs_equal_the_same_runs_trained_one_by_one(device_data) -> None:
+@pytest.mark.parametrize("vmap_size", [3, 2, 1])
+def test_vmapped_runs_equal_the_same_runs_trained_one_by_one(device_data, vmap_size) -> None:
     runs = [
         sgd("cosine", jaxsched.cosine_decay(lr, 16), seed, lr)
         for lr, seed in ((0.05, 0), (0.2, 0), (0.1, 1))
     ]
-    together = sweep.train_group(runs, device_data, MLP)
+    config = dataclasses.replace(MLP, vmap_size=vmap_size)
+    together = sweep.train_group(runs, device_data, config)
     for run, vmapped in zip(runs, together, strict=True):
         jax.tree.map(
             lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5),
@@ -79,7 +82,7 @@ def test_vmapped_runs_equal_the_same_runs_trained_one_by_one(device_data) -> Non
             train_alone(run, device_data, MLP),
         )
     # A group of one gives the same metrics as the same run inside a group of three.
-    (alone,) = sweep.train_group([runs[2]], device_data, MLP)
+    (alone,) = sweep.train_group([runs[2]], device_data, config)
     assert together[2].group_size == 3 and alone.group_size == 1
     np.testing.assert_allclose(together[2].lrs, alone.lrs, rtol=1e-6)
     for key in ("train_loss", "test_loss", "test_accuracy"):
@@ -221,25 +224,67 @@ def test_time_to_accuracy_stops_at_the_first_evaluation_on_target(
         assert cell in f.read().splitlines()[-1]
 
 
+def test_vmap_in_parts_equals_one_vmap_over_all_runs() -> None:
+    def fn(params, x):
+        return {"y": jnp.tanh(params["w"] @ x), "norm": jnp.sum(params["w"] ** 2)}
+
+    params = {"w": jax.random.normal(jax.random.PRNGKey(0), (5, 3, 4))}
+    x = jax.random.normal(jax.random.PRNGKey(1), (5, 4))
+    expected = jax.vmap(fn)(params, x)
+    for vmap_size in (1, 2, 5, 8):
+        got = jax.jit(sweep.vmap_in_parts(fn, vmap_size))(params, x)
+        jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-6), got, expected)
+
+
+def test_a_part_of_one_run_compiles_without_a_batched_convolution() -> None:
+    # What makes parts of one pay on CPU: the convolution keeps one kernel, where a vmap
+    # over several runs' kernels becomes a grouped convolution.
+    kernels = jnp.ones((4, 3, 3, 1, 8))
+    images = jnp.ones((4, 2, 28, 28, 1))
+
+    def conv(kernel, x):
+        return jax.lax.conv_general_dilated(
+            x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+        )
+
+    def groups(vmap_size: int) -> set[str]:
+        hlo = jax.jit(sweep.vmap_in_parts(conv, vmap_size)).lower(kernels, images).as_text()
+        return set(re.findall(r"feature_group_count = (\d+)", hlo))
+
+    assert groups(4) == {"4"}
+    assert groups(1) == {"1"}
+
+
+def test_sweep_config_rejects_negative_sizes() -> None:
+    for name in ("max_group_size", "vmap_size"):
+        with pytest.raises(ValueError, match=name):
+            sweep.SweepConfig(**{name: -1})
+    with pytest.raises(ValueError, match="vmap_size"):
+        sweep.resolve_vmap_size(-1, 4)
+
+
+def test_vmap_size_is_capped_by_the_group() -> None:
+    assert sweep.resolve_vmap_size(4, 3) == 3
+    assert sweep.resolve_vmap_size(2, 3) == 2
+
+
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="the CPU defaults")
-def test_cpu_trains_one_run_at_a_time_with_native_convolutions_by_default(device_data) -> None:
-    assert sweep.resolve_group_size(0) == 1
-    assert sweep.resolve_group_size(4) == 4
-    with pytest.raises(ValueError, match="max_group_size"):
-        sweep.resolve_group_size(-1)
-    assert sweep.resolve_conv("auto", group_size=1) == "native"
-    assert sweep.resolve_conv("auto", group_size=8) == "matmul"
+def test_cpu_vmaps_one_run_at_a_time_with_native_convolutions_by_default(device_data) -> None:
+    assert sweep.resolve_vmap_size(0, 8) == 1
+    assert sweep.resolve_conv("auto", vmap_size=1) == "native"
+    assert sweep.resolve_conv("auto", vmap_size=8) == "matmul"
     cnn = sweep.SweepConfig(model="cnn")
     assert sweep.step_compiler_options(cnn, "native") != {}
     assert sweep.step_compiler_options(cnn, "matmul") == {}
     untuned = sweep.SweepConfig(model="cnn", cpu_tuning=False)
     assert sweep.step_compiler_options(untuned, "native") == {}
 
+    # By default every run of a structure shares one compiled update.
     runs = [sgd("constant", jaxsched.constant(lr), 0, lr) for lr in (0.05, 0.1, 0.2)]
-    one_by_one = sweep.train_all(runs, device_data, MLP)
-    together = sweep.train_all(runs, device_data, dataclasses.replace(MLP, max_group_size=3))
-    assert [r.group_size for r in one_by_one] == [1, 1, 1]
+    together = sweep.train_all(runs, device_data, MLP)
     assert [r.group_size for r in together] == [3, 3, 3]
+    one_by_one = sweep.train_all(runs, device_data, dataclasses.replace(MLP, max_group_size=1))
+    assert [r.group_size for r in one_by_one] == [1, 1, 1]
     for a, b in zip(one_by_one, together, strict=True):
         assert a.run is b.run
         np.testing.assert_allclose(a.final["test_loss"], b.final["test_loss"], rtol=1e-4)

@@ -5,8 +5,8 @@
 Trains the default CNN on Fashion-MNIST (or MNIST) with SGD-momentum under every schedule
 family at a moderate and a high base learning rate, Adam under a few of them, the learning
 rate that `jaxsched.lr_find` suggests, and AdaGrad and RMSprop at a constant learning rate;
-every configuration with several seeds. Runs of one structure train together under
-`jax.vmap` (`examples.compare.sweep`). Writes into --out:
+every configuration with several seeds. Runs of one structure train together in one
+compiled update under `jax.vmap` (`examples.compare.sweep`). Writes into --out:
 
   table.md         mean +- std over seeds of the final test accuracy and train loss, time
   results.json     every run: settings, per-epoch metrics, learning-rate curve
@@ -106,8 +106,9 @@ class StudyConfig:
       momentum: SGD's momentum (one-cycle cycles it between 0.85 and 0.95 instead).
       lr_find_steps: updates of the lr_find range test (0 skips the lr_find rows).
       conv: how the vmapped CNN computes its convolutions ("auto", "matmul", "native").
-      max_group_size: at most this many runs per vmapped group (0: one on CPU, all of a
-        structure elsewhere; see `sweep.resolve_group_size`).
+      max_group_size: at most this many runs per compiled group (0: all runs of a structure).
+      vmap_size: runs per `jax.vmap` inside a group (0: one on CPU, the whole group
+        elsewhere; see `sweep.resolve_vmap_size`).
       eval_batch_size: test images per evaluation chunk; all runs of a group see a chunk at
         once, so the activations scale with this times the group size.
     """
@@ -132,6 +133,7 @@ class StudyConfig:
     lr_find_steps: int = 100
     conv: str = "auto"
     max_group_size: int = 0
+    vmap_size: int = 0
     eval_batch_size: int = 250
 
 
@@ -244,8 +246,10 @@ def run_study(config: StudyConfig, log: Any = print) -> dict[str, Any]:
     import jax
 
     from examples.compare import sweep
-    from examples.mnist import data
+    from examples.mnist import cpu_tuning, data
 
+    # Before JAX starts its backends (see keep_freed_memory); the sweep's default CPU tuning.
+    cpu_tuning.keep_freed_memory()
     start = time.perf_counter()
     dataset = data.load(config.dataset, config.data_dir)
     device_data = sweep.put_data(
@@ -264,6 +268,7 @@ def run_study(config: StudyConfig, log: Any = print) -> dict[str, Any]:
         batch_size=config.batch_size,
         conv=config.conv,
         max_group_size=config.max_group_size,
+        vmap_size=config.vmap_size,
     )
     log(
         f"{config.model} on {config.dataset}: {num_train} train / {device_data.num_val} "
@@ -293,8 +298,8 @@ def run_study(config: StudyConfig, log: Any = print) -> dict[str, Any]:
             }
             log(f"lr_find ({optimizer}): valley {lr:.3g}, suggestions {result.suggestions}")
     runs = build_runs(config, total_steps, found)
-    groups = sweep.group_by_structure(runs, sweep.resolve_group_size(config.max_group_size))
-    log(f"{len(runs)} runs in {len(groups)} vmapped groups")
+    groups = sweep.group_by_structure(runs, config.max_group_size)
+    log(f"{len(runs)} runs in {len(groups)} groups")
     results = sweep.train_all(runs, device_data, sweep_config, log=log)
     wall = time.perf_counter() - start
     return {
@@ -388,7 +393,7 @@ def table(study: dict[str, Any]) -> str:
         f"{config['momentum']}. {study['machine']}, JAX {study['jax_version']}; whole study "
         f"{study['wall_seconds'] / 60:.1f} min wall ({compile_total:.0f} s of it compiling).",
         "",
-        "`train s/run`: training wall time of the vmapped group divided by its number of runs "
+        "`train s/run`: training wall time of the run's group divided by its number of runs "
         "(evaluation and compilation excluded). `failed`: seeds whose training loss became "
         f"NaN/inf or whose final test accuracy is below {CHANCE:.0%} (stuck at chance). The best "
         "mean per optimizer is in bold.",
@@ -568,6 +573,7 @@ def _parser() -> argparse.ArgumentParser:
         "lr-find-steps",
         "eval-batch-size",
         "max-group-size",
+        "vmap-size",
     ):
         parser.add_argument(f"--{name}", type=int)
     for name in ("sgd-lrs", "adam-lrs", "adagrad-lrs", "rmsprop-lrs"):

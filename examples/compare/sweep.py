@@ -4,7 +4,10 @@ A `Run` is one training run: an optimizer name, its hyperparameters (the learnin
 schedule, and a momentum that may be a schedule too), an optional reduce-on-plateau multiplier
 and a seed. Runs whose hyperparameters have the same pytree structure (one schedule family,
 any numbers) form a group: their schedules, parameters and optimizer states are stacked along
-a leading axis and one jitted, vmapped update trains them all. The optimizer is built inside
+a leading axis and one jitted, vmapped update trains them all. Inside that update the group
+goes through `jax.vmap` in parts of `SweepConfig.vmap_size` runs: the whole group at once on
+accelerators, one run per part on CPU, where batching the runs' convolutions was slower than
+running them one after another (see `resolve_vmap_size`). The optimizer is built inside
 that update from the run's slice of the stacked schedules, so the schedules are arguments of
 the compiled program, never constants baked into it: a group compiles once, and another group
 of the same structure with other numbers reuses the program (`COMPILES` counts the traces).
@@ -131,12 +134,12 @@ def make_optimizer(name: str, hyperparams: dict[str, Any]) -> optax.GradientTran
 # The model under vmap.
 
 
-def resolve_conv(conv: str, group_size: int = 2) -> str:
-    """ "auto" means "matmul" for groups of several runs on CPU and "native" otherwise."""
+def resolve_conv(conv: str, vmap_size: int = 2) -> str:
+    """ "auto" means "matmul" when several runs share one vmap on CPU, else "native"."""
     if conv not in ("auto", "matmul", "native"):
         raise ValueError(f"conv must be 'auto', 'matmul' or 'native', got {conv!r}")
     if conv == "auto":
-        return "matmul" if jax.default_backend() == "cpu" and group_size > 1 else "native"
+        return "matmul" if jax.default_backend() == "cpu" and vmap_size > 1 else "native"
     return conv
 
 
@@ -192,8 +195,34 @@ def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
 
 
+def vmap_in_parts(fn: Callable[..., Any], vmap_size: int) -> Callable[..., Any]:
+    """`jax.vmap(fn)` over the leading axis of every argument, `vmap_size` runs at a time.
+
+    Each part is its own subgraph of the one traced program, and the parts' results are
+    concatenated, so the values equal `jax.vmap(fn)` whatever `vmap_size` is. A part of one
+    run compiles to the same operations as an unbatched run: on XLA:CPU that keeps its native
+    convolutions, which a vmap over several runs turns into slow grouped ones. (`lax.map` with
+    `batch_size` would compile once per part instead of once per run, but XLA:CPU ran its loop
+    body 30x slower than the same part unrolled: BUILD_NOTES.md.)
+    """
+    batched = jax.vmap(fn)
+
+    def in_parts(*args: Any) -> Any:
+        size = jax.tree.leaves(args)[0].shape[0]
+        if vmap_size >= size:
+            return batched(*args)
+        parts = [
+            batched(*jax.tree.map(lambda leaf, s=start: leaf[s : s + vmap_size], args))
+            for start in range(0, size, vmap_size)
+        ]
+        return jax.tree.map(lambda *leaves: jnp.concatenate(leaves), *parts)
+
+    return in_parts
+
+
 # ---------------------------------------------------------------------------------------------
-# The jitted, vmapped pieces. Static: the model name, optimizer name, batch size, conv path.
+# The jitted, vmapped pieces. Static: the model name, optimizer name, batch size, conv path
+# and the runs per vmap.
 
 
 def _init_params(keys: jax.Array, *, model: str) -> Any:
@@ -221,6 +250,7 @@ def _train_step(
     optimizer: str,
     batch_size: int,
     conv: str,
+    vmap_size: int,
 ) -> tuple[Any, Any, jax.Array, jax.Array]:
     COMPILES["train_step"] += 1
     module = models.create(model)
@@ -238,11 +268,11 @@ def _train_step(
         params = optax.apply_updates(params, updates)
         return params, opt_state, loss, jaxsched.current_lr(opt_state)
 
-    return jax.vmap(one)(params, opt_state, hyperparams, orders)
+    return vmap_in_parts(one, vmap_size)(params, opt_state, hyperparams, orders)
 
 
 def _eval_chunk(
-    params: Any, images: jax.Array, labels: jax.Array, *, model: str, conv: str
+    params: Any, images: jax.Array, labels: jax.Array, *, model: str, conv: str, vmap_size: int
 ) -> tuple[jax.Array, jax.Array]:
     COMPILES["eval"] += 1
     module = models.create(model)
@@ -254,7 +284,7 @@ def _eval_chunk(
         loss = jnp.sum(jnp.where(valid, _cross_entropy(logits, jnp.maximum(labels, 0)), 0.0))
         return loss, jnp.sum(valid & (jnp.argmax(logits, -1) == labels))
 
-    return jax.vmap(one)(params)
+    return vmap_in_parts(one, vmap_size)(params)
 
 
 def _plateau_update(plateaus: Any, states: Any, metrics: jax.Array, opt_state: Any) -> Any:
@@ -276,10 +306,10 @@ _JITTED = {
     "init_opt": jax.jit(_init_opt, static_argnames=("optimizer",)),
     "train_step": jax.jit(
         _train_step,
-        static_argnames=("model", "optimizer", "batch_size", "conv"),
+        static_argnames=("model", "optimizer", "batch_size", "conv", "vmap_size"),
         donate_argnums=(0, 1),
     ),
-    "eval": jax.jit(_eval_chunk, static_argnames=("model", "conv")),
+    "eval": jax.jit(_eval_chunk, static_argnames=("model", "conv", "vmap_size")),
     "plateau": jax.jit(_plateau_update, donate_argnums=(3,)),
     "permutations": jax.jit(_permutations, static_argnames=("count",)),
 }
@@ -397,8 +427,10 @@ class SweepConfig:
       evals_per_epoch: test (and, for plateau runs, validation) evaluations per epoch.
       conv: "matmul", "native" or "auto" (see `resolve_conv`).
       stop_at_accuracy: stop the group once every run has reached this test accuracy.
-      max_group_size: at most this many runs share one vmapped update; 0 means 1 on CPU and
-        no limit elsewhere (see `resolve_group_size`).
+      max_group_size: at most this many runs share one compiled update (0: no limit). Each
+        group compiles its own update, which on CPU grows with the group (see `vmap_size`).
+      vmap_size: runs per `jax.vmap` inside a group's update (`vmap_in_parts`); 0 means one
+        on CPU and the whole group elsewhere (see `resolve_vmap_size`).
       cpu_tuning: on CPU, the trainer's tuning (`examples/mnist/cpu_tuning.py`): tuned XLA
         options for steps with ordinary convolutions, and glibc keeping freed memory.
     """
@@ -410,30 +442,39 @@ class SweepConfig:
     conv: str = "auto"
     stop_at_accuracy: float | None = None
     max_group_size: int = 0
+    vmap_size: int = 0
     cpu_tuning: bool = True
 
+    def __post_init__(self) -> None:
+        for name in ("max_group_size", "vmap_size"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
 
-def resolve_group_size(max_group_size: int) -> int:
-    """The most runs per vmapped group: `max_group_size`, or for 0 one on CPU, else no limit.
 
-    On the 2-core CPU machine one tuned run already keeps both cores busy, and 8 vmapped runs
-    trained at 0.6x the speed of the same 8 runs one after another (BUILD_NOTES.md,
-    benchmarks/vmap_sweep.py), so by default the CPU trains groups of one. Accelerators, where
-    one MNIST step leaves the device mostly idle, get whole groups.
+def resolve_vmap_size(vmap_size: int, group_size: int) -> int:
+    """Runs per `jax.vmap` in a group of `group_size`: `vmap_size`, or for 0 one run on CPU
+    and the whole group elsewhere.
+
+    On the 2-core CPU machine one tuned run already keeps both cores busy, and 8 runs under
+    one vmap trained at 0.42x the speed of the same 8 runs one after another: XLA:CPU has no
+    fast batched convolution with one kernel per run (BUILD_NOTES.md,
+    benchmarks/vmap_sweep.py). Parts of one run keep each run's native convolutions inside
+    the group's single compiled update. Accelerators, where one MNIST step leaves the device
+    mostly idle, vmap the whole group.
     """
-    if max_group_size < 0:
-        raise ValueError(f"max_group_size must be 0 or more, got {max_group_size}")
-    if max_group_size:
-        return max_group_size
-    return 1 if jax.default_backend() == "cpu" else 0
+    if vmap_size < 0:
+        raise ValueError(f"vmap_size must be 0 or more, got {vmap_size}")
+    if vmap_size == 0:
+        vmap_size = 1 if jax.default_backend() == "cpu" else group_size
+    return max(1, min(vmap_size, group_size))
 
 
 def step_compiler_options(config: SweepConfig, conv: str) -> dict[str, str]:
     """XLA options for a group's update and evaluation; tuned on CPU for native convolutions.
 
     The tuned options were measured on the trainer's step, which has native convolutions;
-    with convolutions as matrix products (vmapped groups on CPU) they were slower (1,349
-    against 1,685 images/s, K=8), so those keep XLA's defaults.
+    with convolutions as matrix products (several runs per vmap on CPU) they were slower
+    (1,349 against 1,685 images/s, K=8), so those keep XLA's defaults.
     """
     if not config.cpu_tuning or conv != "native":
         return {}
@@ -479,9 +520,10 @@ def evaluate(
     eval_batch_size: int,
     conv: str,
     compiler_options: dict[str, str],
+    vmap_size: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-run mean loss and accuracy over the first `count` examples (the rest is padding),
-    with the group's convolution path and XLA options (see `train_group`)."""
+    with the group's convolution path, XLA options and runs per vmap (see `train_group`)."""
     losses, corrects = [], []
     for offset in range(0, images.shape[0], eval_batch_size):
         chunk = images[offset : offset + eval_batch_size], labels[offset : offset + eval_batch_size]
@@ -491,6 +533,7 @@ def evaluate(
             *chunk,
             model=config.model,
             conv=conv,
+            vmap_size=vmap_size,
             compiler_options=compiler_options,
         )
         loss, correct = step(params, *chunk)
@@ -522,7 +565,7 @@ def train_group(
     config: SweepConfig,
     log: Callable[[str], None] | None = None,
 ) -> list[RunResult]:
-    """Trains runs of one structure together (vmapped) and evaluates them as they go.
+    """Trains runs of one structure in one compiled update and evaluates them as they go.
 
     Raises:
       ValueError: if the runs differ in structure (use `group_by_structure`), or the batch
@@ -539,10 +582,11 @@ def train_group(
         )
     if config.evals_per_epoch < 1:
         raise ValueError(f"evals_per_epoch must be at least 1, got {config.evals_per_epoch}")
-    conv = resolve_conv(config.conv, group_size=len(runs))
+    vmap_size = resolve_vmap_size(config.vmap_size, len(runs))
+    conv = resolve_conv(config.conv, vmap_size)
     options = step_compiler_options(config, conv)
     if config.cpu_tuning and jax.default_backend() == "cpu":
-        cpu_tuning.keep_freed_memory()
+        cpu_tuning.keep_freed_memory()  # entry points call it earlier, where it pays more
     eval_at = {
         round(steps_per_epoch * (i + 1) / config.evals_per_epoch)
         for i in range(config.evals_per_epoch)
@@ -556,6 +600,7 @@ def train_group(
         "optimizer": runs[0].optimizer,
         "batch_size": config.batch_size,
         "conv": conv,
+        "vmap_size": vmap_size,
     }
     orders = compiled("permutations", data_keys, 0, count=num_train)[0](data_keys, 0)
     step_fn, compile_seconds = compiled(
@@ -572,8 +617,8 @@ def train_group(
     )
     if log is not None:
         log(
-            f"  group {runs[0].optimizer}/{runs[0].family}: {len(runs)} runs vmapped, "
-            f"update compiled in {compile_seconds:.1f} s"
+            f"  group {runs[0].optimizer}/{runs[0].family}: {len(runs)} runs, {vmap_size} per "
+            f"vmap, update compiled in {compile_seconds:.1f} s"
         )
     evals: list[list[dict[str, float]]] = [[] for _ in runs]
     lrs: list[jax.Array] = []
@@ -614,6 +659,7 @@ def train_group(
                 device_data.eval_batch_size,
                 conv,
                 options,
+                vmap_size,
             )
             val_loss = None
             if plateaus is not None:
@@ -626,6 +672,7 @@ def train_group(
                     device_data.eval_batch_size,
                     conv,
                     options,
+                    vmap_size,
                 )
                 metric = jnp.asarray(val_loss, jnp.float32)
                 update, _ = compiled("plateau", plateaus, plateau_states, metric, opt_state)
@@ -677,10 +724,10 @@ def train_all(
     config: SweepConfig,
     log: Callable[[str], None] | None = None,
 ) -> list[RunResult]:
-    """Trains every run, in vmapped groups of one structure and at most
-    `resolve_group_size(config.max_group_size)` runs; results in the order of `runs`."""
+    """Trains every run, in groups of one structure and at most `config.max_group_size` runs;
+    results in the order of `runs`."""
     results: list[RunResult | None] = [None] * len(runs)
-    for group in group_by_structure(runs, resolve_group_size(config.max_group_size)):
+    for group in group_by_structure(runs, config.max_group_size):
         for index, result in zip(
             group, train_group([runs[i] for i in group], device_data, config, log), strict=True
         ):
@@ -709,7 +756,7 @@ def suggest_lr(
     The batches are the first `num_steps` of the seed's first-epoch data order.
     """
     module = models.create(config.model)
-    conv = resolve_conv(config.conv, group_size=1)
+    conv = resolve_conv(config.conv, vmap_size=1)
     key = jax.random.PRNGKey(seed)
     init_key, data_key = jax.random.split(key)
     params = module.init(init_key, jnp.zeros((1, 28, 28, 1), jnp.float32))["params"]

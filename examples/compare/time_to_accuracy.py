@@ -66,8 +66,10 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
     import jax
 
     from examples.compare import study, sweep
-    from examples.mnist import data
+    from examples.mnist import cpu_tuning, data
 
+    # Before JAX starts its backends (see keep_freed_memory); the sweep's default CPU tuning.
+    cpu_tuning.keep_freed_memory()
     start = time.perf_counter()
     dataset = data.load(args.dataset, args.data_dir)
     device_data = sweep.put_data(

@@ -13,7 +13,7 @@ with JAX's defaults and at 3,600 to 4,000 with both settings below
   - `keep_freed_memory`: XLA:CPU allocates each step's temporaries anew. glibc serves blocks
     that large with mmap and hands them back on free, so every step page-faulted about 40 MB
     in again (10,000 minor faults a step, a third of its time). Telling glibc to keep freed
-    memory in its heap removes the faults; the process keeps its peak memory instead.
+    memory in one heap removes the faults; the process keeps its peak memory instead.
 
 Neither changes what is computed beyond float reassociation inside the convolutions.
 """
@@ -31,6 +31,7 @@ import jax
 # glibc's mallopt(3) parameters.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_MAX = -4
+_M_ARENA_MAX = -8
 _MAX_INT = 2**31 - 1
 
 # The models that get tuned options, and YNNPACK's fusion types for them.
@@ -82,6 +83,13 @@ def compiler_options(platform_name: str, model_name: str) -> dict[str, str]:
 def keep_freed_memory() -> bool:
     """Asks glibc to keep freed memory for reuse instead of unmapping it (process-wide).
 
+    Call it before JAX starts its backends (the first `jax.devices()` or computation): their
+    threads keep the glibc arena of their first allocation, and only threads that allocate
+    after this call share the one heap. Called later, the CNN's single-run step still gets
+    the full effect (measured), but a program with several runs' temporaries kept faulting
+    (BUILD_NOTES.md). It only changes how host memory is reused, so it is safe to call
+    before the platform is known.
+
     Returns:
       Whether the setting took effect: False off Linux or on a C library other than glibc.
     """
@@ -89,5 +97,15 @@ def keep_freed_memory() -> bool:
         return False
     libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
     # mallopt returns 1 on success. M_MMAP_MAX=0: serve large blocks from the heap, not mmap;
-    # M_TRIM_THRESHOLD: never give the heap's free top back to the system.
-    return bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, _MAX_INT))
+    # M_TRIM_THRESHOLD: never give the heap's free top back to the system; M_ARENA_MAX=1: one
+    # heap for every thread, because a thread's own arena still mmaps (and unmaps) a block
+    # larger than its 64 MB heap, whatever M_MMAP_MAX says. XLA's threads allocate after this
+    # call (they start with the first computation), so they share the one heap.
+    return all(
+        libc.mallopt(option, value) == 1
+        for option, value in (
+            (_M_MMAP_MAX, 0),
+            (_M_TRIM_THRESHOLD, _MAX_INT),
+            (_M_ARENA_MAX, 1),
+        )
+    )

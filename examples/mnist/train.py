@@ -274,13 +274,14 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
             config.max_train_examples,
             config.max_test_examples,
         )
+    if config.cpu_tuning:  # before make_mesh starts JAX's backends: see keep_freed_memory
+        cpu_tuning.keep_freed_memory()
     mesh = make_mesh(config.num_devices)
     num_devices = mesh.devices.size
     options: dict[str, str] = {}
     platform = mesh.devices.flat[0].platform
     if config.cpu_tuning and platform == "cpu":
         options = cpu_tuning.compiler_options(platform, config.model)
-        cpu_tuning.keep_freed_memory()
     if config.batch_size % num_devices:
         raise TrainingError(
             f"--batch-size {config.batch_size} does not split evenly over {num_devices} "
