@@ -455,12 +455,12 @@ def resolve_vmap_size(vmap_size: int, group_size: int) -> int:
     """Runs per `jax.vmap` in a group of `group_size`: `vmap_size`, or for 0 one run on CPU
     and the whole group elsewhere.
 
-    On the 2-core CPU machine one tuned run already keeps both cores busy, and 8 runs under
-    one vmap trained at 0.42x the speed of the same 8 runs one after another: XLA:CPU has no
-    fast batched convolution with one kernel per run (BUILD_NOTES.md,
-    benchmarks/vmap_sweep.py). Parts of one run keep each run's native convolutions inside
-    the group's single compiled update. Accelerators, where one MNIST step leaves the device
-    mostly idle, vmap the whole group.
+    On the 2-core CPU machine one tuned run already keeps both cores busy. XLA:CPU has no fast
+    batched convolution with one kernel per run, so 8 runs under one vmap (convolutions as
+    matrix products) trained at 0.72x-0.85x the speed of the same 8 runs one after another,
+    and 8 parts of one run, each with its native convolutions and the tuned options, at
+    1.02x-1.17x (BUILD_NOTES.md, benchmarks/vmap_sweep.py). Accelerators, where one MNIST step
+    leaves the device mostly idle, vmap the whole group.
     """
     if vmap_size < 0:
         raise ValueError(f"vmap_size must be 0 or more, got {vmap_size}")
