@@ -67,13 +67,31 @@ def test_tuned_step_trains_like_the_default_step_and_leaves_weight_gradients_to_
     assert plain_weight_gradient_convolutions(default_hlo) == 0
 
 
-_FAULTS_SCRIPT = """
-import ctypes, ctypes.util, json, resource
+# What both fault scripts start with: glibc's malloc and free through ctypes.
+_LIBC = """
+import ctypes, ctypes.util, json, resource, sys, threading
 from examples.mnist import cpu_tuning
 
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
+"""
+
+
+def _run_script(script: str, *args: str) -> dict:
+    """Runs `_LIBC + script` in a fresh interpreter; the JSON of its last output line."""
+    result = subprocess.run(
+        [sys.executable, "-c", _LIBC + script, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+_FAULTS_SCRIPT = """
 SIZE = 40 << 20  # about the CNN step's temporaries, which XLA:CPU mallocs every step
 
 def use_a_block():
@@ -95,15 +113,7 @@ print(json.dumps({"before": before, "applied": applied, "after": faults_per_bloc
 
 
 def test_keep_freed_memory_stops_large_blocks_faulting_in_again():
-    result = subprocess.run(
-        [sys.executable, "-c", _FAULTS_SCRIPT],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    faults = json.loads(result.stdout.splitlines()[-1])
+    faults = _run_script(_FAULTS_SCRIPT)
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         assert faults["applied"] is False
         return
@@ -115,12 +125,6 @@ def test_keep_freed_memory_stops_large_blocks_faulting_in_again():
 
 
 _THREAD_FAULTS_SCRIPT = """
-import ctypes, ctypes.util, json, resource, sys, threading
-from examples.mnist import cpu_tuning
-
-libc = ctypes.CDLL(ctypes.util.find_library("c"))
-libc.malloc.restype = ctypes.c_void_p
-libc.free.argtypes = [ctypes.c_void_p]
 SIZE = 80 << 20  # more than a glibc thread arena's 64 MB heap
 
 if sys.argv[1] == "tuned":
@@ -150,15 +154,7 @@ print(json.dumps({"applied": applied, "faults": out[0]}))
 )
 def test_keep_freed_memory_covers_large_blocks_of_other_threads():
     def faults(mode: str) -> float:
-        result = subprocess.run(
-            [sys.executable, "-c", _THREAD_FAULTS_SCRIPT, mode],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        measured = json.loads(result.stdout.splitlines()[-1])
+        measured = _run_script(_THREAD_FAULTS_SCRIPT, mode)
         assert measured["applied"] is True
         return float(measured["faults"])
 
