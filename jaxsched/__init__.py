@@ -44,7 +44,7 @@ from jaxsched._step import StepDecay as StepDecay
 from jaxsched._tanh import TanhDecay as TanhDecay
 from jaxsched._wsd import WarmupStableDecay as WarmupStableDecay
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The constructors, in optax's vocabulary.
 constant = Constant
