@@ -38,6 +38,13 @@ def _check_params(obj: Any) -> None:
     set_field(obj, "params", checked)
 
 
+def _hash(obj: Any) -> int:
+    # The dataclass hash would hash the params dict, which Python refuses; `jax.jit(schedule)`
+    # hashes the schedule.
+    params = tuple(sorted((obj.params or {}).items()))
+    return hash((type(obj), obj.fn, getattr(obj, "max_steps", None), obj.init_value, params))
+
+
 def _evaluate(fn: Callable[..., Any], step: jax.Array, params: Mapping[str, Any]) -> jax.Array:
     value = jnp.asarray(fn(step, **params), float_dtype())
     return jnp.broadcast_to(value, step.shape)
@@ -78,6 +85,9 @@ class LambdaSchedule(Schedule):
         set_field(self, "fn", resolve_function(self.fn, "fn"))
         check_finite("init_value", self.init_value)
         _check_params(self)
+
+    def __hash__(self) -> int:
+        return _hash(self)
 
     def _at(self, step: jax.Array) -> jax.Array:
         return self.init_value * _evaluate(self.fn, step, self.params)
@@ -126,6 +136,9 @@ class Multiplicative(Schedule):
             )
         check_finite("init_value", self.init_value)
         _check_params(self)
+
+    def __hash__(self) -> int:
+        return _hash(self)
 
     def _at(self, step: jax.Array) -> jax.Array:
         steps = jnp.arange(1, self.max_steps + 1, dtype=float_dtype())
