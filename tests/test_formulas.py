@@ -8,6 +8,7 @@ included. They are transcriptions of formulas, not runs of those libraries.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import jax
@@ -75,7 +76,7 @@ def levanter_schedule(
         points.append(num_train_steps)
     min_lr = learning_rate * min_lr_ratio
     pieces, boundaries, previous_end = [], [], 0.0
-    for k, (start, end) in enumerate(zip(points[:-1], points[1:], strict=True)):
+    for k, (start, end) in enumerate(itertools.pairwise(points)):
         cycle_steps = end - start
         warm = _convert_frac_or_steps(warmup if k == 0 else rewarmup, cycle_steps)
         if warm != 0:
@@ -114,9 +115,7 @@ def test_warmup_stable_decay_cycles_matches_levanter(case: dict) -> None:
     case = dict(case)
     lr_schedule = case.pop("lr_schedule", "cosine")
     ratio = case.pop("min_lr_ratio", 0.1)
-    reference, points = levanter_schedule(
-        3e-3, lr_schedule=lr_schedule, min_lr_ratio=ratio, **case
-    )
+    reference, points = levanter_schedule(3e-3, lr_schedule=lr_schedule, min_lr_ratio=ratio, **case)
     # levanter's fractions are of each cycle; converted here per cycle as levanter does.
     lengths = np.diff(points)
     warmups = [_convert_frac_or_steps(case["warmup"], lengths[0])]
