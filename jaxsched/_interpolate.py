@@ -66,7 +66,8 @@ class PiecewiseInterpolate(Schedule):
 
     Args:
       init_value: value at step 0.
-      boundaries: strictly increasing, non-negative steps; or a `{step: scale}` dict.
+      boundaries: strictly increasing, non-negative steps; or a `{step: scale}` dict; None
+        for none (the value is `init_value` for ever).
       scales: the non-negative factor reached at each boundary (left out with a dict).
       interpolate_type: "linear" or "cosine".
 
@@ -78,7 +79,7 @@ class PiecewiseInterpolate(Schedule):
     """
 
     init_value: Any
-    boundaries: Any
+    boundaries: Any = None
     scales: Any = None
     interpolate_type: str = static_field(default="linear")
 

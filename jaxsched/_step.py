@@ -140,7 +140,10 @@ def split_boundaries_and_scales(obj: Any, sort: bool) -> None:
     """Accepts optax's `{step: scale}` dict in `boundaries` (with `scales` left out).
 
     Dict keys may be strings (as JSON writes them). With `sort`, the pairs are sorted by step.
+    No boundaries (None, like optax's `boundaries_and_scales=None`) is an empty dict.
     """
+    if obj.boundaries is None and obj.scales is None:
+        set_field(obj, "boundaries", {})
     if isinstance(obj.boundaries, Mapping):
         if obj.scales is not None:
             raise ValueError(
@@ -184,7 +187,7 @@ class PiecewiseConstantScales(Schedule):
 
     Args:
       init_value: value before the first boundary.
-      boundaries: non-negative steps; or a `{step: scale}` dict.
+      boundaries: non-negative steps; or a `{step: scale}` dict; None for none.
       scales: the non-negative factor applied at each boundary (left out with a dict).
 
     Examples:
@@ -195,7 +198,7 @@ class PiecewiseConstantScales(Schedule):
     """
 
     init_value: Any
-    boundaries: Any
+    boundaries: Any = None
     scales: Any = None
 
     def __post_init__(self) -> None:

@@ -358,3 +358,18 @@ def test_warmup_without_prefix_overlays_the_schedule_like_timm() -> None:
     np.testing.assert_allclose(
         values(overlay, [0, 2, 4, 7, 12]), [0.0, 0.5, *values(inner, [4, 7, 12])], rtol=1e-6
     )
+
+
+def test_the_readme_composing_examples_run_as_written() -> None:
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = text.split("## Composing schedules", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2
+    namespace = {"jaxsched": jaxsched, "total_updates": 10_000, "updates_per_epoch": 500}
+    for block in blocks:
+        exec(compile(block, "README.md#composing-schedules", "exec"), namespace)
+    branch = namespace["branch"]
+    assert float(branch(7_999)) == pytest.approx(1e-3) and float(branch(10_000)) == 0.0
