@@ -901,9 +901,29 @@ def assert_modes_agree(
     return values
 
 
-# Families whose examples each compile a larger program (a random draw per step, several
-# cycles) run fewer examples, to keep the suite's time in bounds.
-EXAMPLES = {"noise": 8, "warmup_stable_decay_cycles": 12}
+# Examples per family: each compiles anew under "jit closed over". The families added with
+# issue 13 run fewer, and the largest programs (a random draw per step, several cycles)
+# fewer still, to keep the suite's time in bounds.
+EXAMPLES = {
+    **dict.fromkeys(
+        [
+            "warmup_constant",
+            "warmup_exponential_decay",
+            "piecewise_interpolate",
+            "piecewise_constant_scales",
+            "linear_onecycle",
+            "cosine_onecycle",
+            "constant_factor",
+            "lambda_schedule",
+            "multiplicative",
+            "swa",
+            "cooldown",
+        ],
+        15,
+    ),
+    "noise": 6,
+    "warmup_stable_decay_cycles": 10,
+}
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -1143,7 +1163,8 @@ def warmup_case(draw: st.DrawFn) -> tuple[Spec, float]:
     low, high = sorted([draw(VALUE), draw(VALUE)])
     which = draw(st.integers(0, 4))
     if which == 0:
-        spec = draw(warmup_spec(cosine_spec(st.just(high)), st.just(low)))
+        # prefix=False hands over to the schedule at its step warmup_steps, which may be lower
+        spec = draw(warmup_spec(cosine_spec(st.just(high)), st.just(low), prefix=st.just(True)))
         return spec, spec[1]["warmup_steps"]
     if which == 1:
         spec = draw(wsd_spec())
@@ -1248,13 +1269,15 @@ def test_warmup_stable_decay_is_continuous_at_phase_ends(spec: Spec) -> None:
     schedule = build(spec)
     scale = reference.build(spec).scale
     tol = 0.01 * scale + 1e-6  # 1-sqrt is steep (not Lipschitz) at its ends
+    # XLA on CPU flushes subnormal float32 results to 0: a subnormal peak may read as 0.
+    exact = 1e-6 * scale + float(np.finfo(np.float32).tiny)
     # (a warmup that takes the whole run ends at total_steps, where end_value holds)
     if 0 < kw["warmup_steps"] < kw["total_steps"]:
         before, at = evaluate(schedule, jnp.asarray(near(kw["warmup_steps"]), jnp.float32))
-        assert abs(float(before) - peak) <= tol and abs(float(at) - peak) <= 1e-6 * scale
+        assert abs(float(before) - peak) <= tol and abs(float(at) - peak) <= exact
     if kw["decay_steps"] > 0:
         before, at = evaluate(schedule, jnp.asarray(near(decay_start), jnp.float32))
-        assert abs(float(before) - peak) <= tol and abs(float(at) - peak) <= 1e-6 * scale
+        assert abs(float(before) - peak) <= tol and abs(float(at) - peak) <= exact
         before, at = evaluate(schedule, jnp.asarray(near(kw["total_steps"]), jnp.float32))
         assert abs(float(before) - end) <= tol and float(at) == end
 
