@@ -16,33 +16,47 @@ from jaxsched._combine import Warmup as Warmup
 from jaxsched._combine import product as product
 from jaxsched._combine import stack as stack
 from jaxsched._constant import Constant as Constant
+from jaxsched._cooldown import Cooldown as Cooldown
+from jaxsched._cooldown import Swa as Swa
 from jaxsched._cosine import CosineDecay as CosineDecay
 from jaxsched._cosine import CosineRestarts as CosineRestarts
 from jaxsched._cosine import WarmupCosineDecay as WarmupCosineDecay
+from jaxsched._cosine import sgdr as sgdr
 from jaxsched._cyclic import Cyclic as Cyclic
 from jaxsched._cyclic import OneCycle as OneCycle
 from jaxsched._cyclic import OneCycleMomentum as OneCycleMomentum
 from jaxsched._exponential import ExponentialDecay as ExponentialDecay
 from jaxsched._exponential import InverseSqrt as InverseSqrt
 from jaxsched._exponential import InverseTimeDecay as InverseTimeDecay
+from jaxsched._exponential import WarmupExponentialDecay as WarmupExponentialDecay
+from jaxsched._function import LambdaSchedule as LambdaSchedule
+from jaxsched._function import Multiplicative as Multiplicative
 from jaxsched._hyperparams import current_hyperparams as current_hyperparams
 from jaxsched._hyperparams import current_lr as current_lr
 from jaxsched._hyperparams import set_scale as set_scale
 from jaxsched._inject import ScheduledState as ScheduledState
 from jaxsched._inject import inject as inject
+from jaxsched._interpolate import CosineOneCycle as CosineOneCycle
+from jaxsched._interpolate import LinearOneCycle as LinearOneCycle
+from jaxsched._interpolate import PiecewiseInterpolate as PiecewiseInterpolate
 from jaxsched._lr_find import LRFindResult as LRFindResult
 from jaxsched._lr_find import lr_find as lr_find
+from jaxsched._noise import Noise as Noise
 from jaxsched._plateau import PlateauState as PlateauState
 from jaxsched._plateau import ReduceOnPlateau as ReduceOnPlateau
 from jaxsched._plot import plot as plot
 from jaxsched._polynomial import Linear as Linear
 from jaxsched._polynomial import PolynomialDecay as PolynomialDecay
+from jaxsched._polynomial import WarmupConstant as WarmupConstant
 from jaxsched._registry import get as get
+from jaxsched._step import ConstantFactor as ConstantFactor
 from jaxsched._step import MultistepDecay as MultistepDecay
 from jaxsched._step import PiecewiseConstant as PiecewiseConstant
+from jaxsched._step import PiecewiseConstantScales as PiecewiseConstantScales
 from jaxsched._step import StepDecay as StepDecay
 from jaxsched._tanh import TanhDecay as TanhDecay
 from jaxsched._wsd import WarmupStableDecay as WarmupStableDecay
+from jaxsched._wsd import WarmupStableDecayCycles as WarmupStableDecayCycles
 
 __version__ = "0.2.0"
 
@@ -70,12 +84,28 @@ warmup = Warmup
 scale = Scale
 clip = Clip
 by_fraction = ByFraction
+cooldown = Cooldown
+swa = Swa
+noise = Noise
+warmup_constant = WarmupConstant
+warmup_exponential_decay = WarmupExponentialDecay
+linear_onecycle = LinearOneCycle
+cosine_onecycle = CosineOneCycle
+piecewise_interpolate = PiecewiseInterpolate
+piecewise_constant_scales = PiecewiseConstantScales
+constant_factor = ConstantFactor
+lambda_schedule = LambdaSchedule
+multiplicative = Multiplicative
+warmup_stable_decay_cycles = WarmupStableDecayCycles
 
 __all__ = [
     "ByFraction",
     "Clip",
     "Constant",
+    "ConstantFactor",
+    "Cooldown",
     "CosineDecay",
+    "CosineOneCycle",
     "CosineRestarts",
     "Cyclic",
     "ExponentialDecay",
@@ -83,11 +113,17 @@ __all__ = [
     "InverseTimeDecay",
     "Join",
     "LRFindResult",
+    "LambdaSchedule",
     "Linear",
+    "LinearOneCycle",
+    "Multiplicative",
     "MultistepDecay",
+    "Noise",
     "OneCycle",
     "OneCycleMomentum",
     "PiecewiseConstant",
+    "PiecewiseConstantScales",
+    "PiecewiseInterpolate",
     "PlateauState",
     "PolynomialDecay",
     "Product",
@@ -96,14 +132,21 @@ __all__ = [
     "Schedule",
     "ScheduledState",
     "StepDecay",
+    "Swa",
     "TanhDecay",
     "Warmup",
+    "WarmupConstant",
     "WarmupCosineDecay",
+    "WarmupExponentialDecay",
     "WarmupStableDecay",
+    "WarmupStableDecayCycles",
     "by_fraction",
     "clip",
     "constant",
+    "constant_factor",
+    "cooldown",
     "cosine_decay",
+    "cosine_onecycle",
     "cosine_restarts",
     "current_hyperparams",
     "current_lr",
@@ -115,22 +158,33 @@ __all__ = [
     "inverse_sqrt",
     "inverse_time_decay",
     "join",
+    "lambda_schedule",
     "linear",
+    "linear_onecycle",
     "lr_find",
+    "multiplicative",
     "multistep_decay",
+    "noise",
     "one_cycle",
     "one_cycle_momentum",
     "piecewise_constant",
+    "piecewise_constant_scales",
+    "piecewise_interpolate",
     "plot",
     "polynomial_decay",
     "product",
     "reduce_on_plateau",
     "scale",
     "set_scale",
+    "sgdr",
     "stack",
     "step_decay",
+    "swa",
     "tanh_decay",
     "warmup",
+    "warmup_constant",
     "warmup_cosine_decay",
+    "warmup_exponential_decay",
     "warmup_stable_decay",
+    "warmup_stable_decay_cycles",
 ]

@@ -29,7 +29,7 @@ from jaxsched._base import (
 from jaxsched._shapes import check_shape, warmup_fraction
 
 
-def _check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
+def check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
     schedules = tuple(schedules) if isinstance(schedules, (list, tuple)) else (schedules,)
     for schedule in schedules:
         if not isinstance(schedule, Schedule):
@@ -74,7 +74,7 @@ class Join(Schedule):
     boundaries: Any
 
     def __post_init__(self) -> None:
-        schedules = _check_schedules("schedules", self.schedules)
+        schedules = check_schedules("schedules", self.schedules)
         boundaries = as_tuple("boundaries", self.boundaries)
         set_field(self, "schedules", schedules)
         set_field(self, "boundaries", boundaries)
@@ -117,7 +117,7 @@ class ByFraction(Schedule):
     def __post_init__(self) -> None:
         check_positive("total_steps", self.total_steps)
         fractions = as_tuple("fractions", self.fractions)
-        schedules = _check_schedules("schedules", self.schedules)
+        schedules = check_schedules("schedules", self.schedules)
         set_field(self, "fractions", fractions)
         set_field(self, "schedules", schedules)
         if len(fractions) != len(schedules):
@@ -148,16 +148,20 @@ class ByFraction(Schedule):
 class Warmup(Schedule):
     """Ramps from `init_value` to `schedule(0)` over `warmup_steps`, then runs `schedule`.
 
-    The wrapped schedule starts from its own step 0 when the warmup ends: at step
-    `warmup_steps + k` the value is `schedule(k)`. The ramp shape is "linear", "cosine" or
-    "1-sqrt". A warmup of 0 steps is the schedule itself. From Goyal et al. (2017),
-    https://arxiv.org/abs/1706.02677.
+    With `prefix=True` (the default) the wrapped schedule starts from its own step 0 when the
+    warmup ends: at step `warmup_steps + k` the value is `schedule(k)`. With `prefix=False`
+    the warmup replaces the first `warmup_steps` steps of the schedule instead of delaying it:
+    from `warmup_steps` on the value is `schedule(step)`, as timm's schedulers do with
+    `warmup_t` and `warmup_prefix=False` (their default). The ramp shape is "linear",
+    "cosine" or "1-sqrt". A warmup of 0 steps is the schedule itself. From Goyal et al.
+    (2017), https://arxiv.org/abs/1706.02677.
 
     Args:
       schedule: the schedule to run after the warmup.
       warmup_steps: length of the ramp (non-negative).
       init_value: value at step 0.
       shape: "linear", "cosine" or "1-sqrt".
+      prefix: delay the schedule by the warmup (True) or overlay its first steps (False).
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -170,9 +174,10 @@ class Warmup(Schedule):
     warmup_steps: Any
     init_value: Any = 0.0
     shape: str = static_field(default="linear")
+    prefix: bool = static_field(default=True)
 
     def __post_init__(self) -> None:
-        _check_schedules("schedule", self.schedule)
+        check_schedules("schedule", self.schedule)
         check_non_negative("warmup_steps", self.warmup_steps)
         check_finite("init_value", self.init_value)
         check_shape("shape", self.shape)
@@ -182,7 +187,8 @@ class Warmup(Schedule):
         target = self.schedule(jnp.zeros_like(step))
         progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
         ramp = lerp(self.init_value, target, progress)
-        return jnp.where(step < warmup, ramp, self.schedule(jnp.maximum(step - warmup, 0.0)))
+        after = step if not self.prefix else jnp.maximum(step - warmup, 0.0)
+        return jnp.where(step < warmup, ramp, self.schedule(after))
 
 
 @register("product")
@@ -192,7 +198,7 @@ class Product(Schedule):
     schedules: Any
 
     def __post_init__(self) -> None:
-        set_field(self, "schedules", _check_schedules("schedules", self.schedules))
+        set_field(self, "schedules", check_schedules("schedules", self.schedules))
 
     def _at(self, step: jax.Array) -> jax.Array:
         value = jnp.ones_like(step, dtype=float_dtype())
@@ -238,7 +244,7 @@ class Scale(Schedule):
     factor: Any
 
     def __post_init__(self) -> None:
-        _check_schedules("schedule", self.schedule)
+        check_schedules("schedule", self.schedule)
         check_finite("factor", self.factor)
 
     def _at(self, step: jax.Array) -> jax.Array:
@@ -266,7 +272,7 @@ class Clip(Schedule):
     max_value: Any = None
 
     def __post_init__(self) -> None:
-        _check_schedules("schedule", self.schedule)
+        check_schedules("schedule", self.schedule)
         check_finite("min_value", self.min_value, optional=True)
         check_finite("max_value", self.max_value, optional=True)
         if is_concrete(self.min_value) and is_concrete(self.max_value):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
@@ -25,6 +26,7 @@ from jaxsched._base import (
     snap_to_whole,
     times_power,
 )
+from jaxsched._combine import Join
 
 
 def _cosine(init_value: Any, end_value: Any, progress: jax.Array, exponent: Any = 1.0) -> jax.Array:
@@ -131,26 +133,38 @@ class WarmupCosineDecay(Schedule):
 class CosineRestarts(Schedule):
     """Cosine annealing with warm restarts (SGDR).
 
-    Cycle `i` (from 0) lasts `first_decay_steps * t_mul ** i` steps and anneals from
-    `end_value + (init_value - end_value) * m_mul ** i` down towards `end_value`; at its end
-    the value jumps back up. `t_mul` may be fractional. After `cycle_limit` cycles, if given,
-    the value holds `end_value`. Restart steps are exact (computed from the closed form and
-    then corrected), so a restart never lands one step early or late.
+    Cycle `i` (from 0) lasts `first_decay_steps * t_mul ** i` steps and anneals from its peak
+    `end_value + (init_value * cycle_decay ** i - end_value) * m_mul ** i` down towards
+    `end_value`; at its end the value jumps back up. Within a cycle the cosine runs on
+    `progress ** k_decay`, `progress` the share of the cycle done. `t_mul` may be fractional.
+    After `cycle_limit` cycles, if given, the value holds `end_value`. Restart steps are exact
+    (computed from the closed form and then corrected), so a restart never lands one step
+    early or late.
 
     Equivalents: torch `CosineAnnealingWarmRestarts(T_0, T_mult, eta_min)` (`m_mul=1`, integer
     `t_mul`); keras `CosineDecayRestarts(initial_learning_rate, first_decay_steps, t_mul, m_mul,
     alpha)` with `end_value = alpha * initial_learning_rate` (`m_mul` scales the part above
-    `end_value`, so with `end_value=0` it scales each cycle's peak). From Loshchilov & Hutter
-    (2017), SGDR, https://arxiv.org/abs/1608.03983.
+    `end_value`, so with `end_value=0` it scales each cycle's peak); timm
+    `CosineLRScheduler(t_initial, lr_min, cycle_mul, cycle_decay, cycle_limit, k_decay)` with
+    `t_mul = cycle_mul` (timm's `cycle_decay` scales each cycle's peak, `lr_min` stays;
+    timm's default `cycle_limit` is 1) and its `warmup_t`, `warmup_lr_init` and
+    `warmup_prefix` as `warmup(cosine_restarts(...), warmup_t, warmup_lr_init,
+    prefix=warmup_prefix)`. From Loshchilov & Hutter (2017), SGDR,
+    https://arxiv.org/abs/1608.03983; `k_decay` from Zhang et al. (2020), k-decay,
+    https://arxiv.org/abs/2004.05909.
 
     Args:
       init_value: value at the start of the first cycle.
       first_decay_steps: length of the first cycle (positive).
       t_mul: factor by which each cycle is longer than the last (at least 1).
-      m_mul: factor by which each cycle's amplitude is smaller than the last (non-negative).
+      m_mul: factor by which each cycle's amplitude above `end_value` is smaller than the
+        last (non-negative; keras).
       end_value: value at the end of every cycle.
       cycle_limit: number of cycles after which the value holds `end_value`; None cycles
         forever.
+      cycle_decay: factor by which each cycle's peak is smaller than the last
+        (non-negative; timm).
+      k_decay: exponent of the progress inside a cycle (positive; timm).
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -165,6 +179,8 @@ class CosineRestarts(Schedule):
     m_mul: Any = 1.0
     end_value: Any = 0.0
     cycle_limit: Any = None
+    cycle_decay: Any = 1.0
+    k_decay: Any = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -173,14 +189,17 @@ class CosineRestarts(Schedule):
         check_non_negative("m_mul", self.m_mul)
         check_finite("end_value", self.end_value)
         check_positive("cycle_limit", self.cycle_limit, optional=True)
+        check_non_negative("cycle_decay", self.cycle_decay)
+        check_positive("k_decay", self.k_decay)
         check_computed(
             "init_value", "init_value - end_value", np.subtract, self.init_value, self.end_value
         )
 
     def _at(self, step: jax.Array) -> jax.Array:
         cycle, progress = _cycle_position(step, self.first_decay_steps, self.t_mul)
-        peak = self.end_value + times_power(self.init_value - self.end_value, self.m_mul, cycle)
-        value = _cosine(peak, self.end_value, progress)
+        top = times_power(self.init_value, self.cycle_decay, cycle)
+        peak = self.end_value + times_power(top - self.end_value, self.m_mul, cycle)
+        value = _cosine(peak, self.end_value, power(progress, self.k_decay))
         if self.cycle_limit is not None:
             value = jnp.where(cycle >= self.cycle_limit, self.end_value, value)
         return value
@@ -216,3 +235,50 @@ def _cycle_position(step: jax.Array, first: Any, t_mul: Any) -> tuple[jax.Array,
     length = first * t_mul**cycle
     progress = clamp01((step - start(cycle)) / length)
     return cycle, progress
+
+
+def sgdr(cosine_kwargs: Sequence[Mapping[str, Any]]) -> Join:
+    """SGDR with a warmup in every cycle: `warmup_cosine_decay` cycles laid end to end.
+
+    Cycle `i` is `warmup_cosine_decay(**cosine_kwargs[i])`; it starts when the previous one's
+    `decay_steps` (which count its warmup) are over, and counts its steps from there. After
+    the last cycle the value holds that cycle's `end_value`.
+
+    Equivalent: optax `sgdr_schedule(cosine_kwargs)`, step for step. From Loshchilov &
+    Hutter (2017), SGDR, https://arxiv.org/abs/1608.03983.
+
+    Args:
+      cosine_kwargs: one dict of `warmup_cosine_decay` arguments per cycle (`init_value`,
+        `peak_value`, `warmup_steps`, `decay_steps`, optionally `end_value`, `exponent`).
+
+    Returns:
+      A `join` of the cycles.
+
+    Raises:
+      ValueError: if there is no cycle, or a cycle's arguments are missing or invalid.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> cycle = dict(init_value=0.0, peak_value=1.0, warmup_steps=1, decay_steps=3)
+      >>> print(jaxsched.sgdr([cycle, cycle])(jnp.arange(7)))
+      [0.  1.  0.5 0.  1.  0.5 0. ]
+    """
+    if isinstance(cosine_kwargs, Mapping) or not isinstance(cosine_kwargs, Sequence):
+        raise ValueError(
+            f"cosine_kwargs must be a list of dicts of warmup_cosine_decay arguments, got "
+            f"cosine_kwargs={cosine_kwargs!r}"
+        )
+    cycles, boundaries, start = [], [], 0.0
+    for i, kwargs in enumerate(cosine_kwargs):
+        if not isinstance(kwargs, Mapping):
+            raise ValueError(f"cosine_kwargs[{i}] must be a dict, got {kwargs!r}")
+        try:
+            cycles.append(WarmupCosineDecay(**kwargs))
+        except TypeError as e:
+            raise ValueError(f"bad arguments in cosine_kwargs[{i}]: {e}") from None
+        if i:
+            boundaries.append(start)
+        start = start + cycles[-1].decay_steps
+    if not cycles:
+        raise ValueError("cosine_kwargs must hold at least one cycle")
+    return Join(tuple(cycles), tuple(boundaries))

@@ -23,7 +23,9 @@ from jaxsched._base import (
     is_concrete,
     lerp,
     register,
+    resolve_function,
     safe_div,
+    set_field,
     static_field,
     times_power,
 )
@@ -38,10 +40,15 @@ class Cyclic(Schedule):
 
     Each cycle climbs for `step_size_up` steps and falls for `step_size_down` steps (default:
     the same). Modes: "triangular" keeps the amplitude, "triangular2" halves it every cycle,
-    "exp_range" multiplies it by `gamma ** step`. Cyclic by definition: it never stops.
+    "exp_range" multiplies it by `gamma ** step`. With a `scale_fn`, the amplitude is
+    multiplied by `scale_fn(cycle)` instead, `cycle` counting from 1 as torch does
+    (`scale_mode="cycle"`), or by `scale_fn(step)` (`scale_mode="iterations"`), and `mode`
+    is not used. Cyclic by definition: it never stops.
 
-    Equivalent: torch `CyclicLR(base_lr, max_lr, step_size_up, step_size_down, mode, gamma)`
-    (learning rate). From Smith (2017), https://arxiv.org/abs/1506.01186.
+    Equivalent: torch `CyclicLR(base_lr, max_lr, step_size_up, step_size_down, mode, gamma,
+    scale_fn, scale_mode)` (learning rate). `scale_fn` must be jittable (`jax.numpy`) and is
+    static; in a config it is written as `"module:qualname"`. From Smith (2017),
+    https://arxiv.org/abs/1506.01186.
 
     Args:
       base_value: value at the start of each cycle.
@@ -50,6 +57,9 @@ class Cyclic(Schedule):
       step_size_down: steps back down (positive); None means `step_size_up`.
       mode: "triangular", "triangular2" or "exp_range".
       gamma: per-step amplitude factor of "exp_range" (positive).
+      scale_fn: None, or a function of the 1-based cycle (or of the step) giving the
+        amplitude factor.
+      scale_mode: "cycle" or "iterations": what `scale_fn` receives.
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -64,8 +74,13 @@ class Cyclic(Schedule):
     step_size_down: Any = None
     mode: str = static_field(default="triangular")
     gamma: Any = 1.0
+    scale_fn: Any = static_field(default=None)
+    scale_mode: str = static_field(default="cycle")
 
     def __post_init__(self) -> None:
+        if self.scale_fn is not None:
+            set_field(self, "scale_fn", resolve_function(self.scale_fn, "scale_fn"))
+        check_choice("scale_mode", self.scale_mode, ("cycle", "iterations"))
         check_finite("base_value", self.base_value)
         check_finite("max_value", self.max_value)
         check_positive("step_size_up", self.step_size_up)
@@ -84,6 +99,10 @@ class Cyclic(Schedule):
         position = step - completed * total  # in [0, total): exact, unlike 1 + step/total - cycle
         height = jnp.where(position <= up, position / up, (total - position) / down)
         height = (self.max_value - self.base_value) * height
+        if self.scale_fn is not None:
+            argument = completed + 1.0 if self.scale_mode == "cycle" else step
+            scale = jnp.asarray(self.scale_fn(argument), step.dtype)
+            return self.base_value + height * jnp.broadcast_to(scale, step.shape)
         if self.mode == "triangular2":
             height = height * 0.5**completed
         elif self.mode == "exp_range":

@@ -30,7 +30,7 @@ class LRFindResult:
       diverged: whether the sweep stopped early because the smoothed loss blew up.
       skip_start: points left out at the start for the suggestions and the plot.
       skip_end: points left out at the end.
-      suggestions: "valley", "steep" and "minimum".
+      suggestions: "valley", "slide", "steep" and "minimum" (see `lr_find`).
     """
 
     lrs: np.ndarray
@@ -45,6 +45,41 @@ class LRFindResult:
         """The learning rates and smoothed losses without the skipped points."""
         stop = len(self.lrs) - self.skip_end
         return self.lrs[self.skip_start : stop], self.losses[self.skip_start : stop]
+
+    def table(self, reference_lr: float | None = None) -> str:
+        """The suggestions as a Markdown table, optionally against a learning rate you trust.
+
+        With `reference_lr` (for example the best constant rate of a sweep), each row also
+        gives the suggestion's ratio to it and `|log10(suggestion / reference_lr)|`, the
+        distance on the log scale the sweep itself uses, so suggesters can be ranked.
+
+        Examples:
+          >>> import numpy as np, jaxsched
+          >>> result = jaxsched.LRFindResult(np.ones(2), np.ones(2), np.ones(2), False, 0, 0,
+          ...                                {"valley": 0.01, "minimum": 0.1})
+          >>> print(result.table(reference_lr=0.05))
+          | suggester | learning rate | / reference | log10 distance |
+          |---|---:|---:|---:|
+          | valley | 1.00e-02 | 0.2 | 0.70 |
+          | minimum | 1.00e-01 | 2 | 0.30 |
+        """
+        header = "| suggester | learning rate |"
+        rule = "|---|---:|"
+        if reference_lr is not None:
+            check_positive("reference_lr", reference_lr)
+            header += " / reference | log10 distance |"
+            rule += "---:|---:|"
+        rows = [header, rule]
+        for name, lr in self.suggestions.items():
+            row = f"| {name} | {lr:.2e} |"
+            if reference_lr is not None:
+                if math.isfinite(lr) and lr > 0:
+                    ratio = lr / reference_lr
+                    row += f" {ratio:.3g} | {abs(math.log10(ratio)):.2f} |"
+                else:
+                    row += " - | - |"
+            rows.append(row)
+        return "\n".join(rows)
 
     def plot(self, path: str | os.PathLike[str], *, title: str | None = None) -> str:
         """Draws the smoothed loss against the learning rate, with the suggestions, as a PNG.
@@ -72,7 +107,7 @@ class LRFindResult:
         lrs, losses = self.trimmed()
         figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
         axes.plot(lrs, losses, label="smoothed loss")
-        for (name, lr), marker in zip(self.suggestions.items(), ("o", "v", "s"), strict=True):
+        for (name, lr), marker in zip(self.suggestions.items(), "ov^sDP", strict=False):
             if math.isfinite(lr) and lrs.size:
                 loss = np.interp(np.log(lr), np.log(lrs), losses)
                 axes.plot([lr], [loss], marker, label=f"{name}: {lr:.2e}")
@@ -104,6 +139,8 @@ def lr_find(
     skip_start: int | None = None,
     skip_end: int = 5,
     plot: str | os.PathLike[str] | None = None,
+    slide_lr_diff: int = 15,
+    slide_thresh: float = 0.005,
 ) -> LRFindResult:
     """The learning-rate range test: sweep the learning rate exponentially and watch the loss.
 
@@ -115,12 +152,18 @@ def lr_find(
     the whole sweep. `params` is never modified (JAX arrays are immutable, and nothing is
     donated), so after the test the original parameters are still yours to train.
 
-    Suggestions, computed without the first `skip_start` and last `skip_end` points:
+    Suggestions, computed without the first `skip_start` and last `skip_end` points, with
+    fastai's rules (`fastai/callback/schedule.py`: `valley`, `slide`, `steep`, `minimum`):
 
     - "valley": a point a bit past the first half of the longest stretch over which the
       smoothed loss keeps decreasing (fastai's default suggestion).
+    - "slide": going down from the highest learning rates, the first point whose loss
+      gradient (per point, `np.gradient`) is within `slide_thresh` of the gradient
+      `slide_lr_diff` points later (where the slope of the descent has settled).
     - "steep": where the loss falls fastest against the log of the learning rate.
     - "minimum": the learning rate of the lowest loss, divided by 10.
+
+    `result.table(reference_lr)` lays them side by side against a rate you trust.
 
     From Smith (2015), Cyclical Learning Rates for Training Neural Networks,
     https://arxiv.org/abs/1506.01186; the smoothing, stopping rule and suggestions follow
@@ -141,6 +184,10 @@ def lr_find(
       skip_start: points left out at the start; default `num_steps // 10`.
       skip_end: points left out at the end (non-negative).
       plot: if given, the curve is also drawn to this PNG path.
+      slide_lr_diff: the "slide" suggester's distance between compared points (positive int;
+        fastai's `lr_diff`).
+      slide_thresh: the "slide" suggester's gradient tolerance, in loss units per point
+        (non-negative; fastai's `thresh`).
 
     Returns:
       An `LRFindResult`.
@@ -162,6 +209,11 @@ def lr_find(
     skip_start = _check_arguments(
         start_lr, end_lr, num_steps, beta, diverge_factor, skip_start, skip_end
     )
+    if isinstance(slide_lr_diff, bool) or not (
+        isinstance(slide_lr_diff, int) and slide_lr_diff >= 1
+    ):
+        raise ValueError(f"slide_lr_diff must be a positive int, got {slide_lr_diff!r}")
+    check("slide_thresh", slide_thresh, lambda v: np.isfinite(v) & (v >= 0), "non-negative")
 
     sweep = ExponentialDecay(start_lr, decay_rate=end_lr / start_lr, transition_steps=num_steps)
 
@@ -205,7 +257,7 @@ def lr_find(
         skip_end=skip_end,
         suggestions={},
     )
-    result.suggestions.update(_suggest(*result.trimmed()))
+    result.suggestions.update(_suggest(*result.trimmed(), slide_lr_diff, slide_thresh))
     if plot is not None:
         result.plot(plot)
     return result
@@ -324,9 +376,26 @@ def _cycle(batches: Iterable[Any], limit: int) -> Iterator[Any]:
             return
 
 
-def _suggest(lrs: np.ndarray, losses: np.ndarray) -> dict[str, float]:
+def _slide(lrs: np.ndarray, losses: np.ndarray, lr_diff: int, thresh: float) -> float:
+    """fastai's `slide` rule (`adjust_value=1`); NaN with fewer than `lr_diff + 1` points."""
+    if losses.size < lr_diff + 1:
+        return math.nan
+    gradient = np.gradient(losses)
+    right = losses.size - 1
+    left = right - lr_diff
+    suggestion = lrs[left]
+    while left >= 0 and abs(gradient[right] - gradient[left]) > thresh:
+        suggestion = lrs[left]
+        right -= 1
+        left -= 1
+    return float(suggestion)
+
+
+def _suggest(
+    lrs: np.ndarray, losses: np.ndarray, lr_diff: int = 15, thresh: float = 0.005
+) -> dict[str, float]:
     if lrs.size < 2:
-        return {"valley": math.nan, "steep": math.nan, "minimum": math.nan}
+        return {"valley": math.nan, "slide": math.nan, "steep": math.nan, "minimum": math.nan}
     # The longest strictly decreasing subsequence ending at each point.
     length = np.ones(losses.size, dtype=int)
     for i in range(1, losses.size):
@@ -340,6 +409,7 @@ def _suggest(lrs: np.ndarray, losses: np.ndarray) -> dict[str, float]:
     slopes = np.diff(losses) / np.diff(np.log(lrs))
     return {
         "valley": float(lrs[min(max(valley, 0), lrs.size - 1)]),
+        "slide": _slide(lrs, losses, lr_diff, thresh),
         "steep": float(lrs[int(np.argmin(slopes))]),
         "minimum": float(lrs[int(np.argmin(losses))] / 10),
     }

@@ -32,12 +32,16 @@ class PlateauState(NamedTuple):
         finite metric arrives).
       num_bad_epochs: updates since the last improvement (reset by a reduction and in cooldown).
       cooldown_counter: updates left in the cooldown after the last reduction.
+      average: the running mean of the metrics accumulated towards the next decision.
+      count: how many metrics that mean holds (0 right after a decision).
     """
 
     value: jax.Array
     best: jax.Array
     num_bad_epochs: jax.Array
     cooldown_counter: jax.Array
+    average: Any = 0.0
+    count: Any = 0
 
 
 @register_pytree
@@ -58,8 +62,16 @@ class ReduceOnPlateau:
     `max(value * factor, min_value)` (skipped when that changes it by `eps` or less), the
     bad-update count restarts and the next `cooldown` updates count no bad epochs.
 
+    With `accumulation_size=n`, the metrics of `n` updates are averaged and only their mean
+    takes a decision (optax's `accumulation_size`: feed it minibatch losses and it decides
+    once per `n` of them); in between, `update` only accumulates, and `patience` and
+    `cooldown` count decisions. `atol` asks an improvement to beat the best by that much more:
+    in "rel" mode `metric < best * (1 - threshold) - atol` ("min"), which is optax's
+    `rtol`/`atol` rule with `rtol = threshold`.
+
     A NaN or infinite metric counts as not an improvement and never becomes the best, so one
-    bad evaluation cannot corrupt the state. (torch agrees for NaN and for an infinity in the
+    bad evaluation cannot corrupt the state (with accumulation, a NaN makes its whole mean
+    NaN). (torch agrees for NaN and for an infinity in the
     worsening direction; for `-inf` in "min" mode, or `inf` in "max" mode, torch would store
     it as the best and then never see an improvement again.)
 
@@ -77,6 +89,8 @@ class ReduceOnPlateau:
       cooldown: updates after a reduction during which bad epochs are not counted.
       min_value: the value never drops below this (non-negative).
       eps: reductions that change the value by `eps` or less are skipped (non-negative).
+      atol: an absolute margin an improvement must also beat (non-negative).
+      accumulation_size: metrics averaged per decision (a positive int).
 
     Examples:
       >>> import jaxsched
@@ -87,8 +101,15 @@ class ReduceOnPlateau:
       ...     print(plateau.value(state), end=" ")
       1.0 1.0 1.0 0.5 0.5 0.25
 
+    Equivalents: torch `ReduceLROnPlateau` (golden parity); optax.contrib
+    `reduce_on_plateau(factor, patience, rtol, atol, cooldown, accumulation_size, min_scale)`
+    is `reduce_on_plateau(factor=factor, patience=patience - 1, threshold=rtol, atol=atol,
+    cooldown=cooldown, accumulation_size=accumulation_size, min_value=min_scale, eps=0.0)`
+    (optax reduces after `patience` bad decisions, torch after more than `patience`).
+
     References:
-      torch.optim.lr_scheduler.ReduceLROnPlateau; the Keras callback of the same name.
+      torch.optim.lr_scheduler.ReduceLROnPlateau; the Keras callback of the same name;
+      optax.contrib.reduce_on_plateau.
     """
 
     init_value: Any = 1.0
@@ -100,6 +121,8 @@ class ReduceOnPlateau:
     cooldown: Any = 0
     min_value: Any = 0.0
     eps: Any = 1e-8
+    atol: Any = 0.0
+    accumulation_size: Any = 1
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -111,10 +134,26 @@ class ReduceOnPlateau:
         _check_count("cooldown", self.cooldown)
         check_non_negative("min_value", self.min_value)
         check_non_negative("eps", self.eps)
+        check_non_negative("atol", self.atol)
+        check(
+            "accumulation_size",
+            self.accumulation_size,
+            lambda v: np.isfinite(v) & (v >= 1) & (v == np.floor(v)),
+            "a positive int",
+        )
         # Counts are floats too, like a schedule's step counts: one compiled program serves
         # patience=2 and patience=2.0, and every leaf can be differentiated.
         normalise_floats(
-            self, "init_value", "factor", "patience", "threshold", "cooldown", "min_value", "eps"
+            self,
+            "init_value",
+            "factor",
+            "patience",
+            "threshold",
+            "cooldown",
+            "min_value",
+            "eps",
+            "atol",
+            "accumulation_size",
         )
 
     def init(self) -> PlateauState:
@@ -126,11 +165,22 @@ class ReduceOnPlateau:
             best=jnp.asarray(worst, dtype),
             num_bad_epochs=jnp.zeros((), jnp.int32),
             cooldown_counter=jnp.zeros((), jnp.int32),
+            average=jnp.zeros((), dtype),
+            count=jnp.zeros((), jnp.int32),
         )
 
     def update(self, state: PlateauState, metric: Numeric) -> PlateauState:
         """The state after observing `metric` (a scalar; pure and jittable)."""
         metric = jnp.asarray(metric, state.best.dtype)
+        count = state.count + 1
+        # optax's running mean: exact for one metric, the mean of all of them otherwise.
+        average = (state.average * state.count + metric) / count
+        decide = count >= self.accumulation_size
+        decided = self._decide(state, average.astype(state.best.dtype))
+        waiting = state._replace(average=average.astype(state.best.dtype), count=count)
+        return jax.tree.map(lambda a, b: jnp.where(decide, a, b), decided, waiting)
+
+    def _decide(self, state: PlateauState, metric: jax.Array) -> PlateauState:
         improved = self._is_better(metric, state.best) & jnp.isfinite(metric)
         best = jnp.where(improved, metric, state.best)
         bad = jnp.where(improved, 0, state.num_bad_epochs + 1)
@@ -143,7 +193,14 @@ class ReduceOnPlateau:
         value = jnp.where(reduce & worth_it, reduced, state.value)
         cooldown = jnp.where(reduce, self.cooldown, cooldown).astype(jnp.int32)
         bad = jnp.where(reduce, 0, bad).astype(jnp.int32)
-        return PlateauState(value=value, best=best, num_bad_epochs=bad, cooldown_counter=cooldown)
+        return PlateauState(
+            value=value,
+            best=best,
+            num_bad_epochs=bad,
+            cooldown_counter=cooldown,
+            average=jnp.zeros_like(state.best),
+            count=jnp.zeros((), jnp.int32),
+        )
 
     def value(self, state: PlateauState) -> jax.Array:
         """The current value: `init_value` reduced by every reduction so far."""
@@ -152,8 +209,8 @@ class ReduceOnPlateau:
     def _is_better(self, metric: jax.Array, best: jax.Array) -> jax.Array:
         sign = 1.0 if self.mode == "max" else -1.0
         if self.threshold_mode == "rel":
-            return sign * metric > sign * (best * (1.0 + sign * self.threshold))
-        return sign * metric > sign * best + self.threshold
+            return sign * metric > sign * (best * (1.0 + sign * self.threshold)) + self.atol
+        return sign * metric > sign * best + self.threshold + self.atol
 
     def __repr__(self) -> str:
         args = ", ".join(

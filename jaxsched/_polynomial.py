@@ -113,3 +113,38 @@ class PolynomialDecay(Schedule):
         else:
             progress = clamp01(safe_div(count, self.decay_steps))
         return lerp(self.end_value, self.init_value, power(1.0 - progress, self.power))
+
+
+@register("warmup_constant")
+class WarmupConstant(Schedule):
+    """Linear warmup from `init_value` to `peak_value`, then `peak_value` for ever.
+
+    Equivalent: optax `warmup_constant_schedule(init_value, peak_value, warmup_steps)`, step
+    for step for `warmup_steps > 0`; with `warmup_steps=0` optax logs and returns
+    `init_value` for ever, this schedule gives `peak_value` from step 0. transformers
+    `get_constant_schedule_with_warmup` is `init_value=0`.
+
+    Args:
+      init_value: value at step 0.
+      peak_value: value from `warmup_steps` on.
+      warmup_steps: length of the warmup (non-negative).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> print(jaxsched.warmup_constant(0.0, 1.0, warmup_steps=4)(jnp.arange(6)))
+      [0.   0.25 0.5  0.75 1.   1.  ]
+    """
+
+    init_value: Any
+    peak_value: Any
+    warmup_steps: Any
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check_finite("peak_value", self.peak_value)
+        check_non_negative("warmup_steps", self.warmup_steps)
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        warmup = jnp.asarray(self.warmup_steps, step.dtype)
+        progress = jnp.where(warmup > 0, clamp01(safe_div(step, warmup)), 1.0)
+        return lerp(self.init_value, self.peak_value, progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -10,6 +11,7 @@ import jax.numpy as jnp
 from jaxsched._base import (
     Schedule,
     as_tuple,
+    check,
     check_finite,
     check_increasing,
     check_non_negative,
@@ -132,3 +134,114 @@ class PiecewiseConstant(Schedule):
         for boundary, value in zip(self.boundaries, self.values[1:], strict=True):
             result = jnp.where(step >= boundary, value, result)
         return result
+
+
+def split_boundaries_and_scales(obj: Any, sort: bool) -> None:
+    """Accepts optax's `{step: scale}` dict in `boundaries` (with `scales` left out).
+
+    Dict keys may be strings (as JSON writes them). With `sort`, the pairs are sorted by step.
+    No boundaries (None, like optax's `boundaries_and_scales=None`) is an empty dict.
+    """
+    if obj.boundaries is None and obj.scales is None:
+        set_field(obj, "boundaries", {})
+    if isinstance(obj.boundaries, Mapping):
+        if obj.scales is not None:
+            raise ValueError(
+                "scales must be left out when boundaries is a {step: scale} dict, got "
+                f"scales={obj.scales!r}"
+            )
+        try:
+            pairs = [(float(step), scale) for step, scale in obj.boundaries.items()]
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"boundaries must map steps to scales, got boundaries={obj.boundaries!r}"
+            ) from None
+        if sort:
+            pairs.sort(key=lambda pair: pair[0])
+        set_field(obj, "boundaries", tuple(step for step, _ in pairs))
+        set_field(obj, "scales", tuple(scale for _, scale in pairs))
+    if obj.scales is None:
+        raise ValueError("scales must be given (or boundaries as a {step: scale} dict)")
+    set_field(obj, "boundaries", as_tuple("boundaries", obj.boundaries))
+    set_field(obj, "scales", as_tuple("scales", obj.scales))
+    if len(obj.boundaries) != len(obj.scales):
+        raise ValueError(
+            f"boundaries and scales must have the same length, got "
+            f"len(boundaries)={len(obj.boundaries)} and len(scales)={len(obj.scales)}"
+        )
+    for scale in obj.scales:
+        check_non_negative("scales", scale)
+
+
+@register("piecewise_constant_scales")
+class PiecewiseConstantScales(Schedule):
+    """`init_value` times the product of the scales whose boundary the step has reached.
+
+    `init_value * prod(scales[i] for boundaries[i] <= step)`: each scale multiplies the value
+    from its boundary on (order does not matter; a repeated boundary multiplies twice).
+    Boundaries may be given as optax's dict, `piecewise_constant_scales(1.0, {100: 0.1})`.
+
+    Equivalent: optax `piecewise_constant_schedule(init_value, boundaries_and_scales)`, step
+    for step (the scale applies AT the boundary). For absolute values per piece use
+    `piecewise_constant`.
+
+    Args:
+      init_value: value before the first boundary.
+      boundaries: non-negative steps; or a `{step: scale}` dict; None for none.
+      scales: the non-negative factor applied at each boundary (left out with a dict).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.piecewise_constant_scales(1.0, {2: 0.1, 4: 0.5})
+      >>> print(schedule(jnp.arange(6)))
+      [1.   1.   0.1  0.1  0.05 0.05]
+    """
+
+    init_value: Any
+    boundaries: Any = None
+    scales: Any = None
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        split_boundaries_and_scales(self, sort=False)
+        for boundary in self.boundaries:
+            check_non_negative("boundaries", boundary)
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        value = jnp.full_like(step, self.init_value)
+        for boundary, scale in zip(self.boundaries, self.scales, strict=True):
+            value = jnp.where(step >= boundary, value * scale, value)
+        return value
+
+
+@register("constant_factor")
+class ConstantFactor(Schedule):
+    """`value * factor` for the first `transition_steps` steps, then `value`.
+
+    Equivalent: torch `ConstantLR(factor, total_iters)` on an optimizer with learning rate
+    `value` (`transition_steps = total_iters`; torch's recursive form never undoes the
+    factor when `total_iters=0`, its closed form gives `value` from step 0, as this does).
+
+    Args:
+      value: the value after `transition_steps`.
+      factor: multiplier before `transition_steps`, in [0, 1] (torch's default 1/3).
+      transition_steps: steps at the reduced value (non-negative).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> print(jaxsched.constant_factor(1.0, factor=0.5, transition_steps=2)(jnp.arange(4)))
+      [0.5 0.5 1.  1. ]
+    """
+
+    value: Any
+    factor: Any = 1.0 / 3
+    transition_steps: Any = 5
+
+    def __post_init__(self) -> None:
+        check_finite("value", self.value)
+        check("factor", self.factor, lambda v: (v >= 0) & (v <= 1), "in [0, 1]")
+        check_non_negative("transition_steps", self.transition_steps)
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        value = jnp.full_like(step, self.value)
+        return jnp.where(step < self.transition_steps, value * self.factor, value)

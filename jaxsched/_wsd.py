@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxsched._base import (
     Schedule,
+    as_tuple,
     check,
     check_finite,
+    check_increasing,
     check_non_negative,
     check_positive,
     clamp01,
@@ -18,6 +22,7 @@ from jaxsched._base import (
     lerp,
     register,
     safe_div,
+    set_field,
     static_field,
 )
 from jaxsched._shapes import check_shape, decay_fraction, warmup_fraction
@@ -99,3 +104,125 @@ class WarmupStableDecay(Schedule):
                 jnp.where(step < self.total_steps, cooldown, self.end_value),
             ),
         )
+
+
+def _per_cycle(name: str, value: Any, count: int) -> tuple[Any, ...]:
+    """One number per cycle: a sequence of `count` numbers, or one number for every cycle."""
+    if isinstance(value, (tuple, list)) or (is_concrete(value) and np.ndim(value) == 1):
+        values = as_tuple(name, value)
+        if len(values) != count:
+            raise ValueError(
+                f"{name} must have one entry per cycle ({count}), got {len(values)} entries"
+            )
+    else:
+        values = (value,) * count
+    for v in values:
+        check_non_negative(name, v)
+    return values
+
+
+@register("warmup_stable_decay_cycles")
+class WarmupStableDecayCycles(Schedule):
+    """Several warmup-stable-decay cycles in a row, each re-warming from the last one's end.
+
+    Cycle `k` runs from the previous cycle's end (0 for the first) to `cycle_ends[k]`. It
+    ramps to `peak_value` over its warmup (`warmup_steps` for the first cycle, from
+    `init_value`; `rewarmup_steps[k - 1]` for the others, from `end_value`: 0 steps jumps
+    straight back up), holds `peak_value`, and decays to `end_value` over its last
+    `decay_steps[k]` steps (None: every step after its warmup, with no stable phase). From the
+    last end on the value holds `end_value`. Ramp shapes are "linear", "cosine" or "1-sqrt".
+
+    Equivalent: levanter's `OptimizerConfig.lr_scheduler` with `cycles`, `warmup`,
+    `rewarmup`, `decay`, `min_lr_ratio` and `lr_schedule` "linear" or "cosine"
+    (`levanter/optim/config.py`): `cycle_ends` are levanter's cycle end points (for
+    `cycles=n`, `int(num_train_steps / n * (i + 1))`, which `jaxsched.get(...,
+    cycles=n, total_steps=...)` computes), its fractions converted to steps per cycle, and
+    `end_value = min_lr_ratio * peak_value`. Formula-level parity, tested against a NumPy
+    transcription of levanter's source. One cycle is `warmup_stable_decay`.
+
+    Args:
+      peak_value: value of every stable phase.
+      cycle_ends: strictly increasing, positive steps where each cycle ends.
+      warmup_steps: warmup of the first cycle (non-negative).
+      decay_steps: decay length per cycle (a number for every cycle, one per cycle, or None).
+      rewarmup_steps: warmup of each later cycle (a number, or one per later cycle).
+      init_value: value at step 0.
+      end_value: value at the end of each decay, where each re-warmup starts.
+      warmup_shape: "linear", "cosine" or "1-sqrt", for warmups and re-warmups.
+      decay_shape: "linear", "cosine" or "1-sqrt".
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.warmup_stable_decay_cycles(
+      ...     1.0, cycle_ends=(4, 8), warmup_steps=1, decay_steps=2, rewarmup_steps=1)
+      >>> print(schedule(jnp.arange(10)))
+      [0.  1.  1.  0.5 0.  1.  1.  0.5 0.  0. ]
+    """
+
+    peak_value: Any
+    cycle_ends: Any
+    warmup_steps: Any
+    decay_steps: Any = None
+    rewarmup_steps: Any = 0
+    init_value: Any = 0.0
+    end_value: Any = 0.0
+    warmup_shape: str = static_field(default="linear")
+    decay_shape: str = static_field(default="linear")
+
+    def __post_init__(self) -> None:
+        check_finite("peak_value", self.peak_value)
+        ends = as_tuple("cycle_ends", self.cycle_ends)
+        if not ends:
+            raise ValueError("cycle_ends must hold the end of at least one cycle")
+        check_increasing("cycle_ends", ends)
+        check_positive("cycle_ends", ends[0])
+        set_field(self, "cycle_ends", ends)
+        check_non_negative("warmup_steps", self.warmup_steps)
+        rewarmups = _per_cycle("rewarmup_steps", self.rewarmup_steps, len(ends) - 1)
+        set_field(self, "rewarmup_steps", rewarmups)
+        if self.decay_steps is not None:
+            set_field(self, "decay_steps", _per_cycle("decay_steps", self.decay_steps, len(ends)))
+        check_finite("init_value", self.init_value)
+        check_finite("end_value", self.end_value)
+        check_shape("warmup_shape", self.warmup_shape)
+        check_shape("decay_shape", self.decay_shape)
+        warmups = (self.warmup_steps, *rewarmups)
+        decays = self.decay_steps or (0.0,) * len(ends)
+        numbers = (*ends, *warmups, *decays)
+        if all(is_concrete(v) for v in numbers):
+            for k, (start, end) in enumerate(itertools.pairwise((0.0, *ends))):
+                length = float(end) - float(start)
+                if float(warmups[k]) + float(decays[k]) > length:
+                    name = "rewarmup_steps" if k else "warmup_steps"
+                    if self.decay_steps is not None:
+                        name += " and decay_steps"
+                    raise ValueError(
+                        f"{name} of cycle {k} must fit in its {length:g} steps, got warmup "
+                        f"{float(warmups[k]):g} and decay {float(decays[k]):g}"
+                    )
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        result = jnp.broadcast_to(jnp.asarray(self.end_value, step.dtype), step.shape)
+        starts = (0.0, *self.cycle_ends[:-1])
+        warmups = (self.warmup_steps, *self.rewarmup_steps)
+        for k in reversed(range(len(self.cycle_ends))):
+            length = self.cycle_ends[k] - starts[k]
+            warm = jnp.asarray(warmups[k], step.dtype)
+            decay = length - warm if self.decay_steps is None else self.decay_steps[k]
+            local = step - starts[k]
+            begin = self.init_value if k == 0 else self.end_value
+            done = warmup_fraction(self.warmup_shape, clamp01(safe_div(local, warm)))
+            left = decay_fraction(
+                self.decay_shape, clamp01(safe_div(local - (length - decay), decay))
+            )
+            value = jnp.where(
+                local < warm,
+                lerp(begin, self.peak_value, done),
+                jnp.where(
+                    local < length - decay,
+                    self.peak_value,
+                    lerp(self.end_value, self.peak_value, left),
+                ),
+            )
+            result = jnp.where(step < self.cycle_ends[k], value, result)
+        return result

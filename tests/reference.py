@@ -12,6 +12,7 @@ tuple of specs) is built first, which is how the combinators are described.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -142,14 +143,16 @@ def inverse_time_decay(init_value, decay_rate, decay_steps, staircase=False) -> 
     return Ref(fn, _mag(init_value))
 
 
-def inverse_sqrt(peak_value, warmup_steps, timescale=None) -> Ref:
+def inverse_sqrt(peak_value, warmup_steps, timescale=None, shift=0.0, step_offset=0.0) -> Ref:
+    # transformers' timescale default; big_vision's rsqrt with its `shift`; t5x's step_offset
     if timescale is None:
         timescale = warmup_steps if warmup_steps > 0 else 10_000
 
     def fn(t):
-        ramp = peak_value * t / (warmup_steps if warmup_steps > 0 else 1.0)
-        decay = peak_value * np.sqrt(timescale / (np.maximum(t - warmup_steps, 0.0) + timescale))
-        return np.where(t < warmup_steps, ramp, decay)
+        t = np.maximum(t - step_offset, 0.0)
+        in_warmup = peak_value / np.sqrt(1 + shift / timescale) * t / max(warmup_steps, 1e-300)
+        decay = peak_value / np.sqrt(1 + (t + shift - warmup_steps) / timescale)
+        return np.where(t < warmup_steps, in_warmup, decay)
 
     return Ref(fn, _mag(peak_value))
 
@@ -220,14 +223,24 @@ def _restart_cycle(t: float, first: float, t_mul: float) -> tuple[float, float, 
 
 
 def cosine_restarts(
-    init_value, first_decay_steps, t_mul=1.0, m_mul=1.0, end_value=0.0, cycle_limit=None
+    init_value,
+    first_decay_steps,
+    t_mul=1.0,
+    m_mul=1.0,
+    end_value=0.0,
+    cycle_limit=None,
+    cycle_decay=1.0,
+    k_decay=1.0,
 ) -> Ref:
     def one(t: float) -> float:
         i, begin, length = _restart_cycle(t, first_decay_steps, t_mul)
         if cycle_limit is not None and i >= cycle_limit:
             return float(end_value)
-        peak = end_value + (init_value - end_value) * np.power(np.float64(m_mul), i)
-        return float(_cos_half(peak, end_value, (t - begin) / length))
+        # keras scales the amplitude above end_value (m_mul), timm the peak (cycle_decay)
+        top = init_value * np.power(np.float64(cycle_decay), i)
+        peak = end_value + (top - end_value) * np.power(np.float64(m_mul), i)
+        # timm: cos(pi * t_curr ** k / t_i ** k)
+        return float(_cos_half(peak, end_value, ((t - begin) / length) ** k_decay))
 
     def fn(t):
         return np.vectorize(one, otypes=[np.float64])(t)
@@ -236,7 +249,14 @@ def cosine_restarts(
 
 
 def cyclic(
-    base_value, max_value, step_size_up, step_size_down=None, mode="triangular", gamma=1.0
+    base_value,
+    max_value,
+    step_size_up,
+    step_size_down=None,
+    mode="triangular",
+    gamma=1.0,
+    scale_fn=None,
+    scale_mode="cycle",
 ) -> Ref:
     up = step_size_up
     down = step_size_up if step_size_down is None else step_size_down
@@ -247,7 +267,10 @@ def cyclic(
         completed = np.floor(t / total)
         position = np.mod(t, total)
         height = np.where(position <= up, position / up, (total - position) / down)
-        if mode == "triangular":
+        if scale_fn is not None:
+            argument = completed + 1.0 if scale_mode == "cycle" else t
+            amplitude = np.asarray(scale_fn(argument), np.float64) + np.zeros_like(t)
+        elif mode == "triangular":
             amplitude = np.ones_like(t)
         elif mode == "triangular2":
             amplitude = 0.5**completed
@@ -332,6 +355,267 @@ def tanh_decay(init_value, end_value, decay_steps, lower=-7.0, upper=3.0) -> Ref
     return Ref(fn, _mag(init_value, end_value))
 
 
+# ----------------------------------------------------------------------------- issue 13
+
+
+def warmup_constant(init_value, peak_value, warmup_steps) -> Ref:
+    def fn(t):
+        if warmup_steps == 0:
+            return np.full_like(t, float(peak_value))
+        return init_value + (peak_value - init_value) * np.clip(t / warmup_steps, 0.0, 1.0)
+
+    return Ref(fn, _mag(init_value, peak_value))
+
+
+def warmup_exponential_decay(
+    init_value,
+    peak_value,
+    warmup_steps,
+    transition_steps,
+    decay_rate,
+    transition_begin=0,
+    staircase=False,
+    end_value=None,
+) -> Ref:
+    # optax: join_schedules([linear_schedule, exponential_decay(peak, ...)], [warmup_steps])
+    decay = exponential_decay(
+        peak_value, decay_rate, transition_steps, staircase, transition_begin, end_value
+    )
+
+    def fn(t):
+        ramp = init_value + (peak_value - init_value) * t / max(warmup_steps, 1e-300)
+        return np.where(t < warmup_steps, ramp, decay(np.maximum(t - warmup_steps, 0.0)))
+
+    return Ref(fn, _mag(init_value, peak_value, end_value))
+
+
+def _optax_interpolate(kind, init_value, boundaries, scales):
+    """optax.piecewise_interpolate_schedule, transcribed: `bounds = (0, *sorted boundaries)`,
+    values the running products, interval sizes at least 1, the last value held."""
+    bounds = np.asarray([0.0, *boundaries], np.float64)
+    values = np.cumprod(np.asarray([init_value, *scales], np.float64))
+
+    def interp(start, end, pct):
+        if kind == "linear":
+            return (end - start) * pct + start
+        return end + (start - end) / 2.0 * (np.cos(math.pi * pct) + 1)
+
+    def fn(t):
+        out = np.where(bounds[-1] <= t, values[-1], 0.0)
+        for i in range(len(bounds) - 1):
+            size = max(bounds[i + 1] - bounds[i], 1.0)
+            inside = (bounds[i] <= t) & (t < bounds[i + 1])
+            out = np.where(inside, interp(values[i], values[i + 1], (t - bounds[i]) / size), out)
+        return out
+
+    return fn, values
+
+
+def piecewise_interpolate(init_value, boundaries, scales=None, interpolate_type="linear") -> Ref:
+    if scales is None:
+        boundaries, scales = zip(*sorted(boundaries.items()), strict=True)
+    fn, values = _optax_interpolate(interpolate_type, init_value, boundaries, scales)
+    return Ref(fn, _mag(*values))
+
+
+def _int(x: float) -> float:
+    """optax's int() of pct * steps, except that a product within 16 float32 ulps of a whole
+    number counts as that number (as the docstring says)."""
+    whole = round(x)
+    if abs(x - whole) <= 16 * 2.0**-23 * max(abs(x), 1):
+        return float(whole)
+    return float(math.floor(x))
+
+
+def linear_onecycle(
+    transition_steps,
+    peak_value,
+    pct_start=0.3,
+    pct_final=0.85,
+    div_factor=25.0,
+    final_div_factor=1e4,
+) -> Ref:
+    boundaries = (
+        _int(pct_start * transition_steps),
+        _int(pct_final * transition_steps),
+        transition_steps,
+    )
+    scales = (div_factor, 1.0 / div_factor, 1.0 / final_div_factor)
+    fn, _ = _optax_interpolate("linear", peak_value / div_factor, boundaries, scales)
+    return Ref(fn, _mag(peak_value))
+
+
+def cosine_onecycle(
+    transition_steps, peak_value, pct_start=0.3, div_factor=25.0, final_div_factor=1e4
+) -> Ref:
+    boundaries = (_int(pct_start * transition_steps), math.floor(transition_steps))
+    scales = (div_factor, 1.0 / (div_factor * final_div_factor))
+    fn, _ = _optax_interpolate("cosine", peak_value / div_factor, boundaries, scales)
+    return Ref(fn, _mag(peak_value))
+
+
+def piecewise_constant_scales(init_value, boundaries, scales=None) -> Ref:
+    if scales is None:
+        boundaries, scales = zip(*boundaries.items(), strict=True)
+
+    def fn(t):
+        # optax: v = v * indicator + (1 - indicator) * scale * v, indicator = (t < b)
+        out = np.full_like(t, float(init_value))
+        for b, scale in zip(boundaries, scales, strict=True):
+            out = np.where(t >= b, out * scale, out)
+        return out
+
+    return Ref(fn, _mag(init_value))
+
+
+def constant_factor(value, factor=1.0 / 3, transition_steps=5) -> Ref:
+    # torch ConstantLR's closed form: base * (factor + (t >= total_iters) * (1 - factor))
+    return Ref(lambda t: value * np.where(t >= transition_steps, 1.0, factor), _mag(value))
+
+
+def lambda_schedule(fn, init_value=1.0, params=None) -> Ref:
+    params = params or {}
+    return Ref(lambda t: init_value * fn(t, **params), _mag(init_value))
+
+
+def multiplicative(fn, max_steps, init_value=1.0, params=None) -> Ref:
+    params = params or {}
+    # torch MultiplicativeLR: lr_t = lr_{t-1} * f(t) for t >= 1
+    table = np.cumprod(
+        [1.0, *(float(fn(np.float64(k), **params)) for k in range(1, max_steps + 1))]
+    )
+
+    def fn_(t):
+        return init_value * table[np.clip(np.floor(t), 0, max_steps).astype(np.int64)]
+
+    return Ref(fn_, _mag(init_value) * max(1.0, float(np.max(np.abs(table)))))
+
+
+def swa(init_value, swa_value, anneal_steps=10, anneal_strategy="cos") -> Ref:
+    # torch SWALR from an optimizer at init_value: swa * a(t) + init * (1 - a(t))
+    def fn(t):
+        p = np.clip(t / anneal_steps, 0.0, 1.0) if anneal_steps > 0 else np.ones_like(t)
+        alpha = (1 - np.cos(math.pi * p)) / 2 if anneal_strategy == "cos" else p
+        return swa_value * alpha + init_value * (1 - alpha)
+
+    return Ref(fn, _mag(init_value, swa_value))
+
+
+def warmup_stable_decay_cycles(
+    peak_value,
+    cycle_ends,
+    warmup_steps,
+    decay_steps=None,
+    rewarmup_steps=0,
+    init_value=0.0,
+    end_value=0.0,
+    warmup_shape="linear",
+    decay_shape="linear",
+) -> Ref:
+    n = len(cycle_ends)
+    rewarmups = (
+        list(rewarmup_steps) if isinstance(rewarmup_steps, tuple) else [rewarmup_steps] * (n - 1)
+    )
+    decays = decay_steps if isinstance(decay_steps, tuple) else [decay_steps] * n
+
+    def one(t: float) -> float:
+        start = 0.0
+        for k, end in enumerate(cycle_ends):
+            if t < end:
+                length = end - start
+                warm = warmup_steps if k == 0 else rewarmups[k - 1]
+                decay = length - warm if decays[k] is None else decays[k]
+                local = t - start
+                begin = init_value if k == 0 else end_value
+                if local < warm:
+                    done = _warmup_done(warmup_shape, np.float64(local / warm))
+                    return float(begin + (peak_value - begin) * done)
+                if local < length - decay:
+                    return float(peak_value)
+                left = _decay_left(decay_shape, np.float64((local - length + decay) / decay))
+                return float(end_value + (peak_value - end_value) * left)
+            start = end
+        return float(end_value)
+
+    return Ref(np.vectorize(one, otypes=[np.float64]), _mag(peak_value, init_value, end_value))
+
+
+def cooldown(schedule, start_step, decay_steps, shape="1-sqrt", end_value=0.0) -> Ref:
+    def fn(t):
+        branch = schedule(np.full_like(t, float(start_step)))
+        if decay_steps == 0:
+            decayed = np.full_like(t, float(end_value))
+        else:
+            left = _decay_left(shape, np.clip((t - start_step) / decay_steps, 0.0, 1.0))
+            decayed = end_value + (branch - end_value) * left
+        return np.where(t < start_step, schedule(np.minimum(t, start_step)), decayed)
+
+    return Ref(fn, max(schedule.scale, _mag(end_value)))
+
+
+@functools.cache
+def _noise_draws(noise_type: str) -> Callable[..., Any]:
+    import jax
+
+    def one(seed, high, low, pct, std):
+        key = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), high), low)
+        if noise_type == "normal":
+            return std * jax.random.truncated_normal(key, -pct / std, pct / std)
+        return pct * jax.random.uniform(key, minval=-1.0, maxval=1.0)
+
+    return jax.jit(jax.vmap(one, in_axes=(None, 0, 0, None, None)))
+
+
+def noise(
+    schedule,
+    noise_start=0,
+    noise_end=None,
+    noise_pct=0.67,
+    noise_std=1.0,
+    noise_type="normal",
+    seed=42,
+) -> Ref:
+    # The draw is the documented one: JAX's PRNG, key(seed) folded with the step (high and
+    # low halves of 2**31), a truncated normal or a uniform; the rest is float64 here.
+    def draws(t: np.ndarray) -> np.ndarray:
+        whole = np.floor(np.maximum(t, 0.0)).ravel()
+        high, low = np.divmod(whole, 2.0**31)
+        got = _noise_draws(noise_type)(
+            seed, high.astype(np.uint32), low.astype(np.uint32), noise_pct, noise_std
+        )
+        return np.asarray(got, np.float64).reshape(t.shape)
+
+    def fn(t):
+        value = schedule(t)
+        inside = t >= noise_start
+        if noise_end is not None:
+            inside &= t < noise_end
+        return np.where(inside, value * (1.0 + draws(t)), value)
+
+    return Ref(fn, schedule.scale * (1.0 + noise_pct))
+
+
+# Functions of the step for lambda_schedule, multiplicative and cyclic's scale_fn. They use
+# only arithmetic, so the same function runs on NumPy (here) and JAX arrays (the schedule),
+# and they live in an importable module, so their schedules have configs.
+
+
+def inverse_power(step, rate, power):
+    return (1.0 + rate * step) ** -power
+
+
+def shrinking_factor(step, rate):
+    return 1.0 / (1.0 + rate / (1.0 + step))
+
+
+def halving(cycle):
+    return 0.5 ** (cycle - 1.0)
+
+
+def damped(step):
+    return 1.0 / (1.0 + 0.01 * step)
+
+
 # ----------------------------------------------------------------------------- combinators
 
 
@@ -354,9 +638,9 @@ def by_fraction(total_steps, fractions, schedules) -> Ref:
     return Ref(lambda t: _switch(t, pieces, starts), max(p.scale for p in pieces))
 
 
-def warmup(schedule, warmup_steps, init_value=0.0, shape="linear") -> Ref:
+def warmup(schedule, warmup_steps, init_value=0.0, shape="linear", prefix=True) -> Ref:
     def fn(t):
-        after = schedule(np.maximum(t - warmup_steps, 0.0))
+        after = schedule(np.maximum(t - warmup_steps, 0.0) if prefix else t)
         if warmup_steps == 0:
             return after
         target = schedule(np.zeros_like(t))
@@ -414,6 +698,19 @@ BUILDERS: dict[str, Callable[..., Ref]] = {
         one_cycle,
         one_cycle_momentum,
         tanh_decay,
+        warmup_constant,
+        warmup_exponential_decay,
+        piecewise_interpolate,
+        linear_onecycle,
+        cosine_onecycle,
+        piecewise_constant_scales,
+        constant_factor,
+        lambda_schedule,
+        multiplicative,
+        swa,
+        warmup_stable_decay_cycles,
+        cooldown,
+        noise,
         join,
         by_fraction,
         warmup,

@@ -13,6 +13,7 @@ from optax._src import alias
 
 import jaxsched
 from jaxsched._base import REGISTRY
+from tests import reference
 
 PARAMS = {"w": jnp.array([[0.5, -1.0], [2.0, 0.25]]), "b": jnp.array([0.1, -0.3])}
 
@@ -360,6 +361,25 @@ CATALOGUE = {
     "warmup": jaxsched.warmup(jaxsched.constant(0.1), 2),
     "warmup_cosine_decay": jaxsched.warmup_cosine_decay(0.0, 0.1, 2, 10),
     "warmup_stable_decay": jaxsched.warmup_stable_decay(0.1, 10, 2, 3),
+    "cooldown": jaxsched.cooldown(jaxsched.cosine_decay(0.1, 20), 4, 4),
+    "swa": jaxsched.swa(0.1, 0.02, 3),
+    "noise": jaxsched.noise(jaxsched.constant(0.1), 1, 5, noise_pct=0.2),
+    "warmup_constant": jaxsched.warmup_constant(0.0, 0.1, 3),
+    "warmup_exponential_decay": jaxsched.warmup_exponential_decay(0.0, 0.1, 2, 2, 0.5),
+    "linear_onecycle": jaxsched.linear_onecycle(10, 0.1),
+    "cosine_onecycle": jaxsched.cosine_onecycle(10, 0.1),
+    "piecewise_interpolate": jaxsched.piecewise_interpolate(0.1, {2: 0.5, 5: 0.1}),
+    "piecewise_constant_scales": jaxsched.piecewise_constant_scales(0.1, {2: 0.5, 5: 0.1}),
+    "constant_factor": jaxsched.constant_factor(0.1, 0.5, 2),
+    "lambda_schedule": jaxsched.lambda_schedule(
+        reference.inverse_power, 0.1, params={"rate": 0.5, "power": 1.0}
+    ),
+    "multiplicative": jaxsched.multiplicative(
+        reference.shrinking_factor, 8, 0.1, params={"rate": 0.5}
+    ),
+    "warmup_stable_decay_cycles": jaxsched.warmup_stable_decay_cycles(
+        0.1, (5, 10), 1, decay_steps=2, rewarmup_steps=1, end_value=0.01
+    ),
 }
 
 

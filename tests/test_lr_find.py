@@ -133,6 +133,53 @@ def test_suggestions_on_a_hand_made_curve() -> None:
     assert all(np.isnan(v) for v in _suggest(lrs[:1], losses[:1]).values())
 
 
+def fastai_slide(lrs, losses, lr_diff=15, thresh=0.005):
+    """fastai's `slide` (fastai/callback/schedule.py), transcribed with its negative indices."""
+    loss_grad = np.gradient(losses)
+    r_idx = -1
+    l_idx = r_idx - lr_diff
+    local_min_lr = lrs[l_idx]
+    while (l_idx >= -len(losses)) and (abs(loss_grad[r_idx] - loss_grad[l_idx]) > thresh):
+        local_min_lr = lrs[l_idx]
+        r_idx -= 1
+        l_idx -= 1
+    return float(local_min_lr)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_slide_follows_fastai_on_random_curves(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 80
+    lrs = 1e-7 * 1e8 ** (np.arange(n) / n)
+    # a descent that flattens, then rises, with noise: the shapes lr_find sees
+    x = np.linspace(0.0, 1.0, n)
+    losses = 2.5 - 2.0 * np.tanh(6 * x) + 4.0 * np.maximum(x - 0.8, 0) ** 2
+    losses = losses + 0.003 * rng.normal(size=n)
+    for lr_diff, thresh in [(15, 0.005), (5, 0.02), (30, 0.001)]:
+        got = _suggest(lrs, losses, lr_diff, thresh)["slide"]
+        assert got == fastai_slide(lrs, losses, lr_diff, thresh)
+
+
+def test_slide_on_a_hand_made_curve_and_when_too_short() -> None:
+    lrs = 10.0 ** np.arange(8.0)
+    # gradients: -1 -1 -1 -1 -0.5 0 0 0. With lr_diff=2 the top pair (5, 7) already agrees
+    # within 0.1: the suggestion is lrs[5]. With thresh 0.01 and a slope at the top, it slides.
+    losses = np.array([7.0, 6.0, 5.0, 4.0, 3.0, 3.0, 3.0, 3.0])
+    assert _suggest(lrs, losses, 2, 0.1)["slide"] == fastai_slide(lrs, losses, 2, 0.1) == 1e5
+    rising = np.array([7.0, 6.0, 5.0, 4.0, 3.0, 3.0, 3.5, 5.0])
+    assert _suggest(lrs, rising, 2, 0.01)["slide"] == fastai_slide(lrs, rising, 2, 0.01)
+    assert np.isnan(_suggest(lrs, losses, 8, 0.1)["slide"])
+
+
+def test_suggestions_compare_in_a_table_against_a_trusted_rate() -> None:
+    result = jaxsched.lr_find(quadratic, jnp.ones(4), optax.sgd, [jnp.zeros(4)])
+    assert set(result.suggestions) == {"valley", "slide", "steep", "minimum"}
+    table = result.table(reference_lr=0.01).splitlines()
+    assert len(table) == 6 and table[0].startswith("| suggester |")
+    for line, (name, lr) in zip(table[2:], result.suggestions.items(), strict=True):
+        assert line.startswith(f"| {name} | {lr:.2e} |")
+
+
 def test_plot_writes_a_png(tmp_path) -> None:
     path = tmp_path / "sub" / "lr_find.png"
     result = jaxsched.lr_find(quadratic, jnp.ones(2), optax.sgd, [jnp.zeros(2)], plot=path)

@@ -194,3 +194,67 @@ def test_plateau_multiplies_a_decay_schedule_inside_optax_without_recompiling() 
         opt_state = jaxsched.set_scale(opt_state, learning_rate=plateau.value(plateau_state))
     assert float(plateau.value(plateau_state)) == 0.25
     assert len(traces) == 1
+
+
+# ----------------------------------------------------------------------------- optax.contrib
+
+
+def optax_scales(metrics, **kwargs) -> np.ndarray:
+    """optax.contrib.reduce_on_plateau's scale after each metric (run here, live)."""
+    tx = optax.contrib.reduce_on_plateau(**kwargs)
+    state = tx.init(jnp.zeros(()))
+    update = jax.jit(lambda s, v: tx.update(jnp.zeros(()), s, value=v)[1])
+    out = []
+    for metric in metrics:
+        state = update(state, jnp.float32(metric))
+        out.append(float(state.scale))
+    return np.asarray(out)
+
+
+OPTAX_SETTINGS = [
+    dict(factor=0.5, patience=2, rtol=1e-4, atol=0.0, cooldown=0, accumulation_size=1),
+    dict(factor=0.5, patience=1, rtol=0.0, atol=0.05, cooldown=1, accumulation_size=1),
+    dict(factor=0.3, patience=3, rtol=0.01, atol=0.01, cooldown=2, accumulation_size=4),
+    dict(factor=0.5, patience=1, rtol=0.1, atol=0.0, cooldown=0, accumulation_size=3,
+         min_scale=0.1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("settings", OPTAX_SETTINGS, ids=repr)
+def test_accumulation_and_rtol_atol_follow_optax_contrib(settings: dict) -> None:
+    rng = np.random.default_rng(0)
+    n = 120
+    # a noisy decrease that flattens out: improvements, then plateaus
+    metrics = np.float32(2.0 * np.exp(-np.arange(n) / 25.0) + 0.05 * rng.normal(size=n))
+    plateau = jaxsched.reduce_on_plateau(
+        factor=settings["factor"],
+        patience=settings["patience"] - 1,
+        threshold=settings["rtol"],
+        atol=settings["atol"],
+        cooldown=settings["cooldown"],
+        accumulation_size=settings["accumulation_size"],
+        min_value=settings.get("min_scale", 0.0),
+        eps=0.0,
+    )
+    expected = optax_scales(metrics, **settings)
+    assert expected[-1] < 1.0  # the sequence does reduce
+    np.testing.assert_allclose(values(plateau, metrics), expected, rtol=1e-6)
+
+
+def test_accumulation_decides_once_per_mean_of_accumulation_size_metrics() -> None:
+    plateau = jaxsched.reduce_on_plateau(factor=0.5, patience=0, accumulation_size=3)
+    # means: 2.0 (best), then 2.0 (not better: reduce), then 1.0 (better)
+    metrics = [1.0, 2.0, 3.0, 3.0, 2.0, 1.0, 1.0, 1.0, 1.0]
+    np.testing.assert_array_equal(values(plateau, metrics), [1, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5])
+    state = plateau.init()
+    for metric in metrics[:2]:
+        state = plateau.update(state, metric)
+    assert int(state.count) == 2 and float(state.average) == 1.5
+
+
+def test_atol_is_required_on_top_of_the_relative_threshold() -> None:
+    plateau = jaxsched.reduce_on_plateau(factor=0.5, patience=0, threshold=0.1, atol=0.5)
+    # best 10: a metric must be below 10 * 0.9 - 0.5 = 8.5
+    np.testing.assert_array_equal(values(plateau, [10.0, 8.6, 8.4]), [1, 0.5, 0.5])
+    state = plateau.update(plateau.update(plateau.init(), 10.0), 8.4)
+    assert float(state.best) == pytest.approx(8.4)

@@ -107,6 +107,25 @@ def horizon(spec: Spec) -> float | None:
         if kw["cycle_limit"] is None:
             return None
         return restart_start(kw["first_decay_steps"], kw["t_mul"], kw["cycle_limit"])
+    if name in ("warmup_constant", "constant_factor"):
+        return kw.get("warmup_steps", kw.get("transition_steps"))
+    if name in ("piecewise_interpolate", "piecewise_constant_scales"):
+        return float(max(kw["boundaries"], default=0))
+    if name in ("linear_onecycle", "cosine_onecycle"):
+        return float(math.floor(kw["transition_steps"]))
+    if name == "multiplicative":
+        return float(kw["max_steps"])
+    if name == "swa":
+        return kw["anneal_steps"]
+    if name == "warmup_stable_decay_cycles":
+        return float(kw["cycle_ends"][-1])
+    if name == "cooldown":
+        return kw["start_step"] + kw["decay_steps"]
+    if name == "noise":
+        inner = horizon(kw["schedule"])
+        if kw["noise_end"] is None or inner is None:
+            return None
+        return max(inner, kw["noise_end"])
     if name == "join":
         last = horizon(kw["schedules"][-1])
         start = kw["boundaries"][-1] if kw["boundaries"] else 0
@@ -117,7 +136,9 @@ def horizon(spec: Spec) -> float | None:
         return None if last is None else starts[-1] + last
     if name == "warmup":
         inner = horizon(kw["schedule"])
-        return None if inner is None else kw["warmup_steps"] + inner
+        if inner is None:
+            return None
+        return kw["warmup_steps"] + inner if kw["prefix"] else max(kw["warmup_steps"], inner)
     if name in ("product", "scale", "clip"):
         inner = [horizon(c) for c in children(spec)]
         return None if None in inner else max(inner)  # type: ignore[type-var]
@@ -135,6 +156,12 @@ _STEP_KEYS = (
     "step_size_up",
     "step_size_down",
     "timescale",
+    "start_step",
+    "anneal_steps",
+    "noise_start",
+    "noise_end",
+    "step_offset",
+    "max_steps",
 )
 
 
@@ -143,7 +170,7 @@ def key_steps(spec: Spec) -> set[float]:
     name, kw = spec
     points: set[float] = {0.0}
     for key in _STEP_KEYS:
-        if kw.get(key) is not None:
+        if kw.get(key) is not None and not isinstance(kw[key], tuple):
             points.add(float(kw[key]))
     for key in ("milestones", "boundaries"):
         points.update(float(b) for b in kw.get(key, ()))
@@ -156,6 +183,29 @@ def key_steps(spec: Spec) -> set[float]:
         points.update({p * t - 1, 2 * p * t - 2, t - 1.0})
     if name == "cosine_restarts":
         points.update(restart_start(kw["first_decay_steps"], kw["t_mul"], i) for i in range(6))
+    if name == "inverse_sqrt":
+        points.add(float(kw["step_offset"] + kw["warmup_steps"]))
+    if name == "linear_onecycle":
+        t = kw["transition_steps"]
+        points.update({_whole(kw["pct_start"] * t), _whole(kw["pct_final"] * t)})
+    if name == "cosine_onecycle":
+        points.add(_whole(kw["pct_start"] * kw["transition_steps"]))
+    if name == "warmup_stable_decay_cycles":
+        starts = (0, *kw["cycle_ends"])
+        points.update(float(e) for e in starts)
+        for k, (a, b) in enumerate(itertools.pairwise(starts)):
+            rewarmup = kw["rewarmup_steps"]
+            if k == 0:
+                warm = kw["warmup_steps"]
+            else:
+                warm = rewarmup[k - 1] if isinstance(rewarmup, tuple) else rewarmup
+            decay = kw["decay_steps"]
+            decay = decay[k] if isinstance(decay, tuple) else decay
+            points.add(float(a + warm))
+            if decay is not None:
+                points.add(float(b - decay))
+    if name == "cooldown":
+        points.add(float(kw["start_step"] + kw["decay_steps"]))
     if name == "cyclic":
         up = kw["step_size_up"]
         down = up if kw["step_size_down"] is None else kw["step_size_down"]
@@ -166,7 +216,7 @@ def key_steps(spec: Spec) -> set[float]:
     elif name == "by_fraction":
         offsets = [0.0, *fraction_starts(kw["total_steps"], kw["fractions"])]
     elif name == "warmup":
-        offsets = [float(kw["warmup_steps"])]
+        offsets = [float(kw["warmup_steps"]) if kw["prefix"] else 0.0]
     elif children(spec):
         offsets = [0.0] * len(children(spec))
     for offset, child in zip(offsets, children(spec), strict=True):
@@ -329,7 +379,12 @@ def inverse_time_spec(init=VALUE) -> st.SearchStrategy[Spec]:
 
 def inverse_sqrt_spec(peak=VALUE) -> st.SearchStrategy[Spec]:
     return spec_of(
-        "inverse_sqrt", peak_value=peak, warmup_steps=LENGTH0, timescale=st.none() | LENGTH
+        "inverse_sqrt",
+        peak_value=peak,
+        warmup_steps=LENGTH0,
+        timescale=st.none() | LENGTH,
+        shift=st.just(0) | LENGTH0,
+        step_offset=st.just(0) | LENGTH0,
     )
 
 
@@ -382,7 +437,7 @@ T_MUL = st.sampled_from((1.0, 1.5, 2.0, 3.0, 4.0, 5.0)) | f32(1.125, 5.0)
 
 
 def restarts_spec(
-    init=VALUE, end=VALUE, m_mul=M_MUL, cycle_limit=CYCLE_LIMIT
+    init=VALUE, end=VALUE, m_mul=M_MUL, cycle_limit=CYCLE_LIMIT, cycle_decay=M_MUL
 ) -> st.SearchStrategy[Spec]:
     return spec_of(
         "cosine_restarts",
@@ -392,6 +447,8 @@ def restarts_spec(
         m_mul=m_mul,
         end_value=end,
         cycle_limit=cycle_limit,
+        cycle_decay=st.just(1.0) | cycle_decay,
+        k_decay=st.just(1.0) | f32(0.5, 3.0),
     )
 
 
@@ -404,6 +461,8 @@ def cyclic_spec(base=VALUE, top=VALUE, gamma=GAMMA) -> st.SearchStrategy[Spec]:
         step_size_down=st.none() | LENGTH,
         mode=st.sampled_from(("triangular", "triangular2", "exp_range")),
         gamma=gamma,
+        scale_fn=st.sampled_from((None, None, reference.halving, reference.damped)),
+        scale_mode=st.sampled_from(("cycle", "iterations")),
     )
 
 
@@ -481,6 +540,164 @@ def tanh_spec(draw: st.DrawFn, init=VALUE, end=VALUE) -> Spec:
     )
 
 
+# ----------------------------------------------------------------------------- issue 13 leaves
+
+# Shares of a run: "nice" ones, whose products with a step count land on whole steps (in
+# exact arithmetic; float32 misses them by an ulp), and any float32.
+PCT = st.sampled_from((0.1, 0.2, 0.25, 0.3, 0.35, 0.5, 0.7, 0.85, 0.9)) | f32(0.0, 1.0)
+
+
+def warmup_constant_spec() -> st.SearchStrategy[Spec]:
+    return spec_of("warmup_constant", init_value=VALUE, peak_value=VALUE, warmup_steps=LENGTH0)
+
+
+def warmup_exponential_spec() -> st.SearchStrategy[Spec]:
+    return spec_of(
+        "warmup_exponential_decay",
+        init_value=VALUE,
+        peak_value=VALUE,
+        warmup_steps=LENGTH0,
+        transition_steps=LENGTH,
+        decay_rate=f32(0.05, 1.0),
+        transition_begin=LENGTH0,
+        staircase=BOOL,
+        end_value=MAYBE_VALUE,
+    )
+
+
+@st.composite
+def boundaries_and_scales(draw: st.DrawFn) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    boundaries = tuple(sorted(draw(st.sets(LENGTH0, max_size=4))))
+    scales = tuple(
+        draw(st.lists(f32(0.0, 2.0), min_size=len(boundaries), max_size=len(boundaries)))
+    )
+    return boundaries, scales
+
+
+@st.composite
+def piecewise_interpolate_spec(draw: st.DrawFn) -> Spec:
+    boundaries, scales = draw(boundaries_and_scales())
+    return (
+        "piecewise_interpolate",
+        {
+            "init_value": draw(VALUE),
+            "boundaries": boundaries,
+            "scales": scales,
+            "interpolate_type": draw(st.sampled_from(("linear", "cosine"))),
+        },
+    )
+
+
+@st.composite
+def piecewise_scales_spec(draw: st.DrawFn) -> Spec:
+    # unsorted and repeated boundaries are allowed: each scale applies from its boundary on
+    boundaries = tuple(draw(st.lists(LENGTH0, max_size=4)))
+    scales = tuple(
+        draw(st.lists(f32(0.0, 2.0), min_size=len(boundaries), max_size=len(boundaries)))
+    )
+    return (
+        "piecewise_constant_scales",
+        {"init_value": draw(VALUE), "boundaries": boundaries, "scales": scales},
+    )
+
+
+def _whole(x: float) -> float:
+    return reference._int(x)
+
+
+@st.composite
+def linear_onecycle_spec(draw: st.DrawFn) -> Spec:
+    total = draw(st.integers(3, 200))
+    pct_start, pct_final = draw(PCT), draw(PCT)
+    a, b = _whole(pct_start * total), _whole(pct_final * total)
+    assume(a < b < total)
+    return (
+        "linear_onecycle",
+        {
+            "transition_steps": total,
+            "peak_value": draw(POSITIVE),
+            "pct_start": pct_start,
+            "pct_final": pct_final,
+            "div_factor": draw(f32(1.0, 50.0)),
+            "final_div_factor": draw(f32(1.0, 1e4)),
+        },
+    )
+
+
+@st.composite
+def cosine_onecycle_spec(draw: st.DrawFn) -> Spec:
+    total, pct_start = draw(st.integers(1, 200)), draw(PCT)
+    assume(pct_start < 1 and _whole(pct_start * total) < total)
+    return (
+        "cosine_onecycle",
+        {
+            "transition_steps": total,
+            "peak_value": draw(POSITIVE),
+            "pct_start": pct_start,
+            "div_factor": draw(f32(1.0, 50.0)),
+            "final_div_factor": draw(f32(1.0, 1e4)),
+        },
+    )
+
+
+def constant_factor_spec() -> st.SearchStrategy[Spec]:
+    return spec_of("constant_factor", value=VALUE, factor=f32(0.0, 1.0), transition_steps=LENGTH0)
+
+
+def lambda_spec() -> st.SearchStrategy[Spec]:
+    params = st.fixed_dictionaries({"rate": f32(0.0, 1.0), "power": f32(0.25, 2.0)})
+    return spec_of(
+        "lambda_schedule", fn=st.just(reference.inverse_power), init_value=VALUE, params=params
+    )
+
+
+def multiplicative_spec() -> st.SearchStrategy[Spec]:
+    return spec_of(
+        "multiplicative",
+        fn=st.just(reference.shrinking_factor),
+        max_steps=st.sampled_from((0, 1, 7, 40)),
+        init_value=VALUE,
+        params=st.fixed_dictionaries({"rate": f32(0.0, 1.0)}),
+    )
+
+
+def swa_spec() -> st.SearchStrategy[Spec]:
+    return spec_of(
+        "swa",
+        init_value=VALUE,
+        swa_value=VALUE,
+        anneal_steps=LENGTH0,
+        anneal_strategy=STRATEGY,
+    )
+
+
+@st.composite
+def wsd_cycles_spec(draw: st.DrawFn) -> Spec:
+    lengths = draw(st.lists(st.integers(1, 30), min_size=1, max_size=4))
+    warmups = [draw(st.integers(0, n)) for n in lengths]
+    decays = [draw(st.integers(0, n - w)) for n, w in zip(lengths, warmups, strict=True)]
+    if draw(BOOL):  # one number per cycle
+        rewarmup: Any = tuple(warmups[1:])
+        decay: Any = tuple(decays)
+    else:  # one number for every cycle: the smallest fits them all
+        rewarmup = min(warmups[1:], default=draw(LENGTH0))
+        decay = min(decays)
+    return (
+        "warmup_stable_decay_cycles",
+        {
+            "peak_value": draw(VALUE),
+            "cycle_ends": tuple(int(x) for x in np.cumsum(lengths)),
+            "warmup_steps": warmups[0],
+            "decay_steps": draw(st.none() | st.just(decay)),
+            "rewarmup_steps": rewarmup,
+            "init_value": draw(VALUE),
+            "end_value": draw(VALUE),
+            "warmup_shape": draw(SHAPE),
+            "decay_shape": draw(SHAPE),
+        },
+    )
+
+
 LEAVES: dict[str, st.SearchStrategy[Spec]] = {
     "constant": constant_spec(),
     "linear": linear_spec(),
@@ -499,6 +716,17 @@ LEAVES: dict[str, st.SearchStrategy[Spec]] = {
     "one_cycle": one_cycle_spec(),
     "one_cycle_momentum": one_cycle_momentum_spec(),
     "tanh_decay": tanh_spec(),
+    "warmup_constant": warmup_constant_spec(),
+    "warmup_exponential_decay": warmup_exponential_spec(),
+    "piecewise_interpolate": piecewise_interpolate_spec(),
+    "piecewise_constant_scales": piecewise_scales_spec(),
+    "linear_onecycle": linear_onecycle_spec(),
+    "cosine_onecycle": cosine_onecycle_spec(),
+    "constant_factor": constant_factor_spec(),
+    "lambda_schedule": lambda_spec(),
+    "multiplicative": multiplicative_spec(),
+    "swa": swa_spec(),
+    "warmup_stable_decay_cycles": wsd_cycles_spec(),
 }
 ANY_LEAF = st.one_of(*LEAVES.values())
 # Few structures (few compiles) for the pieces inside combinators.
@@ -528,8 +756,44 @@ def by_fraction_spec(draw: st.DrawFn) -> Spec:
     )
 
 
-def warmup_spec(piece=PIECE, init=VALUE, shape=SHAPE) -> st.SearchStrategy[Spec]:
-    return spec_of("warmup", schedule=piece, warmup_steps=LENGTH0, init_value=init, shape=shape)
+def warmup_spec(piece=PIECE, init=VALUE, shape=SHAPE, prefix=BOOL) -> st.SearchStrategy[Spec]:
+    return spec_of(
+        "warmup",
+        schedule=piece,
+        warmup_steps=LENGTH0,
+        init_value=init,
+        shape=shape,
+        prefix=prefix,
+    )
+
+
+def cooldown_spec(piece=PIECE) -> st.SearchStrategy[Spec]:
+    return spec_of(
+        "cooldown",
+        schedule=piece,
+        start_step=LENGTH0,
+        decay_steps=LENGTH0,
+        shape=SHAPE,
+        end_value=VALUE,
+    )
+
+
+@st.composite
+def noise_spec(draw: st.DrawFn, piece=PIECE) -> Spec:
+    start = draw(LENGTH0)
+    end = draw(st.none() | st.integers(start, start + 40))
+    return (
+        "noise",
+        {
+            "schedule": draw(piece),
+            "noise_start": start,
+            "noise_end": end,
+            "noise_pct": draw(f32(0.01, 0.9)),
+            "noise_std": draw(f32(0.1, 2.0)),
+            "noise_type": draw(st.sampled_from(("normal", "uniform"))),
+            "seed": draw(st.integers(0, 2**24 - 1)),
+        },
+    )
 
 
 def product_spec() -> st.SearchStrategy[Spec]:
@@ -555,6 +819,8 @@ COMBINATORS: dict[str, st.SearchStrategy[Spec]] = {
     "product": product_spec(),
     "scale": scale_spec(),
     "clip": clip_spec(),
+    "cooldown": cooldown_spec(),
+    "noise": noise_spec(),
 }
 FAMILIES = {**LEAVES, **COMBINATORS}
 ANY_SPEC = st.one_of(*FAMILIES.values())
@@ -635,9 +901,34 @@ def assert_modes_agree(
     return values
 
 
+# Examples per family: each compiles anew under "jit closed over". The families added with
+# issue 13 run fewer, and the largest programs (a random draw per step, several cycles)
+# fewer still, to keep the suite's time in bounds.
+EXAMPLES = {
+    **dict.fromkeys(
+        [
+            "warmup_constant",
+            "warmup_exponential_decay",
+            "piecewise_interpolate",
+            "piecewise_constant_scales",
+            "linear_onecycle",
+            "cosine_onecycle",
+            "constant_factor",
+            "lambda_schedule",
+            "multiplicative",
+            "swa",
+            "cooldown",
+        ],
+        15,
+    ),
+    "noise": 6,
+    "warmup_stable_decay_cycles": 10,
+}
+
+
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_evaluation_mode_matches_the_float64_reference(family: str) -> None:
-    @settings(max_examples=25, deadline=None)
+    @settings(max_examples=EXAMPLES.get(family, 25), deadline=None)
     @given(spec_and_steps(FAMILIES[family]))
     def check(case: tuple[Spec, np.ndarray]) -> None:
         spec, steps = case
@@ -832,7 +1123,7 @@ def test_decays_are_non_increasing_and_within_their_values(case) -> None:
 
 
 @settings(max_examples=30, deadline=None)
-@given(restarts_spec(init=f32(1.0, 4.0), end=f32(-1.0, 1.0)))
+@given(restarts_spec(init=f32(1.0, 4.0), end=f32(-1.0, 1.0), cycle_decay=st.just(1.0)))
 def test_cosine_restarts_stays_within_end_and_init_when_m_mul_at_most_one(spec: Spec) -> None:
     kw = spec[1]
     steps = steps_for(spec, [])
@@ -872,7 +1163,8 @@ def warmup_case(draw: st.DrawFn) -> tuple[Spec, float]:
     low, high = sorted([draw(VALUE), draw(VALUE)])
     which = draw(st.integers(0, 4))
     if which == 0:
-        spec = draw(warmup_spec(cosine_spec(st.just(high)), st.just(low)))
+        # prefix=False hands over to the schedule at its step warmup_steps, which may be lower
+        spec = draw(warmup_spec(cosine_spec(st.just(high)), st.just(low), prefix=st.just(True)))
         return spec, spec[1]["warmup_steps"]
     if which == 1:
         spec = draw(wsd_spec())
@@ -946,7 +1238,7 @@ def near(boundary: float) -> tuple[float, float]:
 
 
 @settings(max_examples=30, deadline=None)
-@given(warmup_spec(piece=ANY_LEAF), f32(1.0, 40.0))
+@given(warmup_spec(piece=ANY_LEAF, prefix=st.just(True)), f32(1.0, 40.0))
 def test_warmup_meets_its_schedule_at_the_end_of_warmup(spec: Spec, warmup_steps: float) -> None:
     spec = (spec[0], dict(spec[1], warmup_steps=warmup_steps))
     inner = build(spec[1]["schedule"])
@@ -977,12 +1269,15 @@ def test_warmup_stable_decay_is_continuous_at_phase_ends(spec: Spec) -> None:
     schedule = build(spec)
     scale = reference.build(spec).scale
     tol = 0.01 * scale + 1e-6  # 1-sqrt is steep (not Lipschitz) at its ends
-    if kw["warmup_steps"] > 0:
+    # XLA on CPU flushes subnormal float32 results to 0: a subnormal peak may read as 0.
+    exact = 1e-6 * scale + float(np.finfo(np.float32).tiny)
+    # (a warmup that takes the whole run ends at total_steps, where end_value holds)
+    if 0 < kw["warmup_steps"] < kw["total_steps"]:
         before, at = evaluate(schedule, jnp.asarray(near(kw["warmup_steps"]), jnp.float32))
-        assert abs(float(before) - peak) <= tol and abs(float(at) - peak) <= 1e-6 * scale
+        assert abs(float(before) - peak) <= tol and abs(float(at) - peak) <= exact
     if kw["decay_steps"] > 0:
         before, at = evaluate(schedule, jnp.asarray(near(decay_start), jnp.float32))
-        assert abs(float(before) - peak) <= tol and abs(float(at) - peak) <= 1e-6 * scale
+        assert abs(float(before) - peak) <= tol and abs(float(at) - peak) <= exact
         before, at = evaluate(schedule, jnp.asarray(near(kw["total_steps"]), jnp.float32))
         assert abs(float(before) - end) <= tol and float(at) == end
 

@@ -144,7 +144,8 @@ def test_registry_errors_name_the_parameter(name, kwargs, parameter) -> None:
 def test_repr_reads_like_the_constructor_call() -> None:
     schedule = jaxsched.warmup(jaxsched.constant(0.1), 5)
     assert repr(schedule) == (
-        "warmup(schedule=constant(value=0.1), warmup_steps=5.0, init_value=0.0, shape='linear')"
+        "warmup(schedule=constant(value=0.1), warmup_steps=5.0, init_value=0.0, shape='linear', "
+        "prefix=True)"
     )
 
 
@@ -173,3 +174,202 @@ def test_one_cycle_reaches_its_final_value_exactly_on_the_last_step() -> None:
         anneal_strategy="linear",
     )  # fmt: skip
     np.testing.assert_array_equal(values(schedule, [5, 6, 2**31 + 5]), np.float32([0.5] * 3))
+
+
+# ----------------------------------------------------------------------------- issue 13
+
+
+@pytest.mark.parametrize(
+    ("value", "steps"),
+    [
+        (300, 300),
+        (12.5, 12.5),
+        ("10%", 100),
+        ("12.5 %", 125),
+        ("2 epochs", 700),
+        ("1 epoch", 350),
+        ("0.5epochs", 175),
+        ("300 steps", 300),
+        ("1 step", 1),
+        ("42", 42),
+        ({"fraction": 0.25}, 250),
+        ({"epochs": 1.5}, 525),
+        ({"steps": 7}, 7),
+        ("0.05%", 1),  # 0.5 steps, rounded half up
+    ],
+)
+def test_get_converts_durations_to_steps(value, steps) -> None:
+    schedule = jaxsched.get(
+        "linear",
+        init_value=0.0,
+        end_value=1.0,
+        transition_steps=value,
+        run_steps=1000,
+        steps_per_epoch=350,
+    )
+    assert schedule.transition_steps == steps
+
+
+def test_get_converts_durations_inside_lists_dicts_and_nested_schedules() -> None:
+    schedule = jaxsched.get(
+        "cooldown",
+        schedule={"name": "warmup", "schedule": {"name": "constant", "value": 0.1},
+                  "warmup_steps": "5%"},
+        start_step="80%",
+        decay_steps="1 epoch",
+        run_steps=200,
+        steps_per_epoch=30,
+    )  # fmt: skip
+    assert (schedule.start_step, schedule.decay_steps, schedule.schedule.warmup_steps) == (
+        160.0,
+        30.0,
+        10.0,
+    )
+    steps = jaxsched.get(
+        "multistep_decay", init_value=1.0, milestones=["50%", "3 epochs"], run_steps=100,
+        steps_per_epoch=25,
+    )  # fmt: skip
+    assert steps.milestones == (50.0, 75.0)
+    scales = jaxsched.get(
+        "piecewise_constant_scales", init_value=1.0, boundaries={"50%": 0.1, "90": 0.5},
+        run_steps=100,
+    )  # fmt: skip
+    assert (scales.boundaries, scales.scales) == ((50.0, 90.0), (0.1, 0.5))
+    sgdr = jaxsched.get(
+        "sgdr",
+        cosine_kwargs=[{"init_value": 0.0, "peak_value": 1.0, "warmup_steps": "1%",
+                        "decay_steps": "50%"}] * 2,
+        run_steps=400,
+    )  # fmt: skip
+    assert sgdr.boundaries == (200.0,) and sgdr.schedules[0].warmup_steps == 4.0
+
+
+def test_get_min_lr_ratio_sets_end_value_from_the_peak() -> None:
+    schedule = jaxsched.get(
+        "warmup_cosine_decay", init_value=0.0, peak_value=0.2, warmup_steps=5, decay_steps=50,
+        min_lr_ratio=0.1,
+    )  # fmt: skip
+    assert schedule.end_value == pytest.approx(0.02)
+    cosine = jaxsched.get("cosine_decay", init_value=0.5, decay_steps=10, min_lr_ratio=0.5)
+    assert cosine.end_value == 0.25
+    # the transformers meaning of warmup_stable_decay's min_lr_ratio is kept
+    hf = jaxsched.get(
+        "warmup_stable_decay", peak_value=1.0, num_warmup_steps=2, num_decay_steps=2,
+        num_training_steps=10, min_lr_ratio=0.1,
+    )  # fmt: skip
+    assert (hf.init_value, hf.end_value) == (0.1, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"transition_steps": "10%"}, "run_steps"),
+        ({"transition_steps": "2 epochs"}, "steps_per_epoch"),
+        ({"transition_steps": "ten steps"}, "transition_steps"),
+        ({"transition_steps": {"minutes": 3}}, "transition_steps"),
+        ({"transition_steps": "inf%", "run_steps": 10}, "transition_steps"),
+        ({"transition_steps": 5, "min_lr_ratio": 0.1}, "min_lr_ratio"),
+    ],
+)
+def test_get_duration_errors_say_what_to_pass(kwargs, parameter) -> None:
+    with pytest.raises(ValueError, match=parameter):
+        jaxsched.get("linear", init_value=1.0, end_value=0.0, **kwargs)
+
+
+def test_get_min_lr_ratio_with_end_value_is_refused() -> None:
+    with pytest.raises(ValueError, match="min_lr_ratio"):
+        jaxsched.get("cosine_decay", init_value=1.0, decay_steps=5, end_value=0.1,
+                     min_lr_ratio=0.1)  # fmt: skip
+
+
+def test_constant_factor_is_torch_constant_lr() -> None:
+    schedule = jaxsched.constant_factor(0.1)
+    np.testing.assert_allclose(values(schedule, [0, 4, 5, 10**9]), [0.1 / 3, 0.1 / 3, 0.1, 0.1])
+
+
+def test_function_schedules_write_their_function_to_the_config() -> None:
+    from tests import reference
+
+    schedule = jaxsched.lambda_schedule(
+        reference.inverse_power, 0.5, params={"rate": 1.0, "power": 1.0}
+    )
+    config = schedule.to_config()
+    assert config["fn"] == "tests.reference:inverse_power"
+    assert jaxsched.from_config(config) == schedule
+    np.testing.assert_allclose(values(schedule, [0, 1, 3]), [0.5, 0.25, 0.125])
+    with pytest.raises(ValueError, match="fn"):
+        jaxsched.lambda_schedule(lambda step: step, 1.0).to_config()
+    with pytest.raises(ValueError, match="fn"):
+        jaxsched.lambda_schedule("tests.reference:no_such_function")
+    with pytest.raises(ValueError, match="params"):
+        jaxsched.lambda_schedule(reference.inverse_power, params={"name": 1.0})
+    cyclic = jaxsched.cyclic(0.0, 1.0, 2, scale_fn="tests.reference:halving")
+    assert cyclic.scale_fn is reference.halving
+    assert jaxsched.from_config(cyclic.to_config()) == cyclic
+
+
+def test_multiplicative_multiplies_from_step_one_and_holds_after_max_steps() -> None:
+    schedule = jaxsched.multiplicative(lambda k: 0.5 + 0.0 * k, max_steps=3, init_value=8.0)
+    np.testing.assert_allclose(values(schedule, [0, 1, 2, 3, 4, 100]), [8, 4, 2, 1, 1, 1])
+    with pytest.raises(ValueError, match="max_steps"):
+        jaxsched.multiplicative(lambda k: k, max_steps=-1)
+
+
+def test_cyclic_scale_fn_gets_the_cycle_from_one_or_the_step() -> None:
+    seen = jaxsched.cyclic(0.0, 1.0, 1, scale_fn=lambda x: x, scale_mode="cycle")
+    np.testing.assert_allclose(values(seen, [1, 3, 5]), [1.0, 2.0, 3.0])
+    seen = jaxsched.cyclic(0.0, 1.0, 1, scale_fn=lambda x: x, scale_mode="iterations")
+    np.testing.assert_allclose(values(seen, [1, 3, 5]), [1.0, 3.0, 5.0])
+
+
+def test_piecewise_scales_accept_optax_dicts_with_string_keys() -> None:
+    interpolated = jaxsched.piecewise_interpolate(1.0, {"8": 0.1, "4": 10.0})
+    assert interpolated.boundaries == (4.0, 8.0) and interpolated.scales == (10.0, 0.1)
+    np.testing.assert_allclose(values(interpolated, [0, 2, 4, 6, 8, 9]), [1, 5.5, 10, 5.5, 1, 1])
+    with pytest.raises(ValueError, match="scales"):
+        jaxsched.piecewise_constant_scales(1.0, {2: -0.5})
+    with pytest.raises(ValueError, match="scales"):
+        jaxsched.piecewise_interpolate(1.0, {2: 0.5}, scales=(0.1,))
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: jaxsched.linear_onecycle(100, 1.0, pct_start=0.5, pct_final=0.5), "pct_final"),
+        (lambda: jaxsched.linear_onecycle(10, 1.0, pct_start=0.3, pct_final=1.0), "pct_final"),
+        (lambda: jaxsched.cosine_onecycle(1.5, 1.0, pct_start=0.9), "pct_start"),
+        (lambda: jaxsched.cosine_onecycle(10, 1.0, pct_start=1.0), "pct_start"),
+    ],
+)
+def test_one_cycle_layouts_refuse_phases_without_steps(make, name) -> None:
+    with pytest.raises(ValueError, match=name):
+        make()
+
+
+def test_linear_onecycle_reads_pct_times_steps_as_the_whole_step_meant() -> None:
+    # optax computes int(0.29 * 100) = 28 in float64; the peak is at step 29 here.
+    schedule = jaxsched.linear_onecycle(100, 1.0, pct_start=0.29)
+    assert float(schedule(29)) == 1.0 and float(schedule(28)) < 1.0
+
+
+def test_warmup_without_prefix_overlays_the_schedule_like_timm() -> None:
+    inner = jaxsched.cosine_decay(1.0, 10)
+    overlay = jaxsched.warmup(inner, 4, init_value=0.0, prefix=False)
+    np.testing.assert_allclose(
+        values(overlay, [0, 2, 4, 7, 12]), [0.0, 0.5, *values(inner, [4, 7, 12])], rtol=1e-6
+    )
+
+
+def test_the_readme_composing_examples_run_as_written() -> None:
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    section = text.split("## Composing schedules", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2
+    namespace = {"jaxsched": jaxsched, "total_updates": 10_000, "updates_per_epoch": 500}
+    for block in blocks:
+        exec(compile(block, "README.md#composing-schedules", "exec"), namespace)
+    branch = namespace["branch"]
+    assert float(branch(7_999)) == pytest.approx(1e-3) and float(branch(10_000)) == 0.0

@@ -43,7 +43,7 @@ def _is_static(field: dataclasses.Field) -> bool:
     return bool(field.metadata.get("static"))
 
 
-def _numeric_parameters() -> list[tuple[str, str, int | None]]:
+def _numeric_parameters() -> list[tuple[str, str, int | str | None]]:
     """(instance, field, index in a tuple field or None) for every number a user passes."""
     cases = []
     for name, instance in INSTANCES.items():
@@ -54,6 +54,8 @@ def _numeric_parameters() -> list[tuple[str, str, int | None]]:
             if isinstance(value, tuple):
                 if value and not isinstance(value[0], jaxsched.Schedule):
                     cases.append((name, field.name, 0))
+            elif isinstance(value, dict):  # a function's params: each is a number
+                cases.extend((name, field.name, key) for key in sorted(value))
             else:
                 cases.append((name, field.name, None))
     return cases
@@ -68,9 +70,11 @@ FLAGS = [
 ]
 
 
-def _replace(name: str, field: str, index: int | None, value: Any) -> Any:
+def _replace(name: str, field: str, index: int | str | None, value: Any) -> Any:
     instance = INSTANCES[name]
-    if index is not None:
+    if isinstance(index, str):
+        value = {**getattr(instance, field), index: value}
+    elif index is not None:
         old = getattr(instance, field)
         value = (*old[:index], value, *old[index + 1 :])
     return dataclasses.replace(instance, **{field: value})
@@ -88,7 +92,7 @@ def test_every_numeric_parameter_is_covered() -> None:
 )
 @pytest.mark.parametrize("bad", list(NOT_NUMBERS), ids=list(NOT_NUMBERS))
 def test_a_value_that_is_not_one_number_is_refused_naming_the_parameter(
-    name: str, field: str, index: int | None, bad: str
+    name: str, field: str, index: int | str | None, bad: str
 ) -> None:
     with pytest.raises(ValueError, match=field):
         _replace(name, field, index, NOT_NUMBERS[bad])
@@ -125,7 +129,7 @@ FLOAT32_ONLY = {"overflows to inf": 1e39, "underflows to 0": 1e-46}
 )
 @pytest.mark.parametrize("bad", list(FLOAT32_ONLY), ids=list(FLOAT32_ONLY))
 def test_values_that_break_in_float32_are_refused_or_computed_finite(
-    name: str, field: str, index: int | None, bad: str
+    name: str, field: str, index: int | str | None, bad: str
 ) -> None:
     try:
         schedule = _replace(name, field, index, FLOAT32_ONLY[bad])

@@ -20,7 +20,7 @@ from jaxsched._base import REGISTRY
 
 # The public names that are not schedules, by section.
 GROUPS: dict[str, list[str]] = {
-    "Building schedules": ["Schedule", "get", "from_config", "product", "stack", "plot"],
+    "Building schedules": ["Schedule", "get", "from_config", "product", "sgdr", "stack", "plot"],
     "With optax": [
         "inject",
         "current_lr",

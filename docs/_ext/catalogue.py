@@ -19,6 +19,19 @@ import jaxsched
 from jaxsched._base import REGISTRY
 
 C = jaxsched.constant
+
+
+def _halve_every(step: Any, period: Any) -> Any:
+    return 0.5 ** (step // period)
+
+
+def _decay_odd_steps(step: Any, rate: Any) -> Any:
+    import jax.numpy as jnp
+
+    return jnp.where(step % 2 == 1, rate, 1.0)
+
+
+_STABLE = jaxsched.warmup(C(0.1), warmup_steps=50)
 # name -> (the schedule drawn, the number of steps drawn)
 GALLERY: dict[str, tuple[jaxsched.Schedule, int]] = {
     "constant": (C(0.1), 1000),
@@ -67,6 +80,42 @@ GALLERY: dict[str, tuple[jaxsched.Schedule, int]] = {
     ),
     "scale": (jaxsched.scale(jaxsched.cosine_decay(1.0, 1000), 0.1), 1000),
     "clip": (jaxsched.clip(jaxsched.exponential_decay(0.1, 0.5, 100), min_value=0.01), 1000),
+    "constant_factor": (jaxsched.constant_factor(0.1, factor=1 / 3, transition_steps=300), 1000),
+    "cooldown": (jaxsched.cooldown(_STABLE, start_step=700, decay_steps=200), 1000),
+    "cosine_onecycle": (jaxsched.cosine_onecycle(1000, 0.1), 1000),
+    "linear_onecycle": (jaxsched.linear_onecycle(1000, 0.1), 1000),
+    "lambda_schedule": (
+        jaxsched.lambda_schedule(_halve_every, 0.1, params={"period": 250.0}),
+        1000,
+    ),
+    "multiplicative": (
+        jaxsched.multiplicative(_decay_odd_steps, 1000, 0.1, params={"rate": 0.995}),
+        1000,
+    ),
+    "noise": (
+        jaxsched.noise(jaxsched.cosine_decay(0.1, 1000), noise_start=200, noise_pct=0.2),
+        1000,
+    ),
+    "piecewise_constant_scales": (
+        jaxsched.piecewise_constant_scales(0.1, {300: 0.5, 600: 0.2}),
+        1000,
+    ),
+    "piecewise_interpolate": (
+        jaxsched.piecewise_interpolate(0.1, {200: 0.5, 600: 0.1, 900: 0.5}),
+        1000,
+    ),
+    "swa": (jaxsched.swa(0.1, swa_value=0.02, anneal_steps=300), 1000),
+    "warmup_constant": (jaxsched.warmup_constant(0.0, 0.1, warmup_steps=200), 1000),
+    "warmup_exponential_decay": (
+        jaxsched.warmup_exponential_decay(0.0, 0.1, 100, 200, decay_rate=0.5),
+        1000,
+    ),
+    "warmup_stable_decay_cycles": (
+        jaxsched.warmup_stable_decay_cycles(
+            0.1, cycle_ends=(400, 1000), warmup_steps=50, decay_steps=100, rewarmup_steps=50
+        ),
+        1000,
+    ),
 }
 
 OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "_generated" / "catalogue"
@@ -123,6 +172,12 @@ class ScheduleCatalogue(Directive):
         return sections
 
 
+def _always_reread(app: Sphinx, env: Any, added: Any, changed: Any, removed: Any) -> list[str]:
+    """The pages generated from the code are read again on every build, changed or not."""
+    return ["catalogue", "api"]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("schedule-catalogue", ScheduleCatalogue)
+    app.connect("env-get-outdated", _always_reread)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -49,6 +49,9 @@ import torch
 import transformers
 
 OUTPUT = Path(__file__).with_name("golden.json")
+# The functions that LambdaLR, MultiplicativeLR and CyclicLR's scale_fn cases use live in
+# tests/reference.py, where the jaxsched configs import them from.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 BASE_LR = 0.1
 # Step counts past int32 range, to check that closed-form schedules do not overflow.
 HUGE_STEPS = [2**31 - 1, 2**31 + 5, 10**12]
@@ -817,20 +820,33 @@ def optax_cases() -> list[Case]:
 
 
 @functools.cache
-def _load_timm_tanh_scheduler() -> type:
-    """Imports timm's ``TanhLRScheduler`` without running ``timm/__init__.py``.
+def _load_timm_scheduler(module: str, name: str) -> type:
+    """Imports a timm scheduler class without running ``timm/__init__.py``.
 
-    The package's ``__init__`` imports torchvision, which the scheduler does not need, so the
+    The package's ``__init__`` imports torchvision, which the schedulers do not need, so the
     ``timm/scheduler`` folder is mounted as a stand-alone package instead.
 
+    Args:
+        module: The module in ``timm/scheduler``, e.g. ``"tanh_lr"``.
+        name: The class name, e.g. ``"TanhLRScheduler"``.
+
     Returns:
-        The ``TanhLRScheduler`` class.
+        The scheduler class.
     """
     timm_dir = importlib.util.find_spec("timm").submodule_search_locations[0]
     package = types.ModuleType("_timm_scheduler")
     package.__path__ = [os.path.join(timm_dir, "scheduler")]
     sys.modules[package.__name__] = package
-    return importlib.import_module("_timm_scheduler.tanh_lr").TanhLRScheduler
+    return getattr(importlib.import_module(f"_timm_scheduler.{module}"), name)
+
+
+def _load_timm_tanh_scheduler() -> type:
+    """timm's ``TanhLRScheduler`` (see ``_load_timm_scheduler``).
+
+    Returns:
+        The ``TanhLRScheduler`` class.
+    """
+    return _load_timm_scheduler("tanh_lr", "TanhLRScheduler")
 
 
 def _timm_case(
@@ -885,6 +901,296 @@ def timm_cases() -> list[Case]:
     ]  # fmt: skip
 
 
+def _timm_cosine_case(
+    case_id: str, base_lr: float, kwargs: dict[str, Any], config: Config, steps: Steps
+) -> Case:
+    """Builds a case from timm's ``CosineLRScheduler`` (no noise), read as in ``_timm_case``.
+
+    Args:
+        case_id: A unique, descriptive identifier.
+        base_lr: The optimizer's learning rate, the first cycle's peak.
+        kwargs: The scheduler's keyword arguments.
+        config: The jaxsched config expected to reproduce it.
+        steps: The steps ``t`` at which to call ``scheduler.step(t)`` and record.
+
+    Returns:
+        The golden case.
+    """
+    kwargs = {**kwargs, "t_in_epochs": True}
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=base_lr, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scheduler = _load_timm_scheduler("cosine_lr", "CosineLRScheduler")(optimizer, **kwargs)
+    values = []
+    for step in steps:
+        scheduler.step(step)
+        values.append(optimizer.param_groups[0]["lr"])
+    reference = (
+        f"{_call_repr('timm.scheduler.CosineLRScheduler', kwargs)}, base lr {base_lr}, "
+        "value t read after scheduler.step(t)"
+    )
+    return _case(case_id, reference, config, steps, values)
+
+
+def _restarts(init: float, **kwargs: Any) -> Config:
+    return {"name": "cosine_restarts", "init_value": init, **kwargs}
+
+
+def timm_cosine_cases() -> list[Case]:
+    """Golden cases for timm's ``CosineLRScheduler``: cycles, ``cycle_decay``, ``k_decay`` and
+    the warmup with and without ``warmup_prefix``.
+
+    Returns:
+        The timm cosine cases.
+    """
+    c = _timm_cosine_case
+    return [
+        c("timm_cosine_one_cycle", 0.1, {"t_initial": 20, "lr_min": 0.001},
+          _restarts(0.1, first_decay_steps=20, end_value=0.001, cycle_limit=1), range(30)),
+        c("timm_cosine_cycles_decay", 0.1,
+          {"t_initial": 10, "lr_min": 0.002, "cycle_decay": 0.5, "cycle_limit": 3},
+          _restarts(0.1, first_decay_steps=10, end_value=0.002, cycle_limit=3,
+                    cycle_decay=0.5), range(40)),
+        c("timm_cosine_cycle_mul_2", 0.1,
+          {"t_initial": 5, "cycle_mul": 2.0, "cycle_decay": 0.8, "cycle_limit": 4},
+          _restarts(0.1, first_decay_steps=5, t_mul=2.0, cycle_limit=4, cycle_decay=0.8),
+          range(80)),
+        c("timm_cosine_cycle_mul_fractional", 0.05,
+          {"t_initial": 10, "cycle_mul": 1.5, "lr_min": 1e-4, "cycle_limit": 5},
+          _restarts(0.05, first_decay_steps=10, t_mul=1.5, end_value=1e-4, cycle_limit=5),
+          range(130)),
+        c("timm_cosine_k_decay", 0.1, {"t_initial": 25, "k_decay": 2.0, "lr_min": 0.01},
+          _restarts(0.1, first_decay_steps=25, end_value=0.01, cycle_limit=1, k_decay=2.0),
+          range(30)),
+        c("timm_cosine_k_decay_half_cycles", 0.1,
+          {"t_initial": 8, "k_decay": 0.5, "cycle_limit": 3, "cycle_decay": 0.7},
+          _restarts(0.1, first_decay_steps=8, cycle_limit=3, k_decay=0.5, cycle_decay=0.7),
+          range(30)),
+        c("timm_cosine_warmup_overlay", 0.1,
+          {"t_initial": 30, "lr_min": 0.001, "warmup_t": 5, "warmup_lr_init": 1e-4},
+          {"name": "warmup", "warmup_steps": 5, "init_value": 1e-4, "prefix": False,
+           "schedule": _restarts(0.1, first_decay_steps=30, end_value=0.001, cycle_limit=1)},
+          range(35)),
+        c("timm_cosine_warmup_prefix_cycles", 0.1,
+          {"t_initial": 10, "warmup_t": 4, "warmup_lr_init": 0.0, "warmup_prefix": True,
+           "cycle_limit": 3, "cycle_decay": 0.5},
+          {"name": "warmup", "warmup_steps": 4, "init_value": 0.0, "prefix": True,
+           "schedule": _restarts(0.1, first_decay_steps=10, cycle_limit=3, cycle_decay=0.5)},
+          range(40)),
+        c("timm_cosine_warmup_overlay_cycles", 0.1,
+          {"t_initial": 6, "warmup_t": 3, "warmup_lr_init": 0.01, "cycle_mul": 2.0,
+           "cycle_limit": 3, "lr_min": 0.005},
+          {"name": "warmup", "warmup_steps": 3, "init_value": 0.01, "prefix": False,
+           "schedule": _restarts(0.1, first_decay_steps=6, t_mul=2.0, cycle_limit=3,
+                                 end_value=0.005)},
+          range(50)),
+    ]  # fmt: skip
+
+
+def _torch_callable_case(
+    case_id: str,
+    scheduler: str,
+    kwargs: dict[str, Any],
+    shown: str,
+    config: Config,
+    steps: Steps,
+) -> Case:
+    """Like ``_torch_case``, for schedulers whose kwargs hold a Python function.
+
+    Args:
+        case_id: A unique, descriptive identifier.
+        scheduler: The scheduler class name in ``torch.optim.lr_scheduler`` (or ``SWALR``).
+        kwargs: The scheduler's keyword arguments.
+        shown: How the function reads in the ``reference`` text.
+        config: The jaxsched config expected to reproduce it.
+        steps: Increasing steps at which to record.
+
+    Returns:
+        The golden case.
+    """  # fmt: skip
+    module = torch.optim.swa_utils if scheduler == "SWALR" else torch.optim.lr_scheduler
+    scheduler_cls = getattr(module, scheduler)
+    values = _record_torch(lambda opt: scheduler_cls(opt, **kwargs), BASE_LR, steps)
+    reference = f"{module.__name__}.{scheduler}({shown}), base lr {BASE_LR}"
+    return _case(case_id, reference, config, steps, values)
+
+
+def torch_more_cases() -> list[Case]:
+    """Golden cases for torch's ``ConstantLR``, ``LambdaLR``, ``MultiplicativeLR``, ``SWALR``
+    and ``CyclicLR`` with a custom ``scale_fn`` (base lr 0.1). The functions come from
+    ``tests/reference.py``, where the configs find them.
+
+    Returns:
+        The cases.
+    """
+    from tests.reference import damped, halving, inverse_power, shrinking_factor
+
+    c = _torch_callable_case
+    init = BASE_LR
+    cyclic = {"base_lr": 0.01, "max_lr": 0.1, "cycle_momentum": False}
+    return [
+        c("torch_constantlr_factor", "ConstantLR", {"factor": 0.25, "total_iters": 6},
+          "factor=0.25, total_iters=6",
+          {"name": "constant_factor", "value": init, "factor": 0.25, "transition_steps": 6},
+          range(12)),
+        c("torch_constantlr_defaults", "ConstantLR", {}, "",
+          {"name": "constant_factor", "value": init}, range(10)),
+        c("torch_lambdalr_inverse_power", "LambdaLR",
+          {"lr_lambda": functools.partial(inverse_power, rate=0.1, power=0.5)},
+          "lr_lambda=lambda t: (1 + 0.1 * t) ** -0.5",
+          {"name": "lambda_schedule", "fn": "tests.reference:inverse_power", "init_value": init,
+           "params": {"rate": 0.1, "power": 0.5}}, range(40)),
+        c("torch_multiplicativelr_shrinking", "MultiplicativeLR",
+          {"lr_lambda": functools.partial(shrinking_factor, rate=0.3)},
+          "lr_lambda=lambda t: 1 / (1 + 0.3 / (1 + t))",
+          {"name": "multiplicative", "fn": "tests.reference:shrinking_factor", "max_steps": 30,
+           "init_value": init, "params": {"rate": 0.3}}, range(31)),
+        c("torch_multiplicativelr_constant", "MultiplicativeLR",
+          {"lr_lambda": functools.partial(shrinking_factor, rate=0.0)},
+          "lr_lambda=lambda t: 1.0",
+          {"name": "multiplicative", "fn": "tests.reference:shrinking_factor", "max_steps": 5,
+           "init_value": init, "params": {"rate": 0.0}}, range(8)),
+        c("torch_swalr_cos", "SWALR", {"swa_lr": 0.02, "anneal_epochs": 5},
+          "swa_lr=0.02, anneal_epochs=5",
+          {"name": "swa", "init_value": init, "swa_value": 0.02, "anneal_steps": 5}, range(10)),
+        c("torch_swalr_linear", "SWALR",
+          {"swa_lr": 0.3, "anneal_epochs": 7, "anneal_strategy": "linear"},
+          "swa_lr=0.3, anneal_epochs=7, anneal_strategy='linear'",
+          {"name": "swa", "init_value": init, "swa_value": 0.3, "anneal_steps": 7,
+           "anneal_strategy": "linear"}, range(12)),
+        c("torch_swalr_no_anneal", "SWALR", {"swa_lr": 0.05, "anneal_epochs": 0},
+          "swa_lr=0.05, anneal_epochs=0",
+          {"name": "swa", "init_value": init, "swa_value": 0.05, "anneal_steps": 0}, range(4)),
+        c("torch_swalr_one", "SWALR", {"swa_lr": 0.05, "anneal_epochs": 1},
+          "swa_lr=0.05, anneal_epochs=1",
+          {"name": "swa", "init_value": init, "swa_value": 0.05, "anneal_steps": 1}, range(4)),
+        c("torch_cycliclr_scale_fn_cycle", "CyclicLR",
+          {**cyclic, "step_size_up": 3, "step_size_down": 5, "scale_fn": halving,
+           "scale_mode": "cycle"},
+          "base_lr=0.01, max_lr=0.1, step_size_up=3, step_size_down=5, "
+          "scale_fn=lambda c: 0.5 ** (c - 1), scale_mode='cycle', cycle_momentum=False",
+          {"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 3,
+           "step_size_down": 5, "scale_fn": "tests.reference:halving", "scale_mode": "cycle"},
+          range(40)),
+        c("torch_cycliclr_scale_fn_iterations", "CyclicLR",
+          {**cyclic, "step_size_up": 4, "scale_fn": damped, "scale_mode": "iterations"},
+          "base_lr=0.01, max_lr=0.1, step_size_up=4, "
+          "scale_fn=lambda t: 1 / (1 + 0.01 * t), scale_mode='iterations', "
+          "cycle_momentum=False",
+          {"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 4,
+           "scale_fn": "tests.reference:damped", "scale_mode": "iterations"}, range(40)),
+        c("torch_cycliclr_scale_fn_overrides_mode", "CyclicLR",
+          {**cyclic, "step_size_up": 2, "mode": "exp_range", "gamma": 0.5, "scale_fn": damped},
+          "base_lr=0.01, max_lr=0.1, step_size_up=2, mode='exp_range', gamma=0.5, "
+          "scale_fn=lambda c: 1 / (1 + 0.01 * c), cycle_momentum=False",
+          {"name": "cyclic", "base_value": 0.01, "max_value": 0.1, "step_size_up": 2,
+           "mode": "exp_range", "gamma": 0.5, "scale_fn": "tests.reference:damped"},
+          range(20)),
+    ]  # fmt: skip
+
+
+def optax_more_cases() -> list[Case]:
+    """Golden cases for optax's warmup, one-cycle, piecewise and SGDR schedules (float64).
+
+    Returns:
+        The cases.
+    """
+    jax.config.update("jax_enable_x64", True)
+    c = functools.partial(_formula_case, optax)
+
+    def sgdr_case(case_id: str, cycles: list[dict[str, Any]], steps: Steps) -> Case:
+        schedule = optax.sgdr_schedule(cycles)
+        values = [np.asarray(schedule(step)) for step in steps]
+        reference = _call_repr("optax.sgdr_schedule", {"cosine_kwargs": cycles})
+        config = {"get": "sgdr", "kwargs": {"cosine_kwargs": cycles}}
+        return _case(case_id, reference, config, steps, values)
+
+    cycle = {"init_value": 0.0, "peak_value": 0.1, "warmup_steps": 3, "decay_steps": 10}
+    return [
+        c("optax_warmup_constant", "warmup_constant_schedule",
+          {"init_value": 0.0, "peak_value": 0.1, "warmup_steps": 8},
+          {"name": "warmup_constant", "init_value": 0.0, "peak_value": 0.1, "warmup_steps": 8},
+          [*range(12), *HUGE_STEPS]),
+        c("optax_warmup_constant_from_above", "warmup_constant_schedule",
+          {"init_value": 0.5, "peak_value": 0.1, "warmup_steps": 3},
+          {"name": "warmup_constant", "init_value": 0.5, "peak_value": 0.1, "warmup_steps": 3},
+          range(6)),
+        c("optax_warmup_exponential", "warmup_exponential_decay_schedule",
+          {"init_value": 0.0, "peak_value": 0.1, "warmup_steps": 5, "transition_steps": 3,
+           "decay_rate": 0.5},
+          {"name": "warmup_exponential_decay", "init_value": 0.0, "peak_value": 0.1,
+           "warmup_steps": 5, "transition_steps": 3, "decay_rate": 0.5}, range(30)),
+        c("optax_warmup_exponential_staircase_begin_end", "warmup_exponential_decay_schedule",
+          {"init_value": 0.01, "peak_value": 0.1, "warmup_steps": 4, "transition_steps": 2,
+           "decay_rate": 0.7, "transition_begin": 3, "staircase": True, "end_value": 0.02},
+          {"name": "warmup_exponential_decay", "init_value": 0.01, "peak_value": 0.1,
+           "warmup_steps": 4, "transition_steps": 2, "decay_rate": 0.7, "transition_begin": 3,
+           "staircase": True, "end_value": 0.02}, range(30)),
+        c("optax_warmup_exponential_no_warmup", "warmup_exponential_decay_schedule",
+          {"init_value": 0.0, "peak_value": 0.1, "warmup_steps": 0, "transition_steps": 1,
+           "decay_rate": 0.9},
+          {"name": "warmup_exponential_decay", "init_value": 0.0, "peak_value": 0.1,
+           "warmup_steps": 0, "transition_steps": 1, "decay_rate": 0.9}, range(10)),
+        c("optax_linear_onecycle_defaults", "linear_onecycle_schedule",
+          {"transition_steps": 100, "peak_value": 0.1},
+          {"name": "linear_onecycle", "transition_steps": 100, "peak_value": 0.1},
+          [*range(110), *HUGE_STEPS]),
+        c("optax_linear_onecycle_fractional", "linear_onecycle_schedule",
+          {"transition_steps": 37, "peak_value": 0.05, "pct_start": 0.35, "pct_final": 0.7,
+           "div_factor": 10.0, "final_div_factor": 100.0},
+          {"name": "linear_onecycle", "transition_steps": 37, "peak_value": 0.05,
+           "pct_start": 0.35, "pct_final": 0.7, "div_factor": 10.0,
+           "final_div_factor": 100.0}, range(40)),
+        c("optax_linear_onecycle_zero_start", "linear_onecycle_schedule",
+          {"transition_steps": 10, "peak_value": 1.0, "pct_start": 0.05, "pct_final": 0.5},
+          {"name": "linear_onecycle", "transition_steps": 10, "peak_value": 1.0,
+           "pct_start": 0.05, "pct_final": 0.5}, range(12)),
+        c("optax_cosine_onecycle_defaults", "cosine_onecycle_schedule",
+          {"transition_steps": 100, "peak_value": 0.1},
+          {"name": "cosine_onecycle", "transition_steps": 100, "peak_value": 0.1},
+          [*range(105), *HUGE_STEPS]),
+        c("optax_cosine_onecycle_fractional", "cosine_onecycle_schedule",
+          {"transition_steps": 33, "peak_value": 0.1, "pct_start": 0.25, "div_factor": 5.0,
+           "final_div_factor": 50.0},
+          {"name": "cosine_onecycle", "transition_steps": 33, "peak_value": 0.1,
+           "pct_start": 0.25, "div_factor": 5.0, "final_div_factor": 50.0}, range(36)),
+        c("optax_piecewise_interpolate_linear", "piecewise_interpolate_schedule",
+          {"interpolate_type": "linear", "init_value": 0.1,
+           "boundaries_and_scales": {5: 2.0, 12: 0.1, 20: 0.5}},
+          {"name": "piecewise_interpolate", "init_value": 0.1, "boundaries": [5, 12, 20],
+           "scales": [2.0, 0.1, 0.5]}, range(25)),
+        c("optax_piecewise_interpolate_cosine_unsorted", "piecewise_interpolate_schedule",
+          {"interpolate_type": "cosine", "init_value": 0.1,
+           "boundaries_and_scales": {15: 0.1, 4: 3.0}},
+          {"name": "piecewise_interpolate", "init_value": 0.1, "boundaries": [4, 15],
+           "scales": [3.0, 0.1], "interpolate_type": "cosine"}, range(20)),
+        c("optax_piecewise_interpolate_zero_boundary", "piecewise_interpolate_schedule",
+          {"interpolate_type": "linear", "init_value": 1.0,
+           "boundaries_and_scales": {0: 0.5, 3: 0.0}},
+          {"name": "piecewise_interpolate", "init_value": 1.0, "boundaries": [0, 3],
+           "scales": [0.5, 0.0]}, range(6)),
+        c("optax_piecewise_interpolate_none", "piecewise_interpolate_schedule",
+          {"interpolate_type": "linear", "init_value": 0.3, "boundaries_and_scales": None},
+          {"name": "piecewise_interpolate", "init_value": 0.3, "boundaries": [],
+           "scales": []}, range(4)),
+        c("optax_piecewise_constant_scales", "piecewise_constant_schedule",
+          {"init_value": 0.1, "boundaries_and_scales": {10: 0.5, 4: 2.0, 20: 0.0}},
+          {"name": "piecewise_constant_scales", "init_value": 0.1, "boundaries": [10, 4, 20],
+           "scales": [0.5, 2.0, 0.0]}, [*range(25), *HUGE_STEPS]),
+        c("optax_piecewise_constant_scales_zero", "piecewise_constant_schedule",
+          {"init_value": 1.0, "boundaries_and_scales": {0: 0.1, 1: 0.1}},
+          {"name": "piecewise_constant_scales", "init_value": 1.0, "boundaries": [0, 1],
+           "scales": [0.1, 0.1]}, range(4)),
+        sgdr_case("optax_sgdr_equal_cycles", [cycle, cycle, cycle], range(35)),
+        sgdr_case("optax_sgdr_varied_cycles",
+                  [{"init_value": 0.0, "peak_value": 0.1, "warmup_steps": 2, "decay_steps": 8},
+                   {"init_value": 0.01, "peak_value": 0.05, "warmup_steps": 4,
+                    "decay_steps": 12, "end_value": 0.001, "exponent": 2.0},
+                   {"init_value": 0.0, "peak_value": 0.02, "warmup_steps": 0,
+                    "decay_steps": 5}], range(30)),
+    ]  # fmt: skip
+
+
 def main() -> None:
     """Runs every reference library and writes ``golden.json``.
 
@@ -898,6 +1204,9 @@ def main() -> None:
         *keras_cases(),
         *optax_cases(),
         *timm_cases(),
+        *torch_more_cases(),
+        *optax_more_cases(),
+        *timm_cosine_cases(),
     ]
     ids = [case["id"] for case in cases]
     duplicates = sorted({case_id for case_id in ids if ids.count(case_id) > 1})
