@@ -22,6 +22,7 @@ from jaxsched._combine import check_schedules
 
 _NOISE_TYPES = ("normal", "uniform")
 _HALF = 2.0**31  # steps are folded into the key in two parts below this
+_LAST = 2.0**62  # the last step with its own draw: high part 2**31 fits a uint32
 
 
 def noise_draw(
@@ -30,10 +31,11 @@ def noise_draw(
     """The relative noise at each (whole) step: one draw per step, in (-noise_pct, noise_pct).
 
     The key is `jax.random.key(seed)` folded with the step (in two parts, so that steps past
-    2**32 do not wrap). "normal" draws `noise_std * z` with `z` a standard normal truncated to
+    2**32 do not wrap; steps from 2**62 on share the draw of step 2**62, so no part overflows a
+    uint32). "normal" draws `noise_std * z` with `z` a standard normal truncated to
     `|noise_std * z| < noise_pct`; "uniform" draws uniformly in `[-noise_pct, noise_pct)`.
     """
-    whole = jnp.maximum(jnp.floor(step), 0.0)
+    whole = jnp.clip(jnp.floor(step), 0.0, _LAST)
     high = jnp.floor(whole / _HALF)
     low = whole - high * _HALF
     base = jax.random.key(jnp.asarray(seed).astype(jnp.uint32))

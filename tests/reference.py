@@ -578,7 +578,7 @@ def noise(
     # The draw is the documented one: JAX's PRNG, key(seed) folded with the step (high and
     # low halves of 2**31), a truncated normal or a uniform; the rest is float64 here.
     def draws(t: np.ndarray) -> np.ndarray:
-        whole = np.floor(np.maximum(t, 0.0)).ravel()
+        whole = np.clip(np.floor(t), 0.0, 2.0**62).ravel()  # steps from 2**62 share a draw
         high, low = np.divmod(whole, 2.0**31)
         got = _noise_draws(noise_type)(
             seed, high.astype(np.uint32), low.astype(np.uint32), noise_pct, noise_std

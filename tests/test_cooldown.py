@@ -173,6 +173,16 @@ def test_noise_is_a_pure_function_of_step_and_seed(noisy) -> None:
     assert len(set(np.asarray(rows(seeds)).tolist())) == 3
 
 
+def test_noise_past_2_to_the_62_keeps_the_draw_of_step_2_to_the_62() -> None:
+    # The step is folded into the key as two uint32 halves; past 2**62 the high half would
+    # overflow a uint32 (a platform-defined cast), so those steps share the draw of 2**62.
+    schedule = jaxsched.noise(jaxsched.constant(1.0), noise_pct=0.5)
+    steps = np.array([2.0**62, 2.0**63, 2.0**64, 1e30], np.float32)
+    eager = np.asarray(schedule(steps))
+    assert np.all(eager == eager[0]) and eager[0] != 1.0
+    np.testing.assert_array_equal(np.asarray(jax.jit(schedule)(steps)), eager)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "name"),
     [
