@@ -6,13 +6,12 @@ import json
 import platform
 import subprocess
 import sys
-import tempfile
 
 import jax
 import numpy as np
 import pytest
 
-from examples.mnist import checkpoint, configs, cpu_tuning, data, main, train
+from examples.mnist import configs, cpu_tuning, data, main, train
 from tests.mnist_helpers import REPO
 
 
@@ -33,8 +32,7 @@ def _cnn_steps(tuned: bool, steps: int = 3):
     dataset = data.Dataset(images, labels, images[:8], labels[:8])
     config = configs.Config(model="cnn", batch_size=32, learning_rate=0.05, cpu_tuning=tuned)
     trainer = train.setup(config, dataset)
-    with tempfile.TemporaryDirectory() as workdir:
-        run = train.create_state(trainer, checkpoint.Checkpoints(workdir, 1))
+    run = train.create_state(trainer)
     order = jax.numpy.arange(64, dtype=jax.numpy.int32)
     state = run.state
     for i in range(steps):

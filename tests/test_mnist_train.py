@@ -143,7 +143,7 @@ def _saved_layout(config):
     trainer = train.setup(
         config, data.Dataset(*[np.zeros((64, 28, 28, 1), np.uint8), np.zeros(64, np.int32)] * 2)
     )
-    run = train.create_state(trainer, checkpoint.Checkpoints(config.workdir + "-none", 1))
+    run = train.create_state(trainer)
     return train._checkpoint_state(trainer, run)
 
 

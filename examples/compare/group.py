@@ -36,6 +36,7 @@ from flax import nnx
 import jaxsched
 from examples.mnist import core, cpu_tuning
 
+CONVS = ("auto", "matmul", "native")
 # Which optimizer argument `Run.momentum` sets.
 MOMENTUM_ARGS = {"sgd": "momentum", "adam": "b1", "adamw": "b1"}
 
@@ -158,7 +159,7 @@ class GroupConfig:
         for name in ("max_group_size", "vmap_size"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        if self.conv not in ("auto", "matmul", "native"):
+        if self.conv not in CONVS:
             raise ValueError(f"conv must be 'auto', 'matmul' or 'native', got {self.conv!r}")
         if self.evals_per_epoch < 1:
             raise ValueError(f"evals_per_epoch must be at least 1, got {self.evals_per_epoch}")
@@ -401,17 +402,27 @@ class RunGroup:
             part.plateau_states = jax.vmap(lambda p: p.init())(part.plateaus)
         return part
 
-    def step(self, orders: list[jax.Array], offset: int) -> list[dict[str, jax.Array]]:
-        """One update of every run on the batch at `offset` of its order; the metrics of each
-        part (loss, accuracy and learning rate per run), left on the device."""
-        metrics = []
+    def train_steps(
+        self, orders: list[jax.Array], first: int, last: int
+    ) -> list[list[dict[str, jax.Array]]]:
+        """Updates `first` to `last - 1` of an epoch of every run, on the batches of `orders`.
+
+        Each part runs the whole stretch before the next part starts, as runs trained one
+        after another would, so its arrays stay in cache. Returns the metrics (loss, accuracy
+        and learning rate per run) of each update and part, left on the device.
+        """
         images, labels = self.data.train_images, self.data.train_labels
+        per_part = []
         for part, order in zip(self.parts, orders, strict=True):
-            part.state, part_metrics = part.train_step(
-                part.state, part.hyperparams, images, labels, order, np.int32(offset)
-            )
-            metrics.append(part_metrics)
-        return metrics
+            metrics = []
+            for index in range(first, last):
+                offset = np.int32(index * self.config.batch_size)
+                part.state, step_metrics = part.train_step(
+                    part.state, part.hyperparams, images, labels, order, offset
+                )
+                metrics.append(step_metrics)
+            per_part.append(metrics)
+        return [list(update) for update in zip(*per_part, strict=True)]
 
     def orders(self, epoch: int) -> list[jax.Array]:
         """Every run's data order in `epoch`, per part."""
@@ -468,8 +479,11 @@ class RunGroup:
             evals.append(record)
         if log is not None:
             accuracies = " ".join(f"{a:.3f}" for a in test_accuracy)
-            log(f"    epoch {history.step / self.steps_per_epoch:.2f}: test accuracy {accuracies} "
-                f"({history.train_seconds:.1f} s training)")  # fmt: skip
+            epoch = history.step / self.steps_per_epoch
+            log(
+                f"    epoch {epoch:.2f}: test accuracy {accuracies} "
+                f"({history.train_seconds:.1f} s training)"
+            )
         return test_accuracy
 
     def _train_epoch(
@@ -477,23 +491,24 @@ class RunGroup:
     ) -> bool:
         """Trains one epoch, evaluating `evals_per_epoch` times; whether to stop early."""
         config = self.config
-        eval_at = {
-            round(self.steps_per_epoch * (i + 1) / config.evals_per_epoch)
-            for i in range(config.evals_per_epoch)
-        }
+        eval_at = sorted(
+            {
+                round(self.steps_per_epoch * (i + 1) / config.evals_per_epoch)
+                for i in range(config.evals_per_epoch)
+            }
+        )
         orders = self.orders(epoch)
-        start = time.perf_counter()
-        for index in range(self.steps_per_epoch):
-            history.metrics.append(self.step(orders, index * config.batch_size))
-            history.step += 1
-            if index + 1 not in eval_at:
-                continue
+        first = 0
+        for last in eval_at:
+            start = time.perf_counter()
+            history.metrics += self.train_steps(orders, first, last)
             jax.block_until_ready([part.state for part in self.parts])
             history.train_seconds += time.perf_counter() - start
+            history.step += last - first
             accuracy = self._record(history, log)
-            start = time.perf_counter()
             if config.stop_at_accuracy is not None and np.all(accuracy >= config.stop_at_accuracy):
                 return True
+            first = last
         return False
 
     def train(self, log: Callable[[str], None] | None = None) -> list[RunResult]:

@@ -30,7 +30,8 @@ from typing import Any
 
 import jaxsched
 from examples import flags
-from examples.compare import recipes, report
+from examples.compare import group, recipes, report
+from examples.mnist import configs
 
 SGD_RECIPES = tuple(r for r in recipes.RECIPES if r != "warmup")
 
@@ -103,11 +104,7 @@ class StudyConfig:
             raise ValueError("--seeds and --epochs must be at least 1")
 
 
-CHOICES = {
-    "dataset": ("fashion_mnist", "mnist"),
-    "model": ("cnn", "mlp", "linear"),
-    "conv": ("auto", "matmul", "native"),
-}
+CHOICES = {"dataset": configs.DATASETS, "model": configs.MODELS, "conv": group.CONVS}
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "full": (
         "all training data, 10 epochs, more Adam recipes and rates (for a GPU)",
@@ -157,10 +154,8 @@ def plan(config: StudyConfig, found: dict[str, float]) -> list[tuple[str, str, f
     return configurations
 
 
-def build_runs(config: StudyConfig, total_steps: int, found: dict[str, float]) -> list[Any]:
+def build_runs(config: StudyConfig, total_steps: int, found: dict[str, float]) -> list[group.Run]:
     """Every run of the study: each configuration of `plan` with every seed."""
-    from examples.compare.group import Run
-
     runs = []
     for optimizer, recipe, learning_rate, from_lr_find in plan(config, found):
         scheduled = recipes.build(recipe, learning_rate, total_steps)
@@ -168,7 +163,7 @@ def build_runs(config: StudyConfig, total_steps: int, found: dict[str, float]) -
         if momentum is None and optimizer == "sgd":
             momentum = config.momentum
         runs += [
-            Run(
+            group.Run(
                 optimizer,
                 scheduled.schedule,
                 seed,
@@ -197,7 +192,6 @@ def _find_learning_rates(
     config: StudyConfig, data: Any, group_config: Any, log: Callable[[str], None]
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """lr_find's "valley" for SGD and Adam, where they train under any recipe."""
-    from examples.compare import group
 
     found: dict[str, float] = {}
     info: dict[str, Any] = {}
@@ -247,7 +241,6 @@ def run_study(config: StudyConfig, log: Callable[[str], None] = print) -> dict[s
     cpu_tuning.keep_freed_memory()
     import jax
 
-    from examples.compare import group
     from examples.mnist import core
 
     start = time.perf_counter()

@@ -21,7 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from examples import flags
-from examples.compare import recipes, report
+from examples.compare import group, recipes, report
+from examples.mnist import configs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,18 +82,13 @@ class TimeConfig:
         return budgets
 
 
-CHOICES = {
-    "dataset": ("fashion_mnist", "mnist"),
-    "model": ("cnn", "mlp", "linear"),
-    "conv": ("auto", "matmul", "native"),
-}
+CHOICES = {"dataset": configs.DATASETS, "model": configs.MODELS, "conv": group.CONVS}
 
 
 def _train_one(
     config: TimeConfig, recipe: str, epochs: int, data: Any, log: Callable[[str], None]
 ) -> dict[str, Any]:
     """Trains the run `recipe:epochs` alone until the target; its results.json entry."""
-    from examples.compare import group
 
     steps_per_epoch = data.train_images.shape[0] // config.batch_size
     scheduled = recipes.build(recipe, config.learning_rate, epochs * steps_per_epoch)

@@ -198,13 +198,36 @@ def _check_sizes(config: Config, num_train: int, num_devices: int) -> int:
     return num_train // config.batch_size
 
 
+def _compile_train_step(
+    the_core: Core,
+    hyperparams: dict[str, Any],
+    device_data: DeviceData,
+    replicated: NamedSharding,
+    options: dict[str, str],
+) -> tuple[Any, float]:
+    """`the_core.train_step` compiled ahead of time, state donated; and the seconds it took."""
+    abstract_state = jax.eval_shape(the_core.init, jax.random.PRNGKey(0), hyperparams)
+    abstract_state = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated), abstract_state
+    )
+    images, labels = device_data.train_images, device_data.train_labels
+    order = jax.ShapeDtypeStruct(labels.shape, jnp.int32, sharding=replicated)
+    start = time.perf_counter()
+    jitted = jax.jit(
+        the_core.train_step, donate_argnums=0, out_shardings=replicated, compiler_options=options
+    )
+    compiled = jitted.lower(abstract_state, hyperparams, images, labels, order, 0).compile()
+    return compiled, time.perf_counter() - start
+
+
 def setup(config: Config, dataset: data.Dataset) -> Trainer:
     """Places the data, builds the schedule and the core, and compiles the steps."""
     if config.cpu_tuning:  # before make_mesh starts JAX's backends: see keep_freed_memory
         cpu_tuning.keep_freed_memory()
     mesh = make_mesh(config.num_devices)
     num_devices = mesh.devices.size
-    steps_per_epoch = _check_sizes(config, len(dataset.train_images), num_devices)
+    num_train = len(dataset.train_images)
+    steps_per_epoch = _check_sizes(config, num_train, num_devices)
     schedule = build_schedule(
         config.schedule,
         config.schedule_kwargs(),
@@ -212,11 +235,10 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
         config.epochs * steps_per_epoch,
     )
     replicated = NamedSharding(mesh, P())
-    hyperparams = make_hyperparams(config, schedule)
     the_core = core.build(
         config.model,
         config.optimizer,
-        hyperparams,
+        make_hyperparams(config, schedule),
         batch_size=config.batch_size,
         batch_sharding=NamedSharding(mesh, P("batch")),
     )
@@ -224,32 +246,10 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     device_data = core.put_data(dataset, replicated, eval_batch_size=eval_batch)
     platform = mesh.devices.flat[0].platform
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
-    hyperparams = jax.device_put(hyperparams, replicated)
-    abstract_state = jax.eval_shape(the_core.init, jax.random.PRNGKey(0), hyperparams)
-    abstract_state = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated), abstract_state
+    hyperparams = jax.device_put(make_hyperparams(config, schedule), replicated)
+    train_step, compile_seconds = _compile_train_step(
+        the_core, hyperparams, device_data, replicated, options
     )
-    order = jax.ShapeDtypeStruct((len(dataset.train_images),), jnp.int32, sharding=replicated)
-    start = time.perf_counter()
-    train_step = (
-        jax.jit(
-            the_core.train_step,
-            donate_argnums=0,
-            out_shardings=replicated,
-            compiler_options=options,
-        )
-        .lower(
-            abstract_state,
-            hyperparams,
-            device_data.train_images,
-            device_data.train_labels,
-            order,
-            0,
-        )
-        .compile()
-    )
-    compile_seconds = time.perf_counter() - start
-    num_train = len(dataset.train_images)
     return Trainer(
         config=config,
         core=the_core,
@@ -274,8 +274,9 @@ def _checkpoint_state(trainer: Trainer, run: RunState) -> dict[str, Any]:
     return {"run": run.state, "step": step, "data_key": run.data_key}
 
 
-def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints) -> RunState:
-    """A new run from the seed, or with `config.resume` the run of the latest checkpoint.
+def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = None) -> RunState:
+    """A new run from the seed, or with `config.resume` the run of the latest checkpoint in
+    `checkpoints` (None: a new run, whatever the config says).
 
     Raises:
       TrainingError: a new run where a checkpoint exists, `resume` without one, or a
@@ -292,6 +293,8 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints) -> RunSt
     run = RunState(
         init(init_key, trainer.hyperparams), 0, jax.device_put(data_key, trainer.replicated)
     )
+    if checkpoints is None:
+        return run
     latest = checkpoints.latest_step()
     if latest is not None and not config.resume:
         raise TrainingError(
@@ -468,10 +471,9 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
         summary: dict[str, Any] = {"compile_seconds": trainer.compile_seconds}
         for epoch in range(run.step // trainer.steps_per_epoch, config.epochs):
             run, seconds, images = train_epoch(trainer, run, epoch, log, checkpoints)
-            record = report.epoch_record(
-                epoch + 1, run.step, log.steps_of_epoch(epoch + 1), evaluate(trainer, run),
-                seconds, images,
-            )  # fmt: skip
+            test = evaluate(trainer, run)
+            steps = log.steps_of_epoch(epoch + 1)
+            record = report.epoch_record(epoch + 1, run.step, steps, test, seconds, images)
             log.write([record])
             summary.update(record)
             if trainer.is_main:
