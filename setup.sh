@@ -15,7 +15,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 # constraints.txt pins the versions that the tests and the figures in BUILD_NOTES.md used.
-.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[plot,examples,dev]'
+.venv/bin/python -m pip install --quiet -c constraints.txt -e '.[plot,examples,dev,docs]'
 
 FASHION=/usr/share/datasets/fashion-mnist
 if [[ ! -d "$FASHION" ]]; then

@@ -4,7 +4,8 @@ Every variant trains the same MLP with Adam for the same steps; only the learnin
 a Python float, optax's `warmup_cosine_decay_schedule` (a closure baked into the program),
 jaxsched's `warmup_cosine_decay` baked in the same way, and jaxsched's schedule passed as a
 traced pytree argument (so new numbers do not recompile), with Python-float leaves or with
-leaves put on the device once. Variants are interleaved in every
+leaves put on the device once; and the same schedule through `jaxsched.inject` (the learning
+rate in the optimizer state). Variants are interleaved in every
 repeat, so machine noise hits them alike; the report is the median time per step and its ratio
 to the constant.
 
@@ -43,12 +44,18 @@ def _init(key: jax.Array, sizes: list[int]) -> list[tuple[jax.Array, jax.Array]]
     ]
 
 
-def _make_runner(learning_rate: Any, schedule_as_argument: bool) -> Any:
-    """A jitted function running `steps` updates in a Python loop of jitted steps."""
+def _adam(learning_rate: Any, injected: bool) -> Any:
+    if injected:
+        return jaxsched.inject(optax.adam, learning_rate=learning_rate)
+    return optax.adam(learning_rate)
+
+
+def _make_runner(learning_rate: Any, schedule_as_argument: bool, injected: bool) -> Any:
+    """A jitted update step; the optimizer is built inside it from `learning_rate`."""
 
     def step(params, opt_state, batch, schedule):
         lr = schedule if schedule_as_argument else learning_rate
-        optimizer = optax.adam(lr)
+        optimizer = _adam(lr, injected)
         loss, grads = jax.value_and_grad(_mlp_loss)(params, batch)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), opt_state, loss
@@ -69,31 +76,27 @@ def main() -> None:
     x = jax.random.normal(key, (args.batch, 784))
     y = jax.random.randint(key, (args.batch,), 0, 10)
     horizon = args.steps * args.repeats
+    schedule = jaxsched.warmup_cosine_decay(0.0, 1e-3, 50, horizon)
+    # name -> (learning rate, passed as a jit argument, through jaxsched.inject)
     variants = {
-        "constant float": (1e-3, False),
+        "constant float": (1e-3, False, False),
         "optax warmup_cosine_decay_schedule": (
             optax.warmup_cosine_decay_schedule(0.0, 1e-3, 50, horizon),
             False,
-        ),
-        "jaxsched warmup_cosine_decay (baked in)": (
-            jaxsched.warmup_cosine_decay(0.0, 1e-3, 50, horizon),
             False,
         ),
-        "jaxsched warmup_cosine_decay (traced argument)": (
-            jaxsched.warmup_cosine_decay(0.0, 1e-3, 50, horizon),
-            True,
-        ),
+        "jaxsched warmup_cosine_decay (baked in)": (schedule, False, False),
+        "jaxsched warmup_cosine_decay (traced argument)": (schedule, True, False),
         # Python-float leaves are converted on every call; device arrays are passed as they are.
-        "jaxsched, traced argument, device_put once": (
-            jax.device_put(jaxsched.warmup_cosine_decay(0.0, 1e-3, 50, horizon)),
-            True,
-        ),
+        "jaxsched, traced argument, device_put once": (jax.device_put(schedule), True, False),
+        "jaxsched.inject, baked in": (schedule, False, True),
+        "jaxsched.inject, traced argument, device_put": (jax.device_put(schedule), True, True),
     }
     state = {}
-    for name, (lr, as_arg) in variants.items():
-        runner = _make_runner(lr, as_arg)
+    for name, (lr, as_arg, injected) in variants.items():
+        runner = _make_runner(lr, as_arg, injected)
         params = _init(key, sizes)
-        opt_state = optax.adam(lr).init(params)
+        opt_state = _adam(lr, injected).init(params)
         t0 = time.perf_counter()
         argument = lr if as_arg else None  # closures cannot cross the jit boundary
         params, opt_state, loss = runner(params, opt_state, (x, y), argument)

@@ -25,11 +25,11 @@ from jaxsched._cyclic import OneCycleMomentum as OneCycleMomentum
 from jaxsched._exponential import ExponentialDecay as ExponentialDecay
 from jaxsched._exponential import InverseSqrt as InverseSqrt
 from jaxsched._exponential import InverseTimeDecay as InverseTimeDecay
+from jaxsched._hyperparams import current_hyperparams as current_hyperparams
+from jaxsched._hyperparams import current_lr as current_lr
+from jaxsched._hyperparams import set_scale as set_scale
 from jaxsched._inject import ScheduledState as ScheduledState
-from jaxsched._inject import current_hyperparams as current_hyperparams
-from jaxsched._inject import current_lr as current_lr
 from jaxsched._inject import inject as inject
-from jaxsched._inject import set_scale as set_scale
 from jaxsched._lr_find import LRFindResult as LRFindResult
 from jaxsched._lr_find import lr_find as lr_find
 from jaxsched._plateau import PlateauState as PlateauState
@@ -44,7 +44,7 @@ from jaxsched._step import StepDecay as StepDecay
 from jaxsched._tanh import TanhDecay as TanhDecay
 from jaxsched._wsd import WarmupStableDecay as WarmupStableDecay
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The constructors, in optax's vocabulary.
 constant = Constant

@@ -12,21 +12,24 @@ from jaxsched._base import (
     PI,
     Schedule,
     check,
+    check_computed,
     check_finite,
     check_non_negative,
     check_positive,
     clamp01,
     is_concrete,
     lerp,
+    power,
     register,
     safe_div,
+    snap_to_whole,
     times_power,
 )
 
 
 def _cosine(init_value: Any, end_value: Any, progress: jax.Array, exponent: Any = 1.0) -> jax.Array:
     """Half a cosine from `init_value` (progress 0) to `end_value` (progress 1)."""
-    return lerp(end_value, init_value, (0.5 * (1.0 + jnp.cos(PI * progress))) ** exponent)
+    return lerp(end_value, init_value, power(0.5 * (1.0 + jnp.cos(PI * progress)), exponent))
 
 
 @register("cosine_decay")
@@ -170,6 +173,9 @@ class CosineRestarts(Schedule):
         check_non_negative("m_mul", self.m_mul)
         check_finite("end_value", self.end_value)
         check_positive("cycle_limit", self.cycle_limit, optional=True)
+        check_computed(
+            "init_value", "init_value - end_value", np.subtract, self.init_value, self.end_value
+        )
 
     def _at(self, step: jax.Array) -> jax.Array:
         cycle, progress = _cycle_position(step, self.first_decay_steps, self.t_mul)
@@ -185,7 +191,8 @@ def _cycle_position(step: jax.Array, first: Any, t_mul: Any) -> tuple[jax.Array,
 
     Cycle `i` starts at `first * (t_mul**i - 1) / (t_mul - 1)` (at `first * i` when
     `t_mul == 1`). The log formula for `i` can be one off at exact restart steps in floating
-    point, so it is corrected against the start steps themselves.
+    point, so it is corrected against the start steps themselves, which are snapped to whole
+    steps when they are within rounding of one (`snap_to_whole`).
     """
     t_mul = jnp.asarray(t_mul, step.dtype)
     first = jnp.asarray(first, step.dtype)
@@ -193,7 +200,11 @@ def _cycle_position(step: jax.Array, first: Any, t_mul: Any) -> tuple[jax.Array,
     growth = jnp.where(geometric, t_mul, 2.0)  # any value != 1 keeps the unused branch finite
 
     def start(i: jax.Array) -> jax.Array:
-        return jnp.where(geometric, first * (growth**i - 1.0) / (growth - 1.0), first * i)
+        # At t_mul == 1 the sum first * (1 + t_mul + ... + t_mul**(i-1)) is first * i; the
+        # (t_mul - 1) term is zero there but gives the sum's derivative in t_mul.
+        uniform = first * (i + (t_mul - 1.0) * i * (i - 1.0) / 2.0)
+        exact = jnp.where(geometric, first * (growth**i - 1.0) / (growth - 1.0), uniform)
+        return snap_to_whole(exact)
 
     ratio = step / first
     guess = jnp.where(
@@ -202,6 +213,6 @@ def _cycle_position(step: jax.Array, first: Any, t_mul: Any) -> tuple[jax.Array,
     cycle = jnp.maximum(guess, 0.0)
     cycle = jnp.where(start(cycle + 1.0) <= step, cycle + 1.0, cycle)
     cycle = jnp.where(start(cycle) > step, cycle - 1.0, cycle)
-    length = jnp.where(geometric, first * growth**cycle, first)
+    length = first * t_mul**cycle
     progress = clamp01((step - start(cycle)) / length)
     return cycle, progress

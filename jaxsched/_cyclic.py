@@ -15,6 +15,7 @@ from jaxsched._base import (
     Schedule,
     check,
     check_choice,
+    check_computed,
     check_finite,
     check_positive,
     clamp01,
@@ -71,6 +72,9 @@ class Cyclic(Schedule):
         check_positive("step_size_down", self.step_size_down, optional=True)
         check_choice("mode", self.mode, _CYCLIC_MODES)
         check_positive("gamma", self.gamma)
+        check_computed(
+            "max_value", "max_value - base_value", np.subtract, self.max_value, self.base_value
+        )
 
     def _at(self, step: jax.Array) -> jax.Array:
         up = jnp.asarray(self.step_size_up, step.dtype)
@@ -179,6 +183,14 @@ class OneCycle(Schedule):
         check_finite("peak_value", self.peak_value)
         check_positive("div_factor", self.div_factor)
         check_positive("final_div_factor", self.final_div_factor)
+        check_computed(
+            "div_factor", "peak_value / div_factor", lambda d, p: p / d, self.div_factor,
+            self.peak_value,
+        )  # fmt: skip
+        check_computed(
+            "final_div_factor", "peak_value / div_factor / final_div_factor",
+            lambda f, p, d: p / d / f, self.final_div_factor, self.peak_value, self.div_factor,
+        )  # fmt: skip
         _check_one_cycle(self.total_steps, self.pct_start, self.anneal_strategy, self.three_phase)
 
     def _at(self, step: jax.Array) -> jax.Array:
@@ -227,8 +239,8 @@ class OneCycleMomentum(Schedule):
     three_phase: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
-        check_finite("base_momentum", self.base_momentum)
-        check_finite("max_momentum", self.max_momentum)
+        for name in ("base_momentum", "max_momentum"):
+            check(name, getattr(self, name), lambda v: (v >= 0) & (v < 1), "in [0, 1)")
         _check_one_cycle(self.total_steps, self.pct_start, self.anneal_strategy, self.three_phase)
 
     def _at(self, step: jax.Array) -> jax.Array:

@@ -71,11 +71,11 @@ class ExponentialDecay(Schedule):
             exponent = safe_div(count, self.transition_steps)
         value = times_power(self.init_value, self.decay_rate, exponent)
         if self.end_value is not None:
-            value = jnp.where(
-                jnp.asarray(self.decay_rate) < 1,
-                jnp.maximum(value, self.end_value),
-                jnp.minimum(value, self.end_value),
-            )
+            # A bound by selection, not max/min: at a tie the derivative goes to the bound
+            # alone (max would split it in halves between two equal, flat sides).
+            decaying = jnp.asarray(self.decay_rate) < 1
+            passed = jnp.where(decaying, value <= self.end_value, value >= self.end_value)
+            value = jnp.where(passed, self.end_value, value)
         return value
 
 

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched._base import check, check_positive
+from jaxsched._base import check, check_computed, check_positive
 from jaxsched._exponential import ExponentialDecay
 from jaxsched._inject import inject
 
@@ -30,7 +30,7 @@ class LRFindResult:
       diverged: whether the sweep stopped early because the smoothed loss blew up.
       skip_start: points left out at the start for the suggestions and the plot.
       skip_end: points left out at the end.
-      suggestions: "valley", "steep" and "minimum" (NaN when fewer than two points remain).
+      suggestions: "valley", "steep" and "minimum".
     """
 
     lrs: np.ndarray
@@ -146,7 +146,10 @@ def lr_find(
       An `LRFindResult`.
 
     Raises:
-      ValueError: for invalid arguments, or if `batches` is empty.
+      ValueError: for invalid arguments, or when the sweep cannot support a suggestion: the
+        batches are empty or run out before `num_steps` updates (a one-pass iterator), the
+        loss is not finite before any update, or the loss diverged so early that fewer than
+        two points remain after `skip_start` and `skip_end`.
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxsched
@@ -156,18 +159,9 @@ def lr_find(
       >>> bool(result.diverged), bool(result.suggestions["valley"] < 0.02)
       (True, True)
     """
-    check_positive("start_lr", start_lr)
-    check_positive("end_lr", end_lr)
-    if not end_lr > start_lr:
-        raise ValueError(f"end_lr must be greater than start_lr={start_lr}, got end_lr={end_lr}")
-    if not (isinstance(num_steps, int) and num_steps >= 2):
-        raise ValueError(f"num_steps must be an int of at least 2, got num_steps={num_steps!r}")
-    check("beta", beta, lambda v: (v >= 0) & (v < 1), "in [0, 1)")
-    check_positive("diverge_factor", diverge_factor)
-    skip_start = num_steps // 10 if skip_start is None else skip_start
-    for name, value in (("skip_start", skip_start), ("skip_end", skip_end)):
-        if not (isinstance(value, int) and value >= 0):
-            raise ValueError(f"{name} must be a non-negative int, got {name}={value!r}")
+    skip_start = _check_arguments(
+        start_lr, end_lr, num_steps, beta, diverge_factor, skip_start, skip_end
+    )
 
     sweep = ExponentialDecay(start_lr, decay_rate=end_lr / start_lr, transition_steps=num_steps)
 
@@ -201,6 +195,7 @@ def lr_find(
     columns = jax.device_get(list(zip(*records, strict=True)))
     raw, smoothed = (np.asarray(column, np.float64) for column in columns[:2])
     lrs = np.asarray(sweep(np.arange(len(records))), np.float64)
+    _check_usable(raw, lrs, diverged, num_steps, skip_start, skip_end)
     result = LRFindResult(
         lrs=lrs,
         losses=smoothed,
@@ -214,6 +209,67 @@ def lr_find(
     if plot is not None:
         result.plot(plot)
     return result
+
+
+def _check_arguments(
+    start_lr: Any,
+    end_lr: Any,
+    num_steps: Any,
+    beta: Any,
+    diverge_factor: Any,
+    skip_start: Any,
+    skip_end: Any,
+) -> int:
+    """Raises ValueError naming the bad argument; returns `skip_start` with its default."""
+    check_positive("start_lr", start_lr)
+    check_positive("end_lr", end_lr)
+    if not end_lr > start_lr:
+        raise ValueError(f"end_lr must be greater than start_lr={start_lr}, got end_lr={end_lr}")
+    # The sweep multiplies by (end_lr / start_lr) ** (i / num_steps) in float32.
+    check_computed("end_lr", "end_lr / start_lr", lambda e, s: e / s, end_lr, start_lr)
+    if isinstance(num_steps, bool) or not (isinstance(num_steps, int) and num_steps >= 2):
+        raise ValueError(f"num_steps must be an int of at least 2, got num_steps={num_steps!r}")
+    check("beta", beta, lambda v: (v >= 0) & (v < 1), "in [0, 1)")
+    check_positive("diverge_factor", diverge_factor)
+    skip_start = num_steps // 10 if skip_start is None else skip_start
+    for name, value in (("skip_start", skip_start), ("skip_end", skip_end)):
+        if isinstance(value, bool) or not (isinstance(value, int) and value >= 0):
+            raise ValueError(f"{name} must be a non-negative int, got {name}={value!r}")
+    if skip_start + skip_end > num_steps - 2:
+        raise ValueError(
+            f"skip_start={skip_start} and skip_end={skip_end} leave fewer than 2 of the "
+            f"num_steps={num_steps} points for the suggestions; skip fewer or sweep longer"
+        )
+    return skip_start
+
+
+def _check_usable(
+    raw: np.ndarray,
+    lrs: np.ndarray,
+    diverged: bool,
+    num_steps: int,
+    skip_start: int,
+    skip_end: int,
+) -> None:
+    """Raises ValueError, saying why, when the sweep cannot support a suggestion."""
+    if not np.isfinite(raw[0]):
+        raise ValueError(
+            f"loss_fn gave {raw[0]} on the first batch, before any update: the sweep has "
+            "nothing to measure; check loss_fn, params and the batches"
+        )
+    if not diverged and len(raw) < num_steps:
+        raise ValueError(
+            f"batches ran out after {len(raw)} of num_steps={num_steps} updates, which would "
+            f"cut the sweep short at learning rate {lrs[-1]:.3g} and bias the suggestions; "
+            "pass a list (or any iterable that can be iterated again) or at least num_steps "
+            "batches"
+        )
+    if len(raw) - skip_start - skip_end < 2:
+        raise ValueError(
+            f"the loss diverged after {len(raw)} updates (learning rate {lrs[-1]:.3g}), "
+            f"leaving fewer than 2 points after skip_start={skip_start} and "
+            f"skip_end={skip_end}; lower start_lr, or skip fewer points"
+        )
 
 
 # Module level, with the schedule and the numbers as arguments: a second sweep with the same

@@ -18,6 +18,7 @@ from jaxsched._base import (
     check_non_negative,
     float_dtype,
     normalise_floats,
+    register_pytree,
     static_field,
 )
 
@@ -39,6 +40,7 @@ class PlateauState(NamedTuple):
     cooldown_counter: jax.Array
 
 
+@register_pytree
 @dataclasses.dataclass(frozen=True, repr=False)
 class ReduceOnPlateau:
     """Reduce a value by `factor` when a metric has stopped improving (torch semantics).
@@ -109,7 +111,11 @@ class ReduceOnPlateau:
         _check_count("cooldown", self.cooldown)
         check_non_negative("min_value", self.min_value)
         check_non_negative("eps", self.eps)
-        normalise_floats(self, "init_value", "factor", "threshold", "min_value", "eps")
+        # Counts are floats too, like a schedule's step counts: one compiled program serves
+        # patience=2 and patience=2.0, and every leaf can be differentiated.
+        normalise_floats(
+            self, "init_value", "factor", "patience", "threshold", "cooldown", "min_value", "eps"
+        )
 
     def init(self) -> PlateauState:
         """The state before any metric: `init_value`, no best, no bad epochs, no cooldown."""
@@ -154,9 +160,6 @@ class ReduceOnPlateau:
             f"{f.name}={_short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)
         )
         return f"reduce_on_plateau({args})"
-
-
-jax.tree_util.register_dataclass(ReduceOnPlateau)
 
 
 def _check_count(name: str, value: Any) -> None:

@@ -15,6 +15,7 @@ from jaxsched._base import (
     clamp01,
     floor_div,
     lerp,
+    power,
     register,
     safe_div,
     static_field,
@@ -111,4 +112,4 @@ class PolynomialDecay(Schedule):
             progress = safe_div(count, self.decay_steps * cycles)
         else:
             progress = clamp01(safe_div(count, self.decay_steps))
-        return lerp(self.end_value, self.init_value, (1.0 - progress) ** self.power)
+        return lerp(self.end_value, self.init_value, power(1.0 - progress, self.power))

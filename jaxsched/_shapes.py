@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import PI, check_choice
+from jaxsched._base import PI, check_choice, power
 
 SHAPES = ("linear", "cosine", "1-sqrt")
 
@@ -23,7 +23,7 @@ def decay_fraction(shape: str, progress: jax.Array) -> jax.Array:
         return 1.0 - progress
     if shape == "cosine":
         return 0.5 * (1.0 + jnp.cos(PI * progress))
-    return 1.0 - jnp.sqrt(progress)
+    return 1.0 - power(progress, 0.5)
 
 
 def warmup_fraction(shape: str, progress: jax.Array) -> jax.Array:

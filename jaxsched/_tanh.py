@@ -6,10 +6,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxsched._base import (
     Schedule,
     check,
+    check_computed,
     check_finite,
     check_positive,
     is_concrete,
@@ -54,6 +56,9 @@ class TanhDecay(Schedule):
         check_positive("decay_steps", self.decay_steps)
         check_finite("lower", self.lower)
         check_finite("upper", self.upper)
+        check_computed(
+            "init_value", "init_value - end_value", np.subtract, self.init_value, self.end_value
+        )
         if is_concrete(self.lower) and is_concrete(self.upper):
             check("upper", self.upper, lambda v: v > self.lower, f"greater than lower={self.lower}")
 

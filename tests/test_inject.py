@@ -103,6 +103,44 @@ def test_current_lr_last_is_the_previous_step_and_next_is_this_step() -> None:
         jaxsched.current_lr(state, which="now")
 
 
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda s: jaxsched.inject(optax.sgd, learning_rate=s),
+        lambda s: optax.inject_hyperparams(optax.sgd)(learning_rate=s),
+        optax.sgd,
+    ],
+    ids=["jaxsched.inject", "optax.inject_hyperparams", "optax.sgd"],
+)
+def test_an_optimizer_rebuilt_with_another_schedule_uses_it_at_once(build) -> None:
+    # How a WSD cooldown branches off a stable run: same state, new schedule.
+    params, grads = jnp.zeros(1), jnp.ones(1)
+    stable = build(jaxsched.constant(1.0))
+    _, state = stable.update(grads, stable.init(params), params)
+    cooldown = build(jaxsched.linear(2.0, 0.0, transition_steps=4))
+    updates, state = jax.jit(cooldown.update)(grads, state, params)
+    np.testing.assert_array_equal(updates, [-1.5])  # linear(...)(1): the count carried on
+    updates, state = cooldown.update(grads, state, params)
+    np.testing.assert_array_equal(updates, [-1.0])
+    if build is not optax.sgd:
+        assert float(jaxsched.current_lr(state)) == 1.0
+
+
+def test_current_lr_next_is_computed_by_the_optimizer_that_wrote_the_state() -> None:
+    schedule = jaxsched.cosine_decay(1.0, 10)
+    tx = jaxsched.inject(optax.sgd, learning_rate=schedule)
+    params, state = PARAMS, tx.init(PARAMS)
+    for n in range(1, 5):
+        updates, state = tx.update(jax.grad(loss)(params), state, params)
+        params = optax.apply_updates(params, updates)
+        assert float(jaxsched.current_lr(state, "next")) == float(schedule(n))
+        assert float(jaxsched.current_lr(state)) == float(schedule(n - 1))
+    swapped = jaxsched.inject(optax.sgd, learning_rate=jaxsched.constant(0.5))
+    _, state = swapped.update(jax.grad(loss)(params), state, params)
+    assert float(jaxsched.current_lr(state)) == 0.5
+    assert float(jaxsched.current_lr(state, "next")) == 0.5
+
+
 def test_current_lr_next_refuses_a_schedule_that_optax_injected() -> None:
     tx = optax.inject_hyperparams(optax.sgd)(learning_rate=optax.linear_schedule(1.0, 0.0, 4))
     state = tx.init(PARAMS)
@@ -371,6 +409,9 @@ def test_constant_is_bit_identical_to_a_float_learning_rate(name: str) -> None:
         from_constant, _ = run(factory(learning_rate=jaxsched.constant(0.05)), steps=2)
         if name in ROUNDED_DIFFERENTLY:
             assert_close(from_constant, from_float, rtol=1e-6)
+            # any schedule returning a float32 array rounds the same way as ours
+            from_array, _ = run(factory(learning_rate=lambda count: jnp.float32(0.05)), 2)
+            assert_bitwise_equal(from_constant, from_array)
         else:
             assert_bitwise_equal(from_constant, from_float)
     # Through inject, every alias takes a schedule, and a constant one is the float. The other

@@ -85,19 +85,37 @@ def test_batches_are_cycled_when_they_can_be_iterated_again() -> None:
         loss_fn, jnp.ones(2), optax.sgd, Recording(), num_steps=7, end_lr=1e-3
     )
     assert len(result.lrs) == 7 and seen == [1.0, 2.0, 3.0, 1.0, 2.0, 3.0, 1.0]
+    # A one-pass iterator shorter than the sweep would end it at a low learning rate, and
+    # its valley far below the full sweep's: refused, saying so.
     once = (jnp.asarray(b) for b in (1.0, 2.0, 3.0))
-    result = jaxsched.lr_find(loss_fn, jnp.ones(2), optax.sgd, once, num_steps=7, end_lr=1e-3)
-    assert len(result.lrs) == 3
+    with pytest.raises(ValueError, match="ran out after 3 of num_steps=7"):
+        jaxsched.lr_find(loss_fn, jnp.ones(2), optax.sgd, once, num_steps=7, end_lr=1e-3)
     with pytest.raises(ValueError, match="empty"):
         jaxsched.lr_find(loss_fn, jnp.ones(2), optax.sgd, [], num_steps=7)
 
 
-def test_a_nan_loss_stops_the_sweep() -> None:
+def test_a_loss_that_is_nan_from_the_start_is_refused() -> None:
     def loss_fn(params, batch):
         return jnp.sum(params**2) + jnp.log(batch)  # log(-1) is NaN
 
-    result = jaxsched.lr_find(loss_fn, jnp.ones(2), optax.sgd, [jnp.asarray(-1.0)], num_steps=20)
-    assert result.diverged and len(result.lrs) == 1
+    with pytest.raises(ValueError, match="nan on the first batch"):
+        jaxsched.lr_find(loss_fn, jnp.ones(2), optax.sgd, [jnp.asarray(-1.0)], num_steps=20)
+
+
+def test_a_nan_loss_later_stops_the_sweep_there() -> None:
+    def loss_fn(params, batch):
+        return jnp.where(jnp.sum(params**2) < 1.0, jnp.nan, jnp.sum(params**2))
+
+    result = jaxsched.lr_find(
+        loss_fn, jnp.ones(2) * 3, optax.sgd, [jnp.zeros(())], start_lr=1e-3, end_lr=1.0
+    )
+    assert result.diverged and np.isnan(result.raw_losses[-1])
+    assert np.all(np.isfinite(result.raw_losses[:-1]))
+
+
+def test_a_sweep_that_diverges_at_once_is_refused_rather_than_suggesting_nan() -> None:
+    with pytest.raises(ValueError, match="diverged after"):
+        jaxsched.lr_find(quadratic, jnp.ones(2), optax.sgd, [jnp.zeros(2)], start_lr=1.0)
 
 
 def test_suggestions_on_a_hand_made_curve() -> None:
@@ -131,6 +149,11 @@ def test_plot_writes_a_png(tmp_path) -> None:
         ({"beta": 1.0}, "beta"),
         ({"diverge_factor": -1.0}, "diverge_factor"),
         ({"skip_end": -1}, "skip_end"),
+        ({"skip_start": 100}, "skip_start"),
+        ({"skip_start": 50, "skip_end": 49}, "skip_start"),
+        ({"num_steps": True}, "num_steps"),
+        ({"end_lr": 1e39}, "end_lr"),
+        ({"start_lr": 1e-40}, "end_lr"),
     ],
 )
 def test_invalid_arguments_name_the_parameter(kwargs, name) -> None:

@@ -42,20 +42,39 @@ def test_matches_reference_in_float64(case: dict[str, Any]) -> None:
     )
 
 
+def _around_jumps(values: np.ndarray, count: int = 8) -> np.ndarray:
+    """Indices of the first step, the last, and both sides of the `count` largest jumps."""
+    jumps = np.argsort(-np.abs(np.diff(values)))[:count]
+    return np.unique(np.concatenate([[0, len(values) - 1], jumps, jumps + 1]))
+
+
+def _float32_modes(schedule: jaxsched.Schedule, steps: np.ndarray, eager_at: np.ndarray):
+    """The float32 values in each evaluation mode; "eager" (one Python int at a time) only at
+    the indices `eager_at`."""
+    return {
+        "eager": (eager_at, np.asarray([schedule(int(steps[i])) for i in eager_at])),
+        "eager on arrays": (slice(None), np.asarray(schedule(steps))),
+        "jit closed over": (slice(None), np.asarray(jax.jit(schedule)(steps))),
+        "jit argument": (slice(None), np.asarray(jax.jit(lambda s, t: s(t))(schedule, steps))),
+    }
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_matches_reference_in_float32_under_jit(case: dict[str, Any]) -> None:
+def test_matches_reference_in_float32_in_every_evaluation_mode(case: dict[str, Any]) -> None:
     # float32 holds every integer step exactly only up to 2**24; the huge steps of a case are
     # checked in float64 above. Steps enter jit as floats: an int64 array would be cut to int32.
     steps = _steps(case)
     exact = steps < 2**24
     schedule = _build(case["config"])
-    got = np.asarray(jax.jit(lambda s, t: s(t))(schedule, steps[exact].astype(np.float32)))
     expected = np.asarray(case["values"], dtype=np.float64)[exact]
     scale = max(np.max(np.abs(expected)), 1e-30)
-    np.testing.assert_allclose(
-        got, expected, rtol=2e-5, atol=2e-6 * scale, err_msg=case["reference"]
-    )
-    assert np.all(np.isfinite(np.asarray(schedule(steps))))
+    steps = steps[exact].astype(np.float32)
+    for mode, (at, got) in _float32_modes(schedule, steps, _around_jumps(expected)).items():
+        assert got.dtype == np.float32, mode
+        np.testing.assert_allclose(
+            got, expected[at], rtol=2e-5, atol=2e-6 * scale, err_msg=f"{mode}: {case['reference']}"
+        )
+    assert np.all(np.isfinite(np.asarray(schedule(_steps(case)))))
 
 
 def test_golden_covers_the_whole_catalogue() -> None:

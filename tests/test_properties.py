@@ -378,7 +378,7 @@ def wsd_spec(draw: st.DrawFn) -> Spec:
     )
 
 
-T_MUL = st.sampled_from((1.0, 1.5, 2.0, 3.0)) | f32(1.125, 3.0)
+T_MUL = st.sampled_from((1.0, 1.5, 2.0, 3.0, 4.0, 5.0)) | f32(1.125, 5.0)
 
 
 def restarts_spec(
@@ -592,23 +592,84 @@ def is_cyclic(spec: Spec) -> bool:
 # ----------------------------------------------------------------------------- values
 
 
+EAGER_STEPS = 16  # steps evaluated one Python number at a time (each call dispatches)
+
+
+def evaluation_modes(schedule: jaxsched.Schedule, steps: np.ndarray) -> dict[str, np.ndarray]:
+    """The schedule's values at `steps` in each way users evaluate it.
+
+    "eager" takes one Python number at a time (ints for whole steps) and covers only the
+    first `EAGER_STEPS` steps, the ones around the schedule's key steps; the other modes cover
+    them all. Under "jit closed over" the schedule's numbers are compile-time constants, which
+    XLA folds and rewrites (a division becomes a multiplication by a rounded reciprocal).
+    """
+    eager = [schedule(int(t) if float(t).is_integer() else float(t)) for t in steps[:EAGER_STEPS]]
+    return {
+        "eager": np.asarray(eager),
+        "eager on arrays": np.asarray(schedule(steps)),
+        "jit closed over": np.asarray(jax.jit(schedule)(steps)),
+        "jit argument": np.asarray(evaluate(schedule, steps)),
+    }
+
+
+def assert_modes_agree(
+    schedule: jaxsched.Schedule, spec: Spec, steps: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Every mode matches the reference, and at whole steps the modes agree with each other.
+
+    The reference comparison forgives a jump within a tiny window of a step; the modes may not
+    disagree about which side of a jump a whole step is on.
+    """
+    values = evaluation_modes(schedule, steps)
+    scale = max(reference.build(spec).scale, 1e-30)
+    whole = np.asarray(steps, np.float64) == np.round(steps)
+    base = values["jit argument"]
+    for mode, got in values.items():
+        assert got.dtype == np.float32, mode
+        assert got.shape == steps[: len(got)].shape, mode
+        assert_matches_reference(got, spec, steps[: len(got)])
+        at = whole[: len(got)]
+        np.testing.assert_allclose(
+            got[at], base[: len(got)][at], rtol=RTOL, atol=ATOL * scale, err_msg=mode
+        )
+    return values
+
+
 @pytest.mark.parametrize("family", sorted(FAMILIES))
-def test_jit_equals_eager_equals_float64_reference(family: str) -> None:
+def test_every_evaluation_mode_matches_the_float64_reference(family: str) -> None:
     @settings(max_examples=25, deadline=None)
     @given(spec_and_steps(FAMILIES[family]))
     def check(case: tuple[Spec, np.ndarray]) -> None:
         spec, steps = case
-        schedule = build(spec)
-        jitted = np.asarray(evaluate(schedule, steps))
-        eager = np.asarray(schedule(steps))
-        assert jitted.dtype == np.float32
-        assert jitted.shape == steps.shape
-        np.testing.assert_allclose(
-            jitted, eager, rtol=RTOL, atol=ATOL * max(reference.build(spec).scale, 1e-30)
-        )
-        assert_matches_reference(jitted, spec, steps)
+        assert_modes_agree(build(spec), spec, steps)
 
     check()
+
+
+# Restarts at whole steps that a rounded reciprocal of `t_mul - 1` used to move under jit.
+@pytest.mark.parametrize("t_mul", [3.0, 4.0, 5.0, 6.0, 7.0, 1.5, 1.25])
+@pytest.mark.parametrize("first_decay_steps", [1, 3, 10])
+def test_cosine_restarts_restart_on_the_same_whole_step_in_every_mode(
+    t_mul: float, first_decay_steps: int
+) -> None:
+    spec: Spec = (
+        "cosine_restarts",
+        {
+            "init_value": 0.05,
+            "first_decay_steps": first_decay_steps,
+            "t_mul": t_mul,
+            "m_mul": 1.0,
+            "end_value": 0.0,
+            "cycle_limit": None,
+        },
+    )
+    starts = [restart_start(first_decay_steps, t_mul, i) for i in range(8)]
+    whole = [s for s in starts if float(s).is_integer() and s < 2**20]
+    steps = padded(sorted({*whole, *(s - 1 for s in whole if s >= 1)}))
+    values = assert_modes_agree(build(spec), spec, steps)
+    for mode, got in values.items():
+        restarted = np.isin(steps[: len(got)], whole)
+        np.testing.assert_array_equal(got[restarted], np.float32(0.05), err_msg=mode)
 
 
 X64_FAMILIES = (
