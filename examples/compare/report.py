@@ -173,7 +173,8 @@ def plot_lr_curves(study: dict[str, Any], path: str) -> None:
 
 
 def plot_accuracy(study: dict[str, Any], path: str) -> None:
-    """Test accuracy per epoch: mean over seeds, +-1 std band, one panel per schedule."""
+    """Test accuracy per epoch, one panel per schedule: the mean over the seeds that trained,
+    a +-1 std band, and in the legend how many seeds failed (diverged or stuck at chance)."""
     panels, colors = _panels(study), _colors(study)
     plt, figure, axes = _figure(len(panels))
     finals = [run["evals"][-1]["test_accuracy"] for run in study["runs"] if not failed(run)]
@@ -184,16 +185,22 @@ def plot_accuracy(study: dict[str, Any], path: str) -> None:
         for run in runs:
             by_label.setdefault(_label(run), []).append(run)
         for label, group in by_label.items():
-            epochs = [e["epoch"] for e in group[0]["evals"]]
-            accuracy = np.array([[e["test_accuracy"] for e in r["evals"]] for r in group])
-            mean, std = accuracy.mean(0), accuracy.std(0, ddof=1 if len(group) > 1 else 0)
-            ax.plot(epochs, mean, marker="o", markersize=3, label=label, color=colors[label])
+            trained = [r for r in group if not failed(r)]
+            dead = len(group) - len(trained)
+            legend = f"{label} ({dead} failed)" if dead else label
+            if not trained:
+                ax.plot([], [], color=colors[label], label=legend)
+                continue
+            epochs = [e["epoch"] for e in trained[0]["evals"]]
+            accuracy = np.array([[e["test_accuracy"] for e in r["evals"]] for r in trained])
+            mean, std = accuracy.mean(0), accuracy.std(0, ddof=1 if len(trained) > 1 else 0)
+            ax.plot(epochs, mean, marker="o", markersize=3, label=legend, color=colors[label])
             ax.fill_between(epochs, mean - std, mean + std, color=colors[label], alpha=0.2)
         ax.set_ylim(low, top)
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, loc="lower right")
         ax.grid(alpha=0.3)
-    _save(plt, figure, path, "epoch", "test accuracy (mean +- std over seeds)")
+    _save(plt, figure, path, "epoch", "test accuracy (mean +- std over the seeds that trained)")
 
 
 def write_study(study: dict[str, Any], out: str, results: bool = True) -> None:

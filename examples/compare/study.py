@@ -12,7 +12,7 @@ train together (`examples.compare.group`). Writes into --out:
   table.md         mean +- std over seeds of the final test accuracy and train loss, time
   results.json     every run: settings, per-evaluation metrics, learning-rate curve
   lr_curves.png    the learning rate of every configuration (first seed)
-  accuracy.png     test accuracy per epoch, mean and +-1 std band across seeds
+  accuracy.png     test accuracy per epoch, mean and +-1 std band across the seeds that trained
 
 The default budget is sized for a 2-core CPU; `--full` is the whole training set and more
 epochs for a GPU, `--smoke` a seconds-long check.
