@@ -18,10 +18,9 @@ differs only in how it is called:
     states (`pure_vmap`, the study's way) against `nnx.jit(nnx.vmap(Core.update))` on stacked
     modules (`nnx_vmap`).
 
-The nnx.jit sides close over the hyperparameters: passing a jaxsched schedule as an argument
-of an NNX transform fails until the library accepts NNX's placeholder leaves (issue 10), and
-closing over it only saves those sides the schedule's flattening. The sides alternate
-`--repeats` times; the report gives each side's median microseconds per call.
+Every side passes the hyperparameters (a jaxsched schedule and the momentum, on the device)
+as an argument, as the trainer does. The sides alternate `--repeats` times; the report gives
+each side's median microseconds per call.
 """
 
 from __future__ import annotations
@@ -105,8 +104,8 @@ def _sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
         wrapped[0], metrics = wrapped_step(wrapped[0], hyperparams, *batch)
         return metrics["loss"]
 
-    def update(model: Any, optimizer: Any, *data: Any) -> Any:
-        return the_core.update(model, optimizer, hyperparams, *data)["loss"]
+    def update(model: Any, optimizer: Any, *args: Any) -> Any:
+        return the_core.update(model, optimizer, *args)["loss"]
 
     model, optimizer = the_core.merge(init(*args))
     graph, tree = nnx.jit(update), nnx.jit(update, graph=False)
@@ -115,9 +114,9 @@ def _sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
     return {
         "pure_jit": pure_jit,
         "pure_jit_nnx_state": pure_jit_nnx_state,
-        "nnx_jit": lambda: graph(model, optimizer, *batch),
-        "nnx_jit_tree": lambda: tree(model, optimizer, *batch),
-        "nnx_cached_partial": lambda: cached(*batch),
+        "nnx_jit": lambda: graph(model, optimizer, hyperparams, *batch),
+        "nnx_jit_tree": lambda: tree(model, optimizer, hyperparams, *batch),
+        "nnx_cached_partial": lambda: cached(hyperparams, *batch),
     }
 
 
@@ -148,14 +147,17 @@ def _vmap_sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
         state[0], metrics = pure(state[0], stacked, images, labels, orders, 0)
         return metrics["loss"]
 
-    models, optimizers = nnx.vmap(lambda key: the_core.create(key, hyperparams))(keys)
+    models, optimizers = nnx.vmap(the_core.create)(keys, stacked)
 
     @nnx.jit
-    @nnx.vmap(in_axes=(0, 0, 0))
-    def nnx_step(model: Any, optimizer: Any, order: Any) -> Any:
+    @nnx.vmap(in_axes=(0, 0, 0, 0))
+    def nnx_step(model: Any, optimizer: Any, hyperparams: Any, order: Any) -> Any:
         return the_core.update(model, optimizer, hyperparams, images, labels, order, 0)["loss"]
 
-    return {"pure_vmap": pure_vmap, "nnx_vmap": lambda: nnx_step(models, optimizers, orders)}
+    return {
+        "pure_vmap": pure_vmap,
+        "nnx_vmap": lambda: nnx_step(models, optimizers, stacked, orders),
+    }
 
 
 def time_sides(config: DispatchConfig, sides: dict[str, Callable[[], Any]]) -> dict[str, Any]:

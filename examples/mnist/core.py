@@ -196,7 +196,7 @@ class Core:
         return {
             "loss": loss,
             "accuracy": jnp.mean(jnp.argmax(logits, -1) == y),
-            "lr": jaxsched.current_lr(nnx.as_pure(optimizer.opt_state)),
+            "lr": jaxsched.current_lr(optimizer),
         }
 
     def _constrain(self, array: jax.Array) -> jax.Array:
@@ -236,8 +236,7 @@ class Core:
         """The state with the learning rate's multiplier set to `scale` (`jaxsched.set_scale`;
         pure)."""
         model, optimizer = self.merge(state)
-        opt_state = jaxsched.set_scale(nnx.as_pure(optimizer.opt_state), learning_rate=scale)
-        nnx.update(optimizer.opt_state, nnx.state(opt_state))
+        jaxsched.set_scale(optimizer, learning_rate=scale)  # in place, as NNX expects
         return state_of(model, optimizer)
 
 
