@@ -27,7 +27,7 @@ if [[ ! -d "$FASHION" ]]; then
 fi
 
 if ((run_main)); then
-  # The main job: the Flax CNN on the real Fashion-MNIST for 2 epochs with one-cycle, in a
+  # The main job: the Flax NNX CNN on the real Fashion-MNIST for 2 epochs with one-cycle, in a
   # fresh run folder (an existing one is only continued with --resume).
   .venv/bin/python -m examples.mnist.main --dataset fashion_mnist --data-dir "$FASHION" \
     --epochs 2 --schedule one_cycle --learning-rate 0.1 \

@@ -1,31 +1,26 @@
-"""K runs in one compiled update against the same K runs trained one after another.
+"""K runs in one group against the same K runs trained one after another.
 
-    python benchmarks/vmap_sweep.py                 # K=8, CNN, batch 128, then memory vs K
+    python -m benchmarks.vmap_sweep                 # K=8, CNN, batch 128, then memory vs K
 
-Every side trains the CNN of `examples/mnist` with SGD-momentum under K different schedules
-(one-cycle at K peak learning rates: one structure group) on a device-resident synthetic
-training set, `--steps` updates per run:
+Every side trains the CNN with SGD-momentum under K different schedules (one-cycle at K peak
+learning rates: one structure group) on a device-resident synthetic training set, `--steps`
+updates per run, with the study's own `examples.compare.group.RunGroup`:
 
-  - vmapped: the K runs as one group of `examples.compare.sweep` under one `jax.vmap`
-    (`vmap_size=K`), one update call per step; on CPU its convolutions are matrix products
-    (`sweep.resolve_conv`);
-  - sweep default: the K runs as one group with the sweep's default `vmap_size`
-    (`sweep.resolve_vmap_size`): on CPU the group's one compiled update vmaps one run at a
-    time, with native convolutions. On accelerators this is the vmapped side and is not
-    timed twice;
-  - sequential: K groups of one run each, trained one after another with the same code (the
-    compiled update is shared), once with convolutions as matrix products ("matmul") and
-    once with `lax.conv` ("native", the trainer's path).
+  - vmapped: the K runs as one group under one `jax.vmap` (`vmap_size=K`), one call per
+    update; on CPU its convolutions are matrix products (`group.use_matmul_convs`);
+  - group_default: the K runs as one group with the default `vmap_size`
+    (`group.resolve_vmap_size`): on CPU one run per call, with native convolutions. On
+    accelerators this is the vmapped side and is not timed twice;
+  - sequential: K groups of one run each, trained one after another, once with matmul
+    convolutions and once with native ones (the trainer's).
 
-On CPU every side gets the sweep's CPU tuning (glibc keeps freed memory; native convolutions
-are compiled with `examples/mnist/cpu_tuning.py`'s options).
-
-The sides alternate `--repeats` times so that all see the same machine load; the report gives
-medians, each grouped side's speed-up over the faster sequential variant, and the compile
-times apart. Then, unless `--no-memory`, each grouped side at each K of `--memory-ks` runs
-in a fresh subprocess that reports its peak memory: `peak_bytes_in_use` of the device
-where JAX exposes it (GPU, TPU), else the process's peak resident set minus the peak before
-the group was built.
+On CPU every side gets the CPU tuning (glibc keeps freed memory; native convolutions are
+compiled with `examples/mnist/cpu_tuning.py`'s options). The sides alternate `--repeats`
+times so that all see the same machine load; the report gives medians, each grouped side's
+speed-up over the faster sequential side, and the compile times apart. Then, unless
+`--no-memory`, each grouped side at each K of `--memory-ks` runs in a fresh subprocess that
+reports its peak memory: `peak_bytes_in_use` of the device where JAX exposes it (GPU, TPU),
+else the process's peak resident set minus the peak before the group was built.
 """
 
 from __future__ import annotations
@@ -41,97 +36,136 @@ import sys
 import time
 from typing import Any
 
-import jax
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from examples import flags
+from examples.mnist import cpu_tuning
 
-import jaxsched
-from examples.compare import sweep
-from examples.mnist import cpu_tuning, data
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def synthetic_data(num_train: int) -> sweep.DeviceData:
+@dataclasses.dataclass(frozen=True)
+class SweepBenchmarkConfig:
+    """What the benchmark runs; each field is a command-line flag.
+
+    Attributes:
+      k: runs per group.
+      steps: updates per run per timing.
+      repeats: alternating timings of every side (their median is reported).
+      batch_size: images per update.
+      model: "cnn", "mlp" or "linear".
+      conv: the vmapped side's convolutions ("auto", "matmul", "native").
+      num_train: synthetic training images.
+      memory_ks: the K of the memory measurements, comma-separated.
+      memory: measure peak memory against K.
+      json: also write the results to this file.
+    """
+
+    k: int = 8
+    steps: int = 10
+    repeats: int = 3
+    batch_size: int = 128
+    model: str = "cnn"
+    conv: str = "auto"
+    num_train: int = 4096
+    memory_ks: tuple[int, ...] = (1, 2, 4, 8, 16)
+    memory: bool = True
+    json: str | None = None
+
+
+def synthetic_data(num_train: int) -> Any:
     """Random uint8 images: the cost of an update does not depend on the pixel values."""
+    import jax
+
+    from examples.mnist import core, data
+
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (num_train, 28, 28, 1), np.uint8)
     labels = rng.integers(0, 10, num_train).astype(np.int32)
     dataset = data.Dataset(images, labels, images[:256], labels[:256])
-    return sweep.put_data(dataset, eval_batch_size=256)
+    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    return core.put_data(dataset, device, eval_batch_size=256)
 
 
-def make_runs(k: int, total_steps: int) -> list[sweep.Run]:
+def make_runs(k: int, total_steps: int) -> list[Any]:
+    """K one-cycle runs of SGD at peak rates from 0.01 to 0.3, seeds 0 .. K-1."""
+    from examples.compare import group, recipes
+
     peaks = np.geomspace(0.01, 0.3, k) if k > 1 else [0.1]
-    return [
-        sweep.Run(
-            "one_cycle",
-            "sgd",
-            jaxsched.one_cycle(float(peak), total_steps),
-            seed,
-            float(peak),
-            momentum=jaxsched.one_cycle_momentum(total_steps),
+    runs = []
+    for seed, peak in enumerate(peaks):
+        scheduled = recipes.build("one_cycle", float(peak), total_steps)
+        runs.append(
+            group.Run("sgd", scheduled.schedule, seed, float(peak), "one_cycle", scheduled.momentum)
         )
-        for seed, peak in enumerate(peaks)
-    ]
+    return runs
 
 
-class Group:
-    """A group of runs ready to step: its state, its compiled update and the data order."""
+class Side:
+    """Groups of runs ready to step, one after another."""
 
-    def __init__(self, runs: list[sweep.Run], device_data: sweep.DeviceData, config: Any) -> None:
-        self.data = device_data
-        self.batch_size = config.batch_size
-        self.hyperparams, params, opt_state, data_keys = sweep.init_group(runs, config)
-        count = device_data.train_images.shape[0]
-        self.orders = sweep.compiled("permutations", data_keys, 0, count=count)[0](data_keys, 0)
-        self.state = (params, opt_state)
-        self.vmap_size = sweep.resolve_vmap_size(config.vmap_size, len(runs))
-        conv = sweep.resolve_conv(config.conv, self.vmap_size)
-        self.step_fn, self.compile_seconds = sweep.compiled(
-            "train_step", params, opt_state, self.hyperparams, device_data.train_images,
-            device_data.train_labels, self.orders, np.int32(0), model=config.model,
-            optimizer="sgd", batch_size=config.batch_size, conv=conv, vmap_size=self.vmap_size,
-            compiler_options=sweep.step_compiler_options(config, conv),
-        )  # fmt: skip
-        self.steps_per_epoch = count // config.batch_size
+    def __init__(self, runs_per_group: list[list[Any]], data: Any, config: Any) -> None:
+        from examples.compare import group
 
-    def run(self, steps: int) -> Any:
-        params, opt_state = self.state
-        for i in range(steps):
-            offset = np.int32((i % self.steps_per_epoch) * self.batch_size)
-            params, opt_state, loss, _ = self.step_fn(
-                params, opt_state, self.hyperparams, self.data.train_images,
-                self.data.train_labels, self.orders, offset,
-            )  # fmt: skip
-        self.state = (params, opt_state)
-        return loss
+        self.groups = [group.RunGroup(runs, data, config) for runs in runs_per_group]
+        self.orders = [g.orders(0) for g in self.groups]
+        self.compile_seconds = self.groups[0].compile_seconds
+
+    def run(self, steps: int) -> float:
+        """Seconds for `steps` updates of every group, one group after another."""
+        import jax
+
+        start = time.perf_counter()
+        for g, orders in zip(self.groups, self.orders, strict=True):
+            jax.block_until_ready(g.train_steps(orders, 0, steps))
+        return time.perf_counter() - start
 
 
-def timed(groups: list[Group], steps: int) -> float:
-    """Seconds for `steps` updates of each group, one group after another."""
-    start = time.perf_counter()
-    for group in groups:
-        jax.block_until_ready(group.run(steps))
-    return time.perf_counter() - start
+def _sides(config: SweepBenchmarkConfig) -> tuple[dict[str, Side], list[str]]:
+    """The grouped and the sequential sides, and the names of the grouped ones."""
+    from examples.compare import group
+
+    data = synthetic_data(config.num_train)
+    runs = make_runs(config.k, 10 * config.steps * config.repeats)
+    if config.steps * config.batch_size > config.num_train:
+        raise ValueError("--steps times --batch-size must fit in --num-train (one epoch)")
+    base = group.GroupConfig(model=config.model, batch_size=config.batch_size)
+    vmapped = dataclasses.replace(base, conv=config.conv, vmap_size=config.k)
+    sides = {"vmapped": Side([runs], data, vmapped)}
+    if group.resolve_vmap_size(base.vmap_size, config.k) != config.k:
+        sides["group_default"] = Side([runs], data, base)
+    grouped = list(sides)
+    for conv in ("matmul", "native"):
+        sides[f"sequential_{conv}"] = Side(
+            [[run] for run in runs], data, dataclasses.replace(base, conv=conv)
+        )
+    return sides, grouped
 
 
-def peak_memory(k: int, side: str, args: argparse.Namespace) -> dict[str, Any]:
+def peak_memory(k: int, side: str, config: SweepBenchmarkConfig) -> dict[str, Any]:
     """Trains a group of `k` runs for a few steps; the peak memory that took (in-process).
 
-    `side` is "vmapped" (one vmap over the group) or "sweep_default" (the sweep's default
-    runs per vmap)."""
+    `side` is "vmapped" (one vmap over the group) or "group_default"."""
     cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
-    device_data = synthetic_data(args.num_train)
-    config = sweep.SweepConfig(model=args.model, batch_size=args.batch_size)
+    import jax
+
+    from examples.compare import group
+
+    data = synthetic_data(config.num_train)
+    group_config = group.GroupConfig(model=config.model, batch_size=config.batch_size)
     if side == "vmapped":
-        config = dataclasses.replace(config, conv=args.conv, vmap_size=k)
-    jax.block_until_ready(device_data)
+        group_config = dataclasses.replace(group_config, conv=config.conv, vmap_size=k)
+    jax.block_until_ready(data)
     before_mb = _host_peak_mb()
-    group = Group(make_runs(k, 1000), device_data, config)
-    jax.block_until_ready(group.run(3))
+    one = Side([make_runs(k, 1000)], data, group_config)
+    one.run(3)
     stats = jax.devices()[0].memory_stats() or {}
-    result = {"k": k, "side": side, "vmap_size": group.vmap_size,
-              "device": jax.devices()[0].device_kind}  # fmt: skip
+    result: dict[str, Any] = {
+        "k": k,
+        "side": side,
+        "vmap_size": one.groups[0].vmap_size,
+        "device": jax.devices()[0].device_kind,
+    }
     if "peak_bytes_in_use" in stats:
         result["device_peak_mb"] = stats["peak_bytes_in_use"] / 2**20
     peak_mb = _host_peak_mb()
@@ -157,90 +191,103 @@ def _host_peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--k", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=10, help="updates per run per timing")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--model", default="cnn", choices=("cnn", "mlp"))
-    parser.add_argument("--conv", default="auto", choices=("auto", "matmul", "native"),
-                        help="the vmapped side's convolutions")  # fmt: skip
-    parser.add_argument("--num-train", type=int, default=4096)
-    parser.add_argument("--memory-ks", default="1,2,4,8,16")
-    parser.add_argument("--no-memory", action="store_true")
-    parser.add_argument("--json", help="also write the results to this JSON file")
+def _memory_rows(config: SweepBenchmarkConfig, grouped: list[str]) -> list[dict[str, Any]]:
+    """Peak memory of each grouped side at each K, each in a fresh process."""
+    env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    rows = []
+    for side in grouped:
+        for k in config.memory_ks:
+            flags_of_child = ["--memory-child", str(k), "--memory-side", side]
+            flags_of_child += ["--model", config.model, "--batch-size", str(config.batch_size)]
+            flags_of_child += ["--conv", config.conv, "--num-train", str(config.num_train)]
+            child = subprocess.run(
+                [sys.executable, "-m", "benchmarks.vmap_sweep", *flags_of_child],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+                cwd=_REPO,
+            )
+            row = json.loads(child.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            device_peak = row.get("device_peak_mb")
+            device = f", device peak {device_peak:.0f} MB" if device_peak else ""
+            print(
+                f"{side:>13} K={k:3d}: host peak RSS {row['host_peak_rss_mb']:7.0f} MB "
+                f"(+{row['host_rss_increase_mb']:.0f} MB for the group){device}"
+            )
+    return rows
+
+
+def _add_child_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--memory-side", default="vmapped", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.memory_child is not None:
-        print(json.dumps(peak_memory(args.memory_child, args.memory_side, args)))
-        return 0
 
-    cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
-    device = jax.devices()[0]
-    print(f"device: {device.platform} / {device.device_kind} x {len(jax.devices())}; "
-          f"JAX {jax.__version__}; {args.model}, batch {args.batch_size}, K={args.k}, "
-          f"{args.steps} updates per run, {args.repeats} alternating repeats")  # fmt: skip
-    device_data = synthetic_data(args.num_train)
-    runs = make_runs(args.k, 10 * args.steps * args.repeats)
-    base = sweep.SweepConfig(model=args.model, batch_size=args.batch_size)
-    vmapped_config = dataclasses.replace(base, conv=args.conv, vmap_size=args.k)
-    grouped = {"vmapped": [Group(runs, device_data, vmapped_config)]}
-    if sweep.resolve_vmap_size(base.vmap_size, args.k) != args.k:
-        grouped["sweep_default"] = [Group(runs, device_data, base)]
-    sequential = {
-        f"sequential_{conv}": [
-            Group([run], device_data, dataclasses.replace(base, conv=conv)) for run in runs
-        ]
-        for conv in ("matmul", "native")
-    }
-    sides = {**grouped, **sequential}
-    compile_seconds = {name: groups[0].compile_seconds for name, groups in sides.items()}
-    # A warm-up step everywhere: the first call of an executable allocates its buffers.
-    for groups in sides.values():
-        timed(groups, 1)
+
+def time_sides(config: SweepBenchmarkConfig) -> dict[str, Any]:
+    """Times every side in alternation; medians, ratios and compile times."""
+    import jax
+
+    sides, grouped = _sides(config)
+    for side in sides.values():  # a warm-up step: the first call allocates its buffers
+        side.run(1)
     times: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(args.repeats):
-        for name, groups in sides.items():
-            times[name].append(timed(groups, args.steps))
+    for _ in range(config.repeats):
+        for name, side in sides.items():
+            times[name].append(side.run(config.steps))
     medians = {name: statistics.median(values) for name, values in times.items()}
-    images = args.k * args.steps * args.batch_size
+    sequential = [name for name in sides if name not in grouped]
     best = min(sequential, key=lambda n: medians[n])
-    ratios = {name: medians[best] / medians[name] for name in grouped}
-    print("compile (s): " + ", ".join(f"{k} {v:.1f}" for k, v in compile_seconds.items()))
-    for name, seconds in medians.items():
-        print(f"{name:>18}: {seconds:7.2f} s for {args.k} x {args.steps} updates "
-              f"({images / seconds:6.0f} images/s; all: {', '.join(f'{t:.2f}' for t in times[name])})")  # fmt: skip  # noqa: E501
-    for name, ratio in ratios.items():
-        print(f"speed-up of {name} over the faster sequential ({best}): {ratio:.2f}x")
+    device = jax.devices()[0]
+    return {
+        "device": device.device_kind,
+        "platform": device.platform,
+        "jax_version": jax.__version__,
+        "load_average": os.getloadavg(),
+        "times": times,
+        "medians": medians,
+        "ratios": {name: medians[best] / medians[name] for name in grouped},
+        "baseline": best,
+        "grouped": grouped,
+        "compile_seconds": {name: side.compile_seconds for name, side in sides.items()},
+    }
 
-    memory = []
-    if not args.no_memory:
-        env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
-        for side in grouped:
-            for k in (int(x) for x in args.memory_ks.split(",")):
-                child = subprocess.run(
-                    [sys.executable, os.path.abspath(__file__), "--memory-child", str(k),
-                     "--memory-side", side, "--model", args.model,
-                     "--batch-size", str(args.batch_size), "--conv", args.conv,
-                     "--num-train", str(args.num_train)],
-                    capture_output=True, text=True, env=env, check=True,
-                )  # fmt: skip
-                memory.append(json.loads(child.stdout.strip().splitlines()[-1]))
-                row = memory[-1]
-                device_peak = row.get("device_peak_mb")
-                print(f"{side:>13} K={k:3d}: host peak RSS {row['host_peak_rss_mb']:7.0f} MB "
-                      f"(+{row['host_rss_increase_mb']:.0f} MB for the group)"
-                      + (f", device peak {device_peak:.0f} MB" if device_peak else ""))  # fmt: skip
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({
-                "device": device.device_kind, "platform": device.platform,
-                "jax_version": jax.__version__, "args": vars(args), "times": times,
-                "medians": medians, "ratios": ratios, "baseline": best,
-                "compile_seconds": compile_seconds, "memory": memory,
-            }, f, indent=1)  # fmt: skip
+
+def main(argv: list[str] | None = None) -> int:
+    config, namespace = flags.parse(
+        SweepBenchmarkConfig,
+        argv,
+        prog="python -m benchmarks.vmap_sweep",
+        description=__doc__.split("\n\n")[0],
+        choices={"model": ("cnn", "mlp", "linear"), "conv": ("auto", "matmul", "native")},
+        extra=_add_child_flags,
+    )
+    if namespace.memory_child is not None:
+        print(json.dumps(peak_memory(namespace.memory_child, namespace.memory_side, config)))
+        return 0
+    cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
+    print(
+        f"{config.model}, batch {config.batch_size}, K={config.k}, {config.steps} updates per "
+        f"run, {config.repeats} alternating repeats, load {os.getloadavg()[0]:.2f}"
+    )
+    results = time_sides(config)
+    images = config.k * config.steps * config.batch_size
+    compile_seconds = results["compile_seconds"].items()
+    print("compile (s): " + ", ".join(f"{k} {v:.1f}" for k, v in compile_seconds))
+    for name, seconds in results["medians"].items():
+        all_times = ", ".join(f"{t:.2f}" for t in results["times"][name])
+        print(
+            f"{name:>18}: {seconds:7.2f} s for {config.k} x {config.steps} updates "
+            f"({images / seconds:6.0f} images/s; all: {all_times})"
+        )
+    for name, ratio in results["ratios"].items():
+        baseline = results["baseline"]
+        print(f"speed-up of {name} over the faster sequential ({baseline}): {ratio:.2f}x")
+    results["memory"] = _memory_rows(config, results["grouped"]) if config.memory else []
+    results["config"] = dataclasses.asdict(config)
+    if config.json:
+        with open(config.json, "w") as f:
+            json.dump(results, f, indent=1)
     return 0
 
 

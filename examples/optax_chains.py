@@ -46,7 +46,8 @@ def train(name, tx, steps=8, every_step=None):
     return params, state
 
 
-def main() -> None:
+def chain_and_mask() -> None:
+    """1 and 2: a schedule inside an optax chain; adamw's mask kept a mask by inject."""
     schedule = jaxsched.warmup_cosine_decay(0.0, 0.3, warmup_steps=2, decay_steps=8)
     train(
         "chain(clip_by_global_norm, scale_by_adam, scale_by_learning_rate(warmup_cosine_decay))",
@@ -71,6 +72,9 @@ def main() -> None:
         ),
     )
 
+
+def scheduled_momentum_and_groups() -> None:
+    """3 and 4: momentum scheduled with the learning rate; per-group learning rates."""
     lr = jaxsched.one_cycle(0.2, total_steps=8)
     momentum = jaxsched.one_cycle_momentum(total_steps=8)
     train(
@@ -97,6 +101,9 @@ def main() -> None:
         ),
     )
 
+
+def plateau_on_a_decay() -> None:
+    """5: reduce_on_plateau multiplying a cosine decay through `set_scale`."""
     print("\n== reduce_on_plateau multiplying cosine_decay (validation loss faked per epoch)")
     decay = jaxsched.cosine_decay(0.1, decay_steps=40)
     tx = jaxsched.inject(optax.sgd, learning_rate=decay)
@@ -119,6 +126,12 @@ def main() -> None:
             f"{float(jaxsched.current_lr(state, 'next')):.5f}, train loss "
             f"{float(loss_fn(params)):.4f}"
         )
+
+
+def main() -> None:
+    chain_and_mask()
+    scheduled_momentum_and_groups()
+    plateau_on_a_decay()
 
 
 if __name__ == "__main__":

@@ -8,11 +8,10 @@ import subprocess
 import sys
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from examples.mnist import configs, cpu_tuning, main, models, train
+from examples.mnist import configs, cpu_tuning, data, main, train
 from tests.mnist_helpers import REPO
 
 
@@ -25,32 +24,28 @@ def test_compiler_options_are_for_the_cnn_on_cpu_only():
     assert set(options) == {"xla_cpu_experimental_ynn_fusion_type"}
 
 
-def _cnn_steps(options: dict[str, str], steps: int = 3):
-    """Params after `steps` updates of the trainer's step, and the compiled step's HLO."""
-    config = configs.Config(optimizer="sgd", momentum=0.9)
-    model = models.create("cnn")
-    mesh = train.make_mesh(1)
-    optimizer = train.make_optimizer(config, train.build_schedule("constant", {}, 0.05, steps))
-    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))["params"]
-    opt_state = optimizer.init(params)
+def _cnn_steps(tuned: bool, steps: int = 3):
+    """The model after `steps` updates of the trainer's CNN step, and the compiled step's HLO."""
     rng = np.random.default_rng(0)
-    images = jnp.asarray(rng.integers(0, 256, (64, 28, 28, 1), np.uint8))
-    labels = jnp.asarray(rng.integers(0, 10, 64).astype(np.int32))
-    order = jnp.arange(64, dtype=jnp.int32)
-    step = (
-        train.make_train_step(model, optimizer, 32, mesh, options)
-        .lower(params, opt_state, images, labels, order, 0)
-        .compile()
-    )
+    images = rng.integers(0, 256, (64, 28, 28, 1), np.uint8)
+    labels = rng.integers(0, 10, 64).astype(np.int32)
+    dataset = data.Dataset(images, labels, images[:8], labels[:8])
+    config = configs.Config(model="cnn", batch_size=32, learning_rate=0.05, cpu_tuning=tuned)
+    trainer = train.setup(config, dataset)
+    run = train.create_state(trainer)
+    order = jax.numpy.arange(64, dtype=jax.numpy.int32)
+    state = run.state
     for i in range(steps):
-        params, opt_state, _ = step(params, opt_state, images, labels, order, 32 * (i % 2))
-    return params, step.as_text()
+        state, _ = trainer.train_step(
+            state, trainer.hyperparams, *trainer.data[:2], order, 32 * (i % 2)
+        )
+    return state["model"], trainer.train_step.as_text()
 
 
 @pytest.mark.skipif(jax.default_backend() != "cpu", reason="XLA:CPU options")
 def test_tuned_step_trains_like_the_default_step_and_leaves_weight_gradients_to_xla():
-    tuned, tuned_hlo = _cnn_steps(cpu_tuning.compiler_options("cpu", "cnn"))
-    default, default_hlo = _cnn_steps({})
+    tuned, tuned_hlo = _cnn_steps(tuned=True)
+    default, default_hlo = _cnn_steps(tuned=False)
     for a, b in zip(jax.tree.leaves(tuned), jax.tree.leaves(default), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 

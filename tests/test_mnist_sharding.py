@@ -25,7 +25,7 @@ for devices in (1, 4):
     summary = train.train_and_evaluate(config)
     with open(f"{workdir}/{devices}/metrics.jsonl") as f:
         losses = [json.loads(line).get("loss") for line in f]
-    leaves = jax.tree.leaves(summary["params"])
+    leaves = jax.tree.leaves(summary["state"]["model"])
     results[devices] = {
         "losses": losses[:-1],
         "test_accuracy": summary["test_accuracy"],

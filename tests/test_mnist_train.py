@@ -1,4 +1,4 @@
-"""Tests of examples/mnist/train.py: schedules from flags, models, real learning, NaN stops."""
+"""Tests of examples/mnist/train.py: schedules from flags, real learning, NaN stops, resuming."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import jaxsched
-from examples.mnist import checkpoint, configs, data, models, train
+from examples.mnist import checkpoint, configs, data, train
 from tests.mnist_helpers import FASHION_MNIST, write_idx_folder
 
 
@@ -59,17 +59,20 @@ def test_bad_flag_values_are_rejected_by_the_config():
         configs.Config(model="resnet")
 
 
-@pytest.mark.parametrize("name", ["cnn", "mlp"])
-def test_models_map_a_batch_of_images_to_ten_logits(name):
-    model = models.create(name)
-    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
-    assert model.apply(params, jnp.zeros((3, 28, 28, 1))).shape == (3, 10)
+def test_optimizers_get_the_hyperparameters_their_flags_name():
+    schedule = jaxsched.constant(0.1)
 
+    def hyperparams(**overrides):
+        return train.make_hyperparams(configs.Config(**overrides), schedule)
 
-def test_cnn_has_the_flax_example_layers():
-    params = models.create("cnn").init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
-    shapes = [leaf.shape for leaf in jax.tree.leaves(params) if leaf.ndim > 1]
-    assert shapes == [(3, 3, 1, 32), (3, 3, 32, 64), (3136, 256), (256, 10)]
+    assert hyperparams(optimizer="sgd", momentum=0.8) == {
+        "learning_rate": schedule,
+        "momentum": 0.8,
+    }
+    assert hyperparams(optimizer="sgd", momentum=0.0)["momentum"] is None
+    assert hyperparams(optimizer="adam") == {"learning_rate": schedule}
+    for name in ("adamw", "schedule_free_adamw"):
+        assert hyperparams(optimizer=name, weight_decay=0.01)["weight_decay"] == 0.01
 
 
 def test_one_epoch_on_mock_tfds_data_writes_metrics_checkpoint_and_curves(tmp_path):
@@ -131,21 +134,17 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_pa
         train.train_and_evaluate(config)
     checkpoints = checkpoint.Checkpoints(os.path.join(config.workdir, "checkpoints"), 2)
     assert checkpoints.all_steps() == [5, 10]
-    state, _ = checkpoints.restore(10, _abstract_state(config))
-    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(state["params"]))
+    state = checkpoints.restore(10, _saved_layout(config))
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(state["run"]["model"]))
 
 
-def _abstract_state(config):
-    schedule = jaxsched.constant(1.0)
-    params = models.create(config.model).init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)))
-    params = params["params"]
-    opt_state = train.make_optimizer(config, schedule).init(params)
-    return {
-        "params": params,
-        "opt_state": opt_state,
-        "step": jnp.asarray(0, jnp.int32),
-        "data_key": jax.random.PRNGKey(0),
-    }
+def _saved_layout(config):
+    """The arrays a checkpoint of `config`'s run holds (shapes and types only)."""
+    trainer = train.setup(
+        config, data.Dataset(*[np.zeros((64, 28, 28, 1), np.uint8), np.zeros(64, np.int32)] * 2)
+    )
+    run = train.create_state(trainer)
+    return train._checkpoint_state(trainer, run)
 
 
 def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path):
@@ -158,6 +157,26 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path):
         train.train_and_evaluate(config)
     with pytest.raises(train.TrainingError, match="of another run"):
         train.train_and_evaluate(dataclasses.replace(config, resume=True, seed=1))
+
+
+def test_a_checkpoint_of_the_linen_trainer_is_refused_in_one_line(tmp_path):
+    folder = write_idx_folder(str(tmp_path / "data"), num_train=256, num_test=16)
+    config = _config(tmp_path, data_dir=folder, resume=True)
+    # What the Linen trainer saved: Linen parameters and optax state, and a record without
+    # "format".
+    params = {"Dense_0": {"kernel": jnp.zeros((784, 128)), "bias": jnp.zeros(128)}}
+    linen_state = {
+        "params": params,
+        "opt_state": {"count": jnp.zeros([], jnp.int32), "trace": params},
+        "step": jnp.asarray(8, jnp.int32),
+        "data_key": jax.random.PRNGKey(0),
+    }
+    record = {"config": {"model": "mlp"}, "schedule": {}, "steps_per_epoch": 8}
+    checkpoints = checkpoint.Checkpoints(os.path.join(config.workdir, "checkpoints"), 2)
+    checkpoints.save(8, linen_state, record)
+    checkpoints.close()
+    with pytest.raises(train.TrainingError, match=r"written by the Linen trainer.*new run"):
+        train.train_and_evaluate(config)
 
 
 def test_batch_larger_than_the_data_is_rejected(tmp_path):

@@ -1,4 +1,5 @@
-"""A Flax MNIST / Fashion-MNIST trainer that shows what a jaxsched schedule does to a model.
+"""A Flax NNX MNIST / Fashion-MNIST trainer that shows what a jaxsched schedule does to a model.
 
-`main.py` is the command line; `train.py` is the importable training library it drives.
+`main.py` is the command line; `train.py` is the importable training library it drives, over
+the training core in `core.py` that the study in `examples/compare/` shares.
 """

@@ -1,7 +1,9 @@
 """Checkpoints of a training run with orbax: the state pytree plus a JSON record of the run.
 
 Orbax writes each checkpoint into a temporary folder and renames it when complete, so a
-process killed mid-write leaves the previous checkpoint as the latest one.
+process killed mid-write leaves the previous checkpoint as the latest one. The record carries
+`FORMAT`, the layout of the state; `read_record` lets the trainer compare a checkpoint's run
+with its own before it restores any array.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
+
+# The layout of the saved state: 2 is the NNX trainer's {"run": {"model", "optimizer"}, "step",
+# "data_key"}. The Linen trainer wrote {"params", "opt_state", "step", "data_key"} and a
+# record without "format".
+FORMAT = 2
 
 
 class Checkpoints:
@@ -48,16 +55,20 @@ class Checkpoints:
         )
         self._manager.wait_until_finished()
 
-    def restore(self, step: int, like: Any) -> tuple[Any, dict[str, Any]]:
-        """Reads the checkpoint at `step`, shaped, typed and sharded like the pytree `like`."""
+    def read_record(self, step: int) -> dict[str, Any]:
+        """The run record of the checkpoint at `step`, without reading its arrays."""
+        restored = self._manager.restore(
+            step, args=ocp.args.Composite(record=ocp.args.JsonRestore())
+        )
+        return dict(restored.record)
+
+    def restore(self, step: int, like: Any) -> Any:
+        """Reads the state at `step`, shaped, typed and sharded like the pytree `like`."""
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
         restored = self._manager.restore(
-            step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract), record=ocp.args.JsonRestore()
-            ),
+            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))
         )
-        return restored.state, dict(restored.record)
+        return restored.state
 
     def close(self) -> None:
         """Waits for pending writes and releases the manager."""

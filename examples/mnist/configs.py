@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import types
-import typing
 from typing import Any
 
+from examples.flags import flag
+
 DATASETS = ("mnist", "fashion_mnist")
-MODELS = ("cnn", "mlp")
-OPTIMIZERS = ("sgd", "adam", "adamw")
+MODELS = ("cnn", "mlp", "linear")
+OPTIMIZERS = (
+    "sgd",
+    "adam",
+    "adamw",
+    "adagrad",
+    "rmsprop",
+    "schedule_free_sgd",
+    "schedule_free_adamw",
+)
+CHOICES = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS}
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Everything a training run depends on; `main.py` exposes each field as `--field-name`.
+    """Everything a training run depends on; `main.py` makes each field a flag `--field-name`.
 
     Attributes:
       dataset: "mnist" or "fashion_mnist" (names the tfds dataset and the class labels).
@@ -25,13 +33,15 @@ class Config:
       download: let tensorflow-datasets download and prepare the dataset when it is missing.
       max_train_examples: use only the first this many training images (0: all).
       max_test_examples: use only the first this many test images (0: all).
-      model: "cnn" (Conv32-Conv64-Dense256-Dense10) or "mlp" (one hidden layer).
+      model: "cnn" (Conv32-Conv64-Dense256-Dense10), "mlp" (one hidden layer) or "linear".
       epochs: passes over the training set.
       batch_size: global batch, split across all devices (must divide by the device count).
       eval_batch_size: batch of the test-set evaluation.
-      optimizer: "sgd" (with `momentum`), "adam" or "adamw" (with `weight_decay`).
+      optimizer: "sgd" (with `momentum`), "adam", "adamw" (with `weight_decay`), "adagrad",
+        "rmsprop", "schedule_free_sgd" or "schedule_free_adamw" (with `weight_decay`;
+        evaluated at the averaged point, see `core.use_evaluation_params`).
       momentum: SGD momentum (0 disables it).
-      weight_decay: AdamW's decoupled weight decay.
+      weight_decay: decoupled weight decay of "adamw" and "schedule_free_adamw".
       learning_rate: the peak learning rate, filled into the schedule (see `schedule_args`).
       schedule: a `jaxsched.get` name ("one_cycle", "warmup_cosine_decay", "constant", ...).
       schedule_args: JSON object of the schedule's own arguments. Arguments it leaves out are
@@ -51,7 +61,7 @@ class Config:
       distributed: call `jax.distributed.initialize()` first (multi-host runs).
       cpu_tuning: on CPU, compile the steps with XLA:CPU options that make the convolutions'
         gradients fast and keep freed host memory for reuse (process-wide; see
-        examples/mnist/cpu_tuning.py). About 2.5x the step throughput on a 2-core machine.
+        examples/mnist/cpu_tuning.py).
     """
 
     dataset: str = "mnist"
@@ -87,7 +97,7 @@ class Config:
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         for name in ("epochs", "batch_size", "eval_batch_size", "log_every_steps"):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{_flag(name)} must be at least 1, got {getattr(self, name)}")
+                raise ValueError(f"{flag(name)} must be at least 1, got {getattr(self, name)}")
         for name in (
             "max_train_examples",
             "max_test_examples",
@@ -95,7 +105,7 @@ class Config:
             "num_devices",
         ):
             if getattr(self, name) < 0:
-                raise ValueError(f"--{_flag(name)} must be 0 or more, got {getattr(self, name)}")
+                raise ValueError(f"{flag(name)} must be 0 or more, got {getattr(self, name)}")
         if self.keep_checkpoints < 1:
             raise ValueError(f"--keep-checkpoints must be at least 1, got {self.keep_checkpoints}")
         self.schedule_kwargs()  # fail on bad JSON at parse time, not after loading data
@@ -116,56 +126,6 @@ class Config:
         return kwargs
 
 
-def _flag(name: str) -> str:
-    return name.replace("_", "-")
-
-
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ValueError(f"--{_flag(name)} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _field_help(name: str) -> str:
-    """The field's description from the `Attributes:` section of `Config`'s docstring."""
-    doc = Config.__doc__ or ""
-    lines = doc.split("Attributes:", 1)[-1].splitlines()
-    collected: list[str] = []
-    for line in lines:
-        stripped = line.strip()
-        if stripped.startswith(f"{name}:"):
-            collected.append(stripped[len(name) + 1 :].strip())
-        elif collected and stripped and not stripped.split(":")[0].isidentifier():
-            collected.append(stripped)
-        elif collected:
-            break
-    return " ".join(collected)
-
-
-def add_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds one flag per `Config` field, with the field's default and documentation."""
-    hints = typing.get_type_hints(Config)
-    for field in dataclasses.fields(Config):
-        flag = f"--{_flag(field.name)}"
-        hint = hints[field.name]
-        help_text = _field_help(field.name)
-        if hint is bool:
-            parser.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=field.default, help=help_text
-            )
-            continue
-        if isinstance(hint, types.UnionType):  # `str | None`
-            hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-        choices = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS}.get(field.name)
-        parser.add_argument(
-            flag,
-            type=hint,
-            default=field.default,
-            choices=choices,
-            metavar=None if choices else field.name.upper(),
-            help=f"{help_text} (default: {field.default})",
-        )
-
-
-def from_args(args: argparse.Namespace) -> Config:
-    """Builds a `Config` from parsed flags."""
-    return Config(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Config)})
+        raise ValueError(f"{flag(name)} must be one of {', '.join(choices)}; got {value!r}")

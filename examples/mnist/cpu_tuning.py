@@ -1,21 +1,22 @@
-"""Two settings that make the training step fast on XLA:CPU, each measured in BUILD_NOTES.md.
-
-On this project's 2-core CPU machine the CNN's jitted update step ran at about 1,300 images/s
-with JAX's defaults and at 3,600 to 4,000 with both settings below
-(`benchmarks/mnist_throughput.py --torch`):
+"""Settings that make training fast on XLA:CPU; BUILD_NOTES.md has what each one measured.
 
   - `compiler_options`: XLA:CPU hands every convolution to its YNNPACK path by default, where
-    the weight gradient of a 3x3 convolution (a convolution with a 14x14 window) ran 3x slower
-    than XLA's own Eigen convolution. For the CNN, enabling YNNPACK only for its dot,
-    elementwise and reduce fusions keeps the fast parts and gives the weight gradients back to
-    Eigen. The MLP keeps XLA's defaults: it has no convolutions, and YNNPACK's elementwise
-    fusions, which pay off on the CNN's large activations, made its small step 1.8x slower.
+    the weight gradient of a 3x3 convolution (a convolution with a 14x14 window) runs several
+    times slower than XLA's own Eigen convolution. For the CNN, enabling YNNPACK only for its
+    dot, elementwise and reduce fusions keeps the fast parts and gives the weight gradients
+    back to Eigen. The other models keep XLA's defaults: they have no convolutions, and
+    YNNPACK's elementwise fusions, which pay off on the CNN's large activations, cost a small
+    step fixed time each.
   - `keep_freed_memory`: XLA:CPU allocates each step's temporaries anew. glibc serves blocks
-    that large with mmap and hands them back on free, so every step page-faulted about 40 MB
-    in again (10,000 minor faults a step, a third of its time). Telling glibc to keep freed
-    memory in one heap removes the faults; the process keeps its peak memory instead.
+    that large with mmap and hands them back on free, so every step page-faulted its
+    temporaries in again. Telling glibc to keep freed memory in one heap removes the faults;
+    the process keeps its peak memory instead.
+  - `init_compiler_options`: a model's initialisation runs once, but XLA's backend
+    optimisation of its random-number code takes seconds to compile; the initialisation is
+    compiled without it.
 
-Neither changes what is computed beyond float reassociation inside the convolutions.
+None changes what is computed beyond float reassociation (inside the convolutions, and in the
+last bit of a few initial weights).
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ def compiler_options(platform_name: str, model_name: str) -> dict[str, str]:
     ):
         return {}
     return _options(model_name)
+
+
+def init_compiler_options(platform_name: str) -> dict[str, int]:
+    """The `compiler_options` of a program that runs once (a model's initialisation): XLA's
+    backend optimisation off on "cpu", where compiling the random-number code with it costs
+    seconds; `{}` elsewhere."""
+    return {"xla_backend_optimization_level": 0} if platform_name == "cpu" else {}
 
 
 @functools.cache

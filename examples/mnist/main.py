@@ -1,4 +1,4 @@
-"""Trains a Flax model on MNIST or Fashion-MNIST with a jaxsched learning-rate schedule.
+"""Trains a Flax NNX model on MNIST or Fashion-MNIST with a jaxsched learning-rate schedule.
 
     python -m examples.mnist.main --dataset fashion_mnist \
         --data-dir /usr/share/datasets/fashion-mnist --epochs 2 --schedule one_cycle
@@ -8,18 +8,20 @@ Writes metrics.jsonl, curves.png and checkpoints/ into --workdir and prints the 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 import time
 
+from examples import flags
 from examples.mnist import configs
 
 
 def parse(argv: list[str] | None = None) -> configs.Config:
     """Parses command-line flags into a `Config`; exits with a usage message if they are bad."""
-    parser = argparse.ArgumentParser(
+    config, _ = flags.parse(
+        configs.Config,
+        argv,
         prog="python -m examples.mnist.main",
         description=__doc__.split("\n\n")[0],
         epilog=(
@@ -28,13 +30,9 @@ def parse(argv: list[str] | None = None) -> configs.Config:
             """'{"init_value": 0.0, "warmup_steps": 100}' (decay_steps is the run length """
             "and peak_value --learning-rate unless given)"
         ),
+        choices=configs.CHOICES,
     )
-    configs.add_flags(parser)
-    args = parser.parse_args(argv)
-    try:
-        return configs.from_args(args)
-    except ValueError as e:
-        parser.error(str(e))
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,37 +1,40 @@
-"""Training and evaluation: the importable library behind `main.py`.
+"""Training and evaluation: the importable library behind `main.py`, in stages.
 
-The whole dataset lives on the devices (replicated; MNIST is 55 MB), and each update is one
-jitted call that gathers its batch from a per-epoch permutation, so the host never feeds data
-inside an epoch. The batch is split over a one-axis `Mesh` of all devices; the same code runs
-on one CPU, several GPUs or a multi-host TPU slice.
+`setup` fixes what a run depends on (devices, schedule, the training core of
+`examples/mnist/core.py`, the data on the devices, the compiled steps); `create_state` starts
+the run or restores its checkpoint; `train_epoch` runs an epoch of updates; `evaluate`
+measures the test set; `save` writes a checkpoint; `train_and_evaluate` strings them together
+and reports through `examples/mnist/report.py`.
 
-A Python loop of jitted steps is used on every backend: on XLA:CPU a `lax.scan` over an epoch
-of CNN steps was about 12x slower, and on accelerators a step is dispatched asynchronously, so
-the loop does not wait for the device.
+The whole dataset lives on the devices (replicated; MNIST is 55 MB) and each update is one
+call of the jitted `Core.train_step`, which gathers its batch from a per-epoch permutation, so
+the host never feeds data inside an epoch. The batch is split over a one-axis `Mesh` of the
+devices: the same code runs on one CPU, several GPUs or a multi-host TPU slice. The epoch is a
+Python loop of jitted steps on every backend: a step is dispatched asynchronously, so the
+loop runs ahead of the device, and metrics are fetched every `log_every_steps` updates.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import inspect
 import json
 import math
 import os
-import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from jax import lax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxsched
-from examples.mnist import checkpoint, cpu_tuning, data, models
+from examples.mnist import checkpoint, core, cpu_tuning, data, report
 from examples.mnist.configs import Config
+from examples.mnist.core import Core, DeviceData
 
 # The Config fields a checkpoint must agree on to be resumed: everything that changes results.
 _RUN_FIELDS = (
@@ -97,13 +100,15 @@ def build_schedule(
         ) from None
 
 
-def make_optimizer(config: Config, schedule: jaxsched.Schedule) -> Any:
-    """The optax optimizer named by `config`, with `schedule` injected as its learning rate."""
+def make_hyperparams(config: Config, schedule: jaxsched.Schedule) -> dict[str, Any]:
+    """The optimizer's hyperparameters: `schedule` as the learning rate, SGD's momentum (none
+    at 0) and the AdamW variants' weight decay."""
+    hyperparams: dict[str, Any] = {"learning_rate": schedule}
     if config.optimizer == "sgd":
-        return jaxsched.inject(optax.sgd, learning_rate=schedule, momentum=config.momentum or None)
-    if config.optimizer == "adam":
-        return jaxsched.inject(optax.adam, learning_rate=schedule)
-    return jaxsched.inject(optax.adamw, learning_rate=schedule, weight_decay=config.weight_decay)
+        hyperparams["momentum"] = config.momentum or None
+    if config.optimizer in ("adamw", "schedule_free_adamw"):
+        hyperparams["weight_decay"] = config.weight_decay
+    return hyperparams
 
 
 def make_mesh(num_devices: int = 0) -> Mesh:
@@ -117,138 +122,320 @@ def make_mesh(num_devices: int = 0) -> Mesh:
     return Mesh(np.array(devices[: num_devices or len(devices)]), ("batch",))
 
 
-def put_replicated(array: np.ndarray, mesh: Mesh) -> jax.Array:
-    """Copies a host array to every device of `mesh` (each host passes the same array)."""
-    sharding = NamedSharding(mesh, P())
-    return jax.make_array_from_callback(array.shape, sharding, lambda index: array[index])
+@dataclasses.dataclass(frozen=True)
+class Trainer:
+    """Everything that stays fixed during a run; made by `setup`.
 
-
-def _cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-
-
-def make_train_step(
-    model: Any, optimizer: Any, batch_size: int, mesh: Mesh, compiler_options: dict | None = None
-) -> Any:
-    """The jitted update `(params, opt_state, images, labels, order, offset) -> (params,
-    opt_state, metrics)`, taking the batch `images[order[offset:offset + batch_size]]`.
-
-    `params` and `opt_state` are donated: their buffers are reused for the results.
-    `compiler_options` go to `jax.jit` (see `cpu_tuning.compiler_options`).
+    Attributes:
+      config: the run's settings.
+      core: the training core (model, optimizer, steps).
+      schedule: the learning-rate schedule.
+      hyperparams: the optimizer's hyperparameters, on the devices.
+      data: the dataset on the devices.
+      mesh: the devices.
+      steps_per_epoch: updates per epoch.
+      train_step: the compiled `core.train_step`, state donated.
+      eval_step: the jitted `core.eval_step` on one chunk of `data.eval_batch_size`.
+      permute: the jitted data order of an epoch, `(data_key, epoch) -> order`.
+      compile_seconds: how long compiling `train_step` took.
     """
-    batch = NamedSharding(mesh, P("batch"))
-    replicated = NamedSharding(mesh, P())
 
-    def train_step(params, opt_state, images, labels, order, offset):
-        index = lax.dynamic_slice_in_dim(order, offset, batch_size)
-        x = lax.with_sharding_constraint(images[index], batch).astype(jnp.float32) / 255.0
-        y = lax.with_sharding_constraint(labels[index], batch)
+    config: Config
+    core: Core
+    schedule: jaxsched.Schedule
+    hyperparams: dict[str, Any]
+    data: DeviceData
+    mesh: Mesh
+    steps_per_epoch: int
+    train_step: Any
+    eval_step: Any
+    permute: Any
+    compile_seconds: float
 
-        def loss_fn(params):
-            logits = model.apply({"params": params}, x)
-            return _cross_entropy(logits, y).mean(), logits
+    @property
+    def replicated(self) -> NamedSharding:
+        return NamedSharding(self.mesh, P())
 
-        (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        metrics = {
-            "loss": loss,
-            "accuracy": jnp.mean(jnp.argmax(logits, -1) == y),
-            "lr": jaxsched.current_lr(opt_state),
+    @property
+    def total_steps(self) -> int:
+        return self.config.epochs * self.steps_per_epoch
+
+    @property
+    def is_main(self) -> bool:
+        return jax.process_index() == 0
+
+    def record(self) -> dict[str, Any]:
+        """What a checkpoint must agree on to be resumed by this run."""
+        return {
+            "format": checkpoint.FORMAT,
+            "config": {name: getattr(self.config, name) for name in _RUN_FIELDS},
+            "schedule": self.schedule.to_config(),
+            "steps_per_epoch": self.steps_per_epoch,
         }
-        return params, opt_state, metrics
 
-    return jax.jit(
-        train_step,
-        donate_argnums=(0, 1),
-        out_shardings=replicated,
-        compiler_options=compiler_options,
+
+@dataclasses.dataclass
+class RunState:
+    """What the updates change: the core's state, the updates done, the data-order key."""
+
+    state: dict[str, Any]
+    step: int
+    data_key: jax.Array
+
+
+def _check_sizes(config: Config, num_train: int, num_devices: int) -> int:
+    """The number of updates per epoch; raises TrainingError if the batch does not fit."""
+    if config.batch_size % num_devices:
+        raise TrainingError(
+            f"--batch-size {config.batch_size} does not split evenly over {num_devices} "
+            f"devices; pass a multiple of {num_devices}"
+        )
+    if num_train < config.batch_size:
+        raise TrainingError(
+            f"--batch-size {config.batch_size} is larger than the {num_train} training "
+            "examples; pass a smaller batch size or more data"
+        )
+    return num_train // config.batch_size
+
+
+def _compile_train_step(
+    the_core: Core,
+    hyperparams: dict[str, Any],
+    device_data: DeviceData,
+    replicated: NamedSharding,
+    options: dict[str, str],
+) -> tuple[Any, float]:
+    """`the_core.train_step` compiled ahead of time, state donated; and the seconds it took."""
+    abstract_state = jax.eval_shape(the_core.init, jax.random.PRNGKey(0), hyperparams)
+    abstract_state = jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated), abstract_state
+    )
+    images, labels = device_data.train_images, device_data.train_labels
+    order = jax.ShapeDtypeStruct(labels.shape, jnp.int32, sharding=replicated)
+    start = time.perf_counter()
+    jitted = jax.jit(
+        the_core.train_step, donate_argnums=0, out_shardings=replicated, compiler_options=options
+    )
+    compiled = jitted.lower(abstract_state, hyperparams, images, labels, order, 0).compile()
+    return compiled, time.perf_counter() - start
+
+
+def setup(config: Config, dataset: data.Dataset) -> Trainer:
+    """Places the data, builds the schedule and the core, and compiles the steps."""
+    if config.cpu_tuning:  # before make_mesh starts JAX's backends: see keep_freed_memory
+        cpu_tuning.keep_freed_memory()
+    mesh = make_mesh(config.num_devices)
+    num_devices = mesh.devices.size
+    num_train = len(dataset.train_images)
+    steps_per_epoch = _check_sizes(config, num_train, num_devices)
+    schedule = build_schedule(
+        config.schedule,
+        config.schedule_kwargs(),
+        config.learning_rate,
+        config.epochs * steps_per_epoch,
+    )
+    replicated = NamedSharding(mesh, P())
+    the_core = core.build(
+        config.model,
+        config.optimizer,
+        make_hyperparams(config, schedule),
+        batch_size=config.batch_size,
+        batch_sharding=NamedSharding(mesh, P("batch")),
+    )
+    eval_batch = math.ceil(config.eval_batch_size / num_devices) * num_devices
+    device_data = core.put_data(dataset, replicated, eval_batch_size=eval_batch)
+    platform = mesh.devices.flat[0].platform
+    options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
+    hyperparams = jax.device_put(make_hyperparams(config, schedule), replicated)
+    train_step, compile_seconds = _compile_train_step(
+        the_core, hyperparams, device_data, replicated, options
+    )
+    return Trainer(
+        config=config,
+        core=the_core,
+        schedule=schedule,
+        hyperparams=hyperparams,
+        data=device_data,
+        mesh=mesh,
+        steps_per_epoch=steps_per_epoch,
+        train_step=train_step,
+        eval_step=jax.jit(
+            functools.partial(the_core.eval_step, size=eval_batch), compiler_options=options
+        ),
+        permute=jax.jit(
+            lambda key, epoch: core.permutation(key, epoch, num_train), out_shardings=replicated
+        ),
+        compile_seconds=compile_seconds,
     )
 
 
-def make_eval_step(
-    model: Any, batch_size: int, mesh: Mesh, compiler_options: dict | None = None
-) -> Any:
-    """The jitted `(params, images, labels, offset) -> (summed loss, number correct)` over
-    `batch_size` examples from `offset`; labels below 0 mark padding and are not counted."""
-    batch = NamedSharding(mesh, P("batch"))
-
-    def eval_step(params, images, labels, offset):
-        x = lax.dynamic_slice_in_dim(images, offset, batch_size)
-        y = lax.dynamic_slice_in_dim(labels, offset, batch_size)
-        x = lax.with_sharding_constraint(x, batch).astype(jnp.float32) / 255.0
-        y = lax.with_sharding_constraint(y, batch)
-        logits = model.apply({"params": params}, x)
-        valid = y >= 0
-        loss = jnp.sum(jnp.where(valid, _cross_entropy(logits, jnp.maximum(y, 0)), 0.0))
-        correct = jnp.sum(valid & (jnp.argmax(logits, -1) == y))
-        return loss, correct
-
-    return jax.jit(eval_step, compiler_options=compiler_options)
+def _checkpoint_state(trainer: Trainer, run: RunState) -> dict[str, Any]:
+    step = jax.device_put(jnp.asarray(run.step, jnp.int32), trainer.replicated)
+    return {"run": run.state, "step": step, "data_key": run.data_key}
 
 
-def evaluate(
-    eval_step: Callable,
-    params: Any,
-    images: jax.Array,
-    labels: jax.Array,
-    count: int,
+def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = None) -> RunState:
+    """A new run from the seed, or with `config.resume` the run of the latest checkpoint in
+    `checkpoints` (None: a new run, whatever the config says).
+
+    Raises:
+      TrainingError: a new run where a checkpoint exists, `resume` without one, or a
+        checkpoint of another run or of the Linen trainer.
+    """
+    config = trainer.config
+    init_key, data_key = core.seed_keys(config.seed)
+    platform = trainer.mesh.devices.flat[0].platform
+    init = jax.jit(
+        trainer.core.init,
+        out_shardings=trainer.replicated,
+        compiler_options=cpu_tuning.init_compiler_options(platform),
+    )
+    run = RunState(
+        init(init_key, trainer.hyperparams), 0, jax.device_put(data_key, trainer.replicated)
+    )
+    if checkpoints is None:
+        return run
+    latest = checkpoints.latest_step()
+    if latest is not None and not config.resume:
+        raise TrainingError(
+            f"{checkpoints.directory} already holds a run (checkpoint at step {latest}); pass "
+            "--resume to continue it, or another --workdir for a new run"
+        )
+    if not config.resume:
+        return run
+    if latest is None:
+        raise TrainingError(
+            f"--resume found no checkpoint in {checkpoints.directory}; drop --resume to start "
+            "a new run there"
+        )
+    saved = checkpoints.read_record(latest)
+    if saved.get("format") != checkpoint.FORMAT:
+        raise TrainingError(
+            f"the checkpoint in {checkpoints.directory} was written by the Linen trainer, whose "
+            "parameters the NNX models cannot load; start a new run in another --workdir"
+        )
+    if saved != trainer.record():
+        raise TrainingError(
+            f"the checkpoint in {checkpoints.directory} is of another run "
+            f"({json.dumps(saved['config'])}); resume with the same settings, or start a "
+            "new run in another --workdir"
+        )
+    restored = checkpoints.restore(latest, _checkpoint_state(trainer, run))
+    return RunState(restored["run"], int(jax.device_get(restored["step"])), restored["data_key"])
+
+
+def save(trainer: Trainer, checkpoints: checkpoint.Checkpoints, run: RunState) -> None:
+    """Writes a checkpoint of `run` at its step."""
+    checkpoints.save(run.step, _checkpoint_state(trainer, run), trainer.record())
+
+
+def _flush(
+    pending: list[tuple[int, dict[str, jax.Array]]],
+    epoch: int,
+    log: report.MetricsLog,
+    progress: report.Progress,
     batch_size: int,
-) -> dict[str, float]:
-    """Mean loss and accuracy over the first `count` (unpadded) test examples."""
-    losses, corrects = [], []
-    for offset in range(0, images.shape[0], batch_size):
-        loss, correct = eval_step(params, images, labels, offset)
-        losses.append(loss)
-        corrects.append(correct)
-    loss_sum, correct_sum = jax.device_get((sum(losses), sum(corrects)))
-    return {"test_loss": float(loss_sum) / count, "test_accuracy": float(correct_sum) / count}
+) -> None:
+    """Fetches pending step metrics into the log; raises TrainingError at a non-finite loss."""
+    if not pending:
+        return
+    values = jax.device_get([metrics for _, metrics in pending])
+    records, bad_step = report.step_records([step for step, _ in pending], values, epoch)
+    pending.clear()
+    log.write(records)
+    progress.advance(records, len(records) * batch_size)
+    if bad_step is not None:
+        loss = float(values[len(records)]["loss"])
+        raise TrainingError(
+            f"the training loss became {loss} at step {bad_step}; stopped without writing a "
+            "checkpoint (the last good one is kept). Lower --learning-rate or choose another "
+            "--schedule, and start again in a fresh --workdir"
+        )
 
 
-class MetricsLog:
-    """metrics.jsonl: one JSON object per update ("kind": "step") and per epoch ("epoch")."""
+def train_epoch(
+    trainer: Trainer,
+    run: RunState,
+    epoch: int,
+    log: report.MetricsLog,
+    checkpoints: checkpoint.Checkpoints,
+) -> tuple[RunState, float, int]:
+    """Runs epoch `epoch` (from 0) from where `run` stands, logging every update and writing
+    checkpoints every `checkpoint_every_steps`; returns the run, seconds and images trained."""
+    config = trainer.config
+    first = run.step - epoch * trainer.steps_per_epoch
+    order = trainer.permute(run.data_key, epoch)
+    progress = report.Progress(
+        config.progress and trainer.is_main,
+        epoch + 1,
+        config.epochs,
+        trainer.steps_per_epoch * config.batch_size,
+        first * config.batch_size,
+    )
+    pending: list[tuple[int, dict[str, jax.Array]]] = []
+    state, step = run.state, run.step
+    start = time.perf_counter()
+    for index in range(first, trainer.steps_per_epoch):
+        state, metrics = trainer.train_step(
+            state,
+            trainer.hyperparams,
+            trainer.data.train_images,
+            trainer.data.train_labels,
+            order,
+            index * config.batch_size,
+        )
+        step += 1
+        pending.append((step, metrics))
+        every = config.checkpoint_every_steps
+        save_now = every and step % every == 0 and step != trainer.total_steps
+        if save_now or step % config.log_every_steps == 0:
+            _flush(pending, epoch + 1, log, progress, config.batch_size)
+        if save_now:
+            save(trainer, checkpoints, RunState(state, step, run.data_key))
+    _flush(pending, epoch + 1, log, progress, config.batch_size)
+    seconds = time.perf_counter() - start
+    progress.close()
+    images = (trainer.steps_per_epoch - first) * config.batch_size
+    return RunState(state, step, run.data_key), seconds, images
 
-    def __init__(self, path: str, keep_until_step: int | None, enabled: bool = True) -> None:
-        """Opens `path`, keeping the records up to `keep_until_step` (None: start afresh)."""
-        self.path = path
-        self.enabled = enabled
-        self.records: list[dict[str, Any]] = []
-        if keep_until_step is not None and os.path.exists(path):
-            with open(path) as f:
-                lines = f.read().splitlines()
-            for line in lines:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    break  # the last line of a killed run can be cut short
-                if record["step"] <= keep_until_step:
-                    self.records.append(record)
-        if enabled:
-            with open(path, "w") as f:
-                f.writelines(json.dumps(r) + "\n" for r in self.records)
 
-    def write(self, records: list[dict[str, Any]]) -> None:
-        self.records.extend(records)
-        if self.enabled:
-            with open(self.path, "a") as f:
-                f.writelines(json.dumps(r) + "\n" for r in records)
+def evaluate(trainer: Trainer, run: RunState) -> dict[str, float]:
+    """Mean test loss and accuracy of `run`."""
+    device_data = trainer.data
+    loss, accuracy = core.evaluate(
+        trainer.eval_step,
+        run.state,
+        device_data.test_images,
+        device_data.test_labels,
+        device_data.num_test,
+        device_data.eval_batch_size,
+    )
+    return {"test_loss": float(loss), "test_accuracy": float(accuracy)}
 
 
-def _run_record(config: Config, schedule: jaxsched.Schedule, steps_per_epoch: int) -> dict:
-    return {
-        "config": {name: getattr(config, name) for name in _RUN_FIELDS},
-        "schedule": schedule.to_config(),
-        "steps_per_epoch": steps_per_epoch,
-    }
+def _announce(trainer: Trainer, dataset: data.Dataset, start_step: int) -> None:
+    config = trainer.config
+    print(
+        f"{config.model} on {config.dataset} ({len(dataset.train_images)} train, "
+        f"{len(dataset.test_images)} test images), {config.epochs} epochs of "
+        f"{trainer.steps_per_epoch} steps on {trainer.mesh.devices.size} "
+        f"{jax.devices()[0].device_kind} device(s); schedule {trainer.schedule}; train step "
+        f"compiled in {trainer.compile_seconds:.1f} s",
+        flush=True,
+    )
+    if config.resume:
+        print(f"resuming from the checkpoint at step {start_step}", flush=True)
 
 
-def _pad_test_set(dataset: data.Dataset, multiple: int) -> tuple[np.ndarray, np.ndarray]:
-    count = len(dataset.test_images)
-    padded = math.ceil(count / multiple) * multiple
-    images = np.zeros((padded, *dataset.test_images.shape[1:]), np.uint8)
-    labels = np.full((padded,), -1, np.int32)
-    images[:count], labels[:count] = dataset.test_images, dataset.test_labels
-    return images, labels
+def load_data(config: Config) -> data.Dataset:
+    """The dataset `config` names."""
+    return data.load(
+        config.dataset,
+        config.data_dir,
+        config.download,
+        config.max_train_examples,
+        config.max_test_examples,
+    )
 
 
 def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> dict[str, Any]:
@@ -260,281 +447,46 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
 
     Returns:
       The last epoch's metrics (`test_accuracy`, `test_loss`, `train_loss`, ...) with `step`
-      (updates done), `num_devices`, `compile_seconds` and the final `params`.
+      (updates done), `num_devices`, `compile_seconds` and the final `state` of the core.
 
     Raises:
       data.DataError: the data cannot be loaded.
       TrainingError: bad settings, a checkpoint that does not fit, or a non-finite loss.
     """
-    if dataset is None:
-        dataset = data.load(
-            config.dataset,
-            config.data_dir,
-            config.download,
-            config.max_train_examples,
-            config.max_test_examples,
-        )
-    if config.cpu_tuning:  # before make_mesh starts JAX's backends: see keep_freed_memory
-        cpu_tuning.keep_freed_memory()
-    mesh = make_mesh(config.num_devices)
-    num_devices = mesh.devices.size
-    options: dict[str, str] = {}
-    platform = mesh.devices.flat[0].platform
-    if config.cpu_tuning and platform == "cpu":
-        options = cpu_tuning.compiler_options(platform, config.model)
-    if config.batch_size % num_devices:
-        raise TrainingError(
-            f"--batch-size {config.batch_size} does not split evenly over {num_devices} "
-            f"devices; pass a multiple of {num_devices}"
-        )
-    num_train = len(dataset.train_images)
-    steps_per_epoch = num_train // config.batch_size
-    if steps_per_epoch == 0:
-        raise TrainingError(
-            f"--batch-size {config.batch_size} is larger than the {num_train} training "
-            "examples; pass a smaller batch size or more data"
-        )
-    total_steps = config.epochs * steps_per_epoch
-    schedule = build_schedule(
-        config.schedule, config.schedule_kwargs(), config.learning_rate, total_steps
-    )
-    model = models.create(config.model)
-    optimizer = make_optimizer(config, schedule)
-    replicated = NamedSharding(mesh, P())
-    is_main = jax.process_index() == 0
+    dataset = load_data(config) if dataset is None else dataset
+    trainer = setup(config, dataset)
     os.makedirs(config.workdir, exist_ok=True)
-
-    def init(key):
-        params = model.init(key, jnp.zeros((1, 28, 28, 1), jnp.float32))["params"]
-        return {"params": params, "opt_state": optimizer.init(params)}
-
-    init = jax.jit(init, out_shardings=replicated)
-    seed_key = jax.random.PRNGKey(config.seed)
-    init_key, data_key = jax.random.split(seed_key)
-    state = init(init_key)
-    state["step"] = jax.device_put(jnp.asarray(0, jnp.int32), replicated)
-    state["data_key"] = jax.device_put(data_key, replicated)
-
-    record = _run_record(config, schedule, steps_per_epoch)
     checkpoints = checkpoint.Checkpoints(
         os.path.join(config.workdir, "checkpoints"), config.keep_checkpoints
     )
-    latest = checkpoints.latest_step()
-    if config.resume:
-        if latest is None:
-            raise TrainingError(
-                f"--resume found no checkpoint in {checkpoints.directory}; drop --resume to "
-                "start a new run there"
-            )
-        state, saved = checkpoints.restore(latest, state)
-        if saved != record:
-            raise TrainingError(
-                f"the checkpoint in {checkpoints.directory} is of another run "
-                f"({json.dumps(saved['config'])}); resume with the same settings, or start a "
-                "new run in another --workdir"
-            )
-    elif latest is not None:
-        raise TrainingError(
-            f"{checkpoints.directory} already holds a run (checkpoint at step {latest}); pass "
-            "--resume to continue it, or another --workdir for a new run"
-        )
-    start_step = int(jax.device_get(state["step"]))
-    log = MetricsLog(
-        os.path.join(config.workdir, "metrics.jsonl"),
-        keep_until_step=start_step if config.resume else None,
-        enabled=is_main,
-    )
-
-    train_images = put_replicated(dataset.train_images, mesh)
-    train_labels = put_replicated(dataset.train_labels, mesh)
-    eval_batch = math.ceil(config.eval_batch_size / num_devices) * num_devices
-    test_images_np, test_labels_np = _pad_test_set(dataset, eval_batch)
-    test_images = put_replicated(test_images_np, mesh)
-    test_labels = put_replicated(test_labels_np, mesh)
-    permute = jax.jit(
-        lambda key, epoch: jax.random.permutation(jax.random.fold_in(key, epoch), num_train),
-        out_shardings=replicated,
-    )
-
-    compile_start = time.perf_counter()
-    train_step = (
-        make_train_step(model, optimizer, config.batch_size, mesh, options)
-        .lower(
-            state["params"],
-            state["opt_state"],
-            train_images,
-            train_labels,
-            permute(state["data_key"], 0),
-            0,
-        )
-        .compile()
-    )
-    compile_seconds = time.perf_counter() - compile_start
-    eval_step = make_eval_step(model, eval_batch, mesh, options)
-    if is_main:
-        print(
-            f"{config.model} on {config.dataset} ({num_train} train, "
-            f"{len(dataset.test_images)} test images), {config.epochs} epochs of "
-            f"{steps_per_epoch} steps on {num_devices} {jax.devices()[0].device_kind} "
-            f"device(s); schedule {schedule}; train step compiled in {compile_seconds:.1f} s",
-            flush=True,
-        )
-        if config.resume:
-            print(f"resuming from the checkpoint at step {start_step}", flush=True)
-
-    params, opt_state = state["params"], state["opt_state"]
-    data_key = state["data_key"]
-    summary: dict[str, Any] = {"compile_seconds": compile_seconds, "step": start_step}
-    step = start_step
     try:
-        for epoch in range(start_step // steps_per_epoch, config.epochs):
-            epoch_records = [
-                r for r in log.records if r["kind"] == "step" and r["epoch"] == epoch + 1
-            ]
-            order = permute(data_key, epoch)
-            first = step - epoch * steps_per_epoch
-            progress = _progress_bar(config, epoch, steps_per_epoch, first, is_main)
-            pending: list[tuple[int, dict[str, jax.Array]]] = []
-            epoch_start = time.perf_counter()
-
-            for index in range(first, steps_per_epoch):
-                params, opt_state, metrics = train_step(
-                    params,
-                    opt_state,
-                    train_images,
-                    train_labels,
-                    order,
-                    index * config.batch_size,
-                )
-                step += 1
-                pending.append((step, metrics))
-                save_now = config.checkpoint_every_steps and (
-                    step % config.checkpoint_every_steps == 0
-                )
-                if save_now or step % config.log_every_steps == 0:
-                    _flush(pending, epoch + 1, epoch_records, log, progress, config.batch_size)
-                if save_now and step != total_steps:
-                    _save(checkpoints, step, params, opt_state, data_key, record, replicated)
-            _flush(pending, epoch + 1, epoch_records, log, progress, config.batch_size)
-            seconds = time.perf_counter() - epoch_start
-            if progress is not None:
-                progress.close()
-            test = evaluate(
-                eval_step, params, test_images, test_labels, len(dataset.test_images), eval_batch
-            )
-            epoch_summary = {
-                "kind": "epoch",
-                "epoch": epoch + 1,
-                "step": step,
-                "train_loss": float(np.mean([r["loss"] for r in epoch_records])),
-                "train_accuracy": float(np.mean([r["accuracy"] for r in epoch_records])),
-                **test,
-                "seconds": seconds,
-                "images_per_s": (steps_per_epoch - first) * config.batch_size / seconds,
-            }
-            log.write([epoch_summary])
-            summary.update(epoch_summary)
-            if is_main:
-                print(
-                    f"epoch {epoch + 1}/{config.epochs}: train loss "
-                    f"{epoch_summary['train_loss']:.4f}, test loss {test['test_loss']:.4f}, "
-                    f"test accuracy {test['test_accuracy']:.4f} "
-                    f"({epoch_summary['images_per_s']:.0f} images/s)",
-                    flush=True,
-                )
+        run = create_state(trainer, checkpoints)
+        log = report.MetricsLog(
+            os.path.join(config.workdir, "metrics.jsonl"),
+            keep_until_step=run.step if config.resume else None,
+            enabled=trainer.is_main,
+        )
+        if trainer.is_main:
+            _announce(trainer, dataset, run.step)
+        summary: dict[str, Any] = {"compile_seconds": trainer.compile_seconds}
+        for epoch in range(run.step // trainer.steps_per_epoch, config.epochs):
+            run, seconds, images = train_epoch(trainer, run, epoch, log, checkpoints)
+            test = evaluate(trainer, run)
+            steps = log.steps_of_epoch(epoch + 1)
+            record = report.epoch_record(epoch + 1, run.step, steps, test, seconds, images)
+            log.write([record])
+            summary.update(record)
+            if trainer.is_main:
+                print(report.epoch_line(record, config.epochs), flush=True)
         if "test_accuracy" not in summary:  # resumed a run that had already finished
-            summary.update(
-                evaluate(
-                    eval_step,
-                    params,
-                    test_images,
-                    test_labels,
-                    len(dataset.test_images),
-                    eval_batch,
-                )
-            )
-        if checkpoints.latest_step() != step:
-            _save(checkpoints, step, params, opt_state, data_key, record, replicated)
+            summary.update(evaluate(trainer, run))
+        if checkpoints.latest_step() != run.step:
+            save(trainer, checkpoints, run)
     finally:
         checkpoints.close()
-    summary["step"] = step
-    summary["num_devices"] = num_devices
-    summary["params"] = params
-    if is_main and config.plot:
+    if trainer.is_main and config.plot:
         from examples.mnist import plots
 
         plots.write_curves(log.records, os.path.join(config.workdir, "curves.png"))
+    summary.update(step=run.step, num_devices=trainer.mesh.devices.size, state=run.state)
     return summary
-
-
-def _save(checkpoints, step, params, opt_state, data_key, record, replicated) -> None:
-    state = {
-        "params": params,
-        "opt_state": opt_state,
-        "step": jax.device_put(jnp.asarray(step, jnp.int32), replicated),
-        "data_key": data_key,
-    }
-    checkpoints.save(step, state, record)
-
-
-def _flush(
-    pending: list[tuple[int, dict[str, jax.Array]]],
-    epoch: int,
-    epoch_records: list[dict[str, Any]],
-    log: MetricsLog,
-    progress: Any,
-    batch_size: int,
-) -> None:
-    records = _fetch_step_records(pending, epoch)
-    pending.clear()
-    epoch_records.extend(records)
-    log.write(records)
-    if progress is not None and records:
-        last = records[-1]
-        progress.set_postfix(loss=f"{last['loss']:.4f}", lr=f"{last['lr']:.4g}", refresh=False)
-        progress.update(len(records) * batch_size)
-
-
-def _fetch_step_records(
-    pending: list[tuple[int, dict[str, jax.Array]]], epoch: int
-) -> list[dict[str, Any]]:
-    """Copies pending step metrics to the host; raises TrainingError on a non-finite loss."""
-    if not pending:
-        return []
-    values = jax.device_get([metrics for _, metrics in pending])
-    records = []
-    for (step, _), metrics in zip(pending, values, strict=True):
-        loss = float(metrics["loss"])
-        if not math.isfinite(loss):
-            raise TrainingError(
-                f"the training loss became {loss} at step {step}; stopped without writing a "
-                "checkpoint (the last good one is kept). Lower --learning-rate or choose "
-                "another --schedule, and start again in a fresh --workdir"
-            )
-        records.append(
-            {
-                "kind": "step",
-                "step": step,
-                "epoch": epoch,
-                "loss": loss,
-                "accuracy": float(metrics["accuracy"]),
-                "lr": float(metrics["lr"]),
-            }
-        )
-    return records
-
-
-def _progress_bar(config: Config, epoch: int, steps: int, first: int, enabled: bool) -> Any:
-    if not (config.progress and enabled):
-        return None
-    from tqdm import tqdm
-
-    return tqdm(
-        total=steps * config.batch_size,
-        initial=first * config.batch_size,
-        desc=f"epoch {epoch + 1}/{config.epochs}",
-        unit="img",
-        unit_scale=True,
-        file=sys.stderr,
-        leave=False,
-    )

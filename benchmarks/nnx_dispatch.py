@@ -1,0 +1,213 @@
+"""What each way of calling an NNX training step costs per call, on the core the trainer uses.
+
+    python -m benchmarks.nnx_dispatch [--model linear] [--k 8]
+
+Every side runs the same update, `examples.mnist.core.Core.update` (SGD with momentum 0.9, a
+constant learning rate injected with jaxsched, a fixed device-resident batch of 128), and
+differs only in how it is called:
+
+  - `pure_jit`: the trainer's and the study's way: `Core.train_step`, a pure function of a
+    state of plain arrays (`nnx.merge` inside the trace), under `jax.jit`;
+  - `pure_jit_nnx_state`: the same with the state passed in and out as an `nnx.State`, whose
+    leaves are wrapped in Variables;
+  - `nnx_jit`: `nnx.jit` on the model and optimizer objects (graph mode, Flax's default);
+  - `nnx_jit_tree`: `nnx.jit(..., graph=False)` (tree mode);
+  - `nnx_cached_partial`: `nnx.cached_partial` of the `nnx.jit` step, which caches the graph
+    traversal of the model and optimizer;
+  - with `--k K`: K runs under one vmap, `jax.jit(jax.vmap(Core.train_step))` on stacked
+    states (`pure_vmap`, the study's way) against `nnx.jit(nnx.vmap(Core.update))` on stacked
+    modules (`nnx_vmap`).
+
+Every side passes the hyperparameters (a jaxsched schedule and the momentum, on the device)
+as an argument, as the trainer does. The sides alternate `--repeats` times; the report gives
+each side's median microseconds per call.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from examples import flags
+from examples.mnist import cpu_tuning
+
+
+@dataclasses.dataclass(frozen=True)
+class DispatchConfig:
+    """What the benchmark runs; each field is a command-line flag.
+
+    Attributes:
+      model: "linear" (dispatch-bound), "mlp" or "cnn".
+      batch_size: images per update.
+      steps: calls per timing.
+      repeats: alternating timings of every side (their median is reported).
+      k: also time K runs under one vmap (0: skip).
+      json: also write the results to this file.
+    """
+
+    model: str = "linear"
+    batch_size: int = 128
+    steps: int = 200
+    repeats: int = 7
+    k: int = 8
+    json: str | None = None
+
+
+def _sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
+    """Each side as a no-argument call of one update; returns something to wait on."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from flax import nnx
+
+    import jaxsched
+    from examples.mnist import core
+
+    hyperparams = {"learning_rate": jaxsched.constant(0.01), "momentum": 0.9}
+    hyperparams = jax.device_put(hyperparams)
+    the_core = core.build(config.model, "sgd", hyperparams, batch_size=config.batch_size)
+    rng = np.random.default_rng(0)
+    batch = (
+        jnp.asarray(rng.integers(0, 256, (config.batch_size, 28, 28, 1), np.uint8)),
+        jnp.asarray(rng.integers(0, 10, config.batch_size).astype(np.int32)),
+        jnp.arange(config.batch_size, dtype=jnp.int32),
+        0,
+    )
+    init = jax.jit(
+        the_core.init, compiler_options=cpu_tuning.init_compiler_options(jax.default_backend())
+    )
+    args = (core.seed_keys(0)[0], hyperparams)
+    state = [init(*args)]
+    pure = jax.jit(the_core.train_step, donate_argnums=0)
+
+    def pure_jit() -> Any:
+        state[0], metrics = pure(state[0], hyperparams, *batch)
+        return metrics["loss"]
+
+    def with_nnx_state(wrapped: Any, *args: Any) -> Any:
+        new, metrics = the_core.train_step(nnx.to_pure_dict(wrapped), *args)
+        model, optimizer = the_core.merge(new)
+        return nnx.state({"model": model, "optimizer": optimizer}), metrics
+
+    wrapped_step = jax.jit(with_nnx_state, donate_argnums=0)
+    wrapped = [
+        nnx.state(dict(zip(("model", "optimizer"), the_core.merge(init(*args)), strict=True)))
+    ]
+
+    def pure_jit_nnx_state() -> Any:
+        wrapped[0], metrics = wrapped_step(wrapped[0], hyperparams, *batch)
+        return metrics["loss"]
+
+    def update(model: Any, optimizer: Any, *args: Any) -> Any:
+        return the_core.update(model, optimizer, *args)["loss"]
+
+    model, optimizer = the_core.merge(init(*args))
+    graph, tree = nnx.jit(update), nnx.jit(update, graph=False)
+    with nnx.set_graph_mode(True), nnx.set_graph_updates(True):
+        cached = nnx.cached_partial(graph, model, optimizer)
+    return {
+        "pure_jit": pure_jit,
+        "pure_jit_nnx_state": pure_jit_nnx_state,
+        "nnx_jit": lambda: graph(model, optimizer, hyperparams, *batch),
+        "nnx_jit_tree": lambda: tree(model, optimizer, hyperparams, *batch),
+        "nnx_cached_partial": lambda: cached(hyperparams, *batch),
+    }
+
+
+def _vmap_sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
+    """K runs under one vmap: the study's pure step against nnx.vmap on stacked modules."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from flax import nnx
+
+    import jaxsched
+    from examples.compare import group
+    from examples.mnist import core
+
+    hyperparams = {"learning_rate": jaxsched.constant(0.01), "momentum": 0.9}
+    the_core = core.build(config.model, "sgd", hyperparams, batch_size=config.batch_size)
+    stacked = jax.device_put(group.stack([hyperparams] * config.k))
+    keys = jnp.stack([core.seed_keys(seed)[0] for seed in range(config.k)])
+    rng = np.random.default_rng(0)
+    images = jnp.asarray(rng.integers(0, 256, (config.batch_size, 28, 28, 1), np.uint8))
+    labels = jnp.asarray(rng.integers(0, 10, config.batch_size).astype(np.int32))
+    orders = jnp.tile(jnp.arange(config.batch_size, dtype=jnp.int32), (config.k, 1))
+    state = [jax.jit(jax.vmap(the_core.init))(keys, stacked)]
+    axes = (0, 0, None, None, 0, None)
+    pure = jax.jit(jax.vmap(the_core.train_step, in_axes=axes), donate_argnums=0)
+
+    def pure_vmap() -> Any:
+        state[0], metrics = pure(state[0], stacked, images, labels, orders, 0)
+        return metrics["loss"]
+
+    models, optimizers = nnx.vmap(the_core.create)(keys, stacked)
+
+    @nnx.jit
+    @nnx.vmap(in_axes=(0, 0, 0, 0))
+    def nnx_step(model: Any, optimizer: Any, hyperparams: Any, order: Any) -> Any:
+        return the_core.update(model, optimizer, hyperparams, images, labels, order, 0)["loss"]
+
+    return {
+        "pure_vmap": pure_vmap,
+        "nnx_vmap": lambda: nnx_step(models, optimizers, stacked, orders),
+    }
+
+
+def time_sides(config: DispatchConfig, sides: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Median microseconds per call of each side, timed in alternation."""
+    import jax
+
+    for side in sides.values():  # compile and warm up
+        jax.block_until_ready(side())
+        jax.block_until_ready(side())
+    times: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(config.repeats):
+        for name, side in sides.items():
+            start = time.perf_counter()
+            for _ in range(config.steps):
+                out = side()
+            jax.block_until_ready(out)
+            times[name].append((time.perf_counter() - start) / config.steps * 1e6)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, _ = flags.parse(
+        DispatchConfig,
+        argv,
+        prog="python -m benchmarks.nnx_dispatch",
+        description=__doc__.split("\n\n")[0],
+        choices={"model": ("linear", "mlp", "cnn")},
+    )
+    cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the trainer does
+    import jax
+
+    device = jax.devices()[0].device_kind
+    print(
+        f"{config.model}, batch {config.batch_size}, JAX {jax.__version__} on {device}, "
+        f"load {os.getloadavg()[0]:.2f}"
+    )
+    medians = time_sides(config, _sides(config))
+    if config.k:
+        medians.update(time_sides(config, _vmap_sides(config)))
+    for name, microseconds in medians.items():
+        ratio = microseconds / medians["pure_jit" if "vmap" not in name else "pure_vmap"]
+        print(f"{name:>20}: {microseconds:8.0f} us per call ({ratio:.2f}x)")
+    if config.json:
+        results: dict[str, Any] = {"config": dataclasses.asdict(config), "microseconds": medians}
+        results["device"] = jax.devices()[0].device_kind
+        results["load_average"] = os.getloadavg()
+        with open(config.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,635 @@
+"""Many runs trained at once: the training core of `examples/mnist/core.py`, vmapped over runs.
+
+A `Run` is one training run: an optimizer, its learning-rate schedule (and a momentum that may
+be a schedule too), an optional reduce-on-plateau multiplier and a seed. Runs whose
+hyperparameters have the same pytree structure (one schedule family, any numbers) form a
+`RunGroup`. The group stacks its runs' states, schedules and data keys along a leading axis
+and trains them with the core's own `train_step` under `jax.vmap`, in parts of `vmap_size`
+runs per call: the whole group at once on accelerators, where one MNIST step leaves the
+device idle, and one run per call on CPU, where one run already keeps the cores busy and a
+vmap over several runs' kernels turns each convolution into a slow grouped one
+(BUILD_NOTES.md). The schedules are arguments of the compiled programs, never constants in
+them: the group compiles once per part size, and a group of the same structure with other
+numbers reuses the programs (`COMPILES` counts the traces).
+
+Each run draws its initialisation and data order from its own seed, as a run trained alone
+would (`core.seed_keys`), so a group of K runs gives the same results as K separate runs up
+to float reassociation.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import functools
+import os
+import platform
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+import jaxsched
+from examples.mnist import core, cpu_tuning
+
+CONVS = ("auto", "matmul", "native")
+# Which optimizer argument `Run.momentum` sets.
+MOMENTUM_ARGS = {"sgd": "momentum", "adam": "b1", "adamw": "b1"}
+
+# Traces of the compiled programs, by name: one per structure and part size, never one per
+# schedule. Tests read it.
+COMPILES: collections.Counter[str] = collections.Counter()
+_EXECUTABLES: dict[Any, Any] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """One training run.
+
+    Attributes:
+      optimizer: a name of `core.OPTIMIZERS`.
+      schedule: the learning-rate schedule.
+      seed: seeds the initialisation and the data order (as in the trainer).
+      learning_rate: the base learning rate `schedule` was built from, for the reports.
+      recipe: the recipe that built the schedule (`recipes.RECIPES`), for the reports.
+      momentum: SGD's momentum or Adam's `b1`: a number, a schedule, or None for the
+        optimizer's default (no momentum for SGD).
+      plateau: if given, the learning rate is multiplied by this reduce-on-plateau value,
+        updated with the validation loss at every evaluation.
+      from_lr_find: `learning_rate` is the one `jaxsched.lr_find` suggested.
+    """
+
+    optimizer: str
+    schedule: jaxsched.Schedule
+    seed: int
+    learning_rate: float
+    recipe: str = ""
+    momentum: float | jaxsched.Schedule | None = None
+    plateau: jaxsched.ReduceOnPlateau | None = None
+    from_lr_find: bool = False
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in core.OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {', '.join(core.OPTIMIZERS)}, got {self.optimizer!r}"
+            )
+        if self.momentum is not None and self.optimizer not in MOMENTUM_ARGS:
+            raise ValueError(f"{self.optimizer} takes no momentum, got momentum={self.momentum}")
+
+    def hyperparams(self) -> dict[str, Any]:
+        """The optimizer's scheduled and numeric arguments: the leaves that get stacked."""
+        hyperparams: dict[str, Any] = {"learning_rate": self.schedule}
+        if self.momentum is not None:
+            hyperparams[MOMENTUM_ARGS[self.optimizer]] = self.momentum
+        return hyperparams
+
+    def structure(self) -> Any:
+        """What must agree for runs to share one compiled update."""
+        return (
+            self.optimizer,
+            jax.tree.structure(self.hyperparams()),
+            jax.tree.structure(self.plateau),
+        )
+
+
+def group_by_structure(runs: Sequence[Run], max_size: int = 0) -> list[list[int]]:
+    """Indices of `runs` grouped by `Run.structure`, groups in order of first appearance.
+
+    Args:
+      runs: the runs.
+      max_size: split groups into consecutive chunks of at most this many runs (0: no limit).
+    """
+    groups: dict[Any, list[int]] = {}
+    for index, run in enumerate(runs):
+        groups.setdefault(run.structure(), []).append(index)
+    if max_size <= 0:
+        return list(groups.values())
+    return [
+        group[start : start + max_size]
+        for group in groups.values()
+        for start in range(0, len(group), max_size)
+    ]
+
+
+def stack(trees: Sequence[Any]) -> Any:
+    """Stacks pytrees of one structure (schedules, dicts of them) along a new leading axis.
+
+    Each leaf takes JAX's type (`jnp.asarray`: float32 for a Python float) and is stacked on
+    the host, so stacking compiles nothing.
+    """
+    return jax.tree.map(
+        lambda *leaves: np.stack([np.asarray(jnp.asarray(x)) for x in leaves]), *trees
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class GroupConfig:
+    """How every run of a group trains.
+
+    Attributes:
+      model: "cnn", "mlp" or "linear" (`examples.mnist.models`).
+      epochs: passes over the training set.
+      batch_size: examples per update.
+      evals_per_epoch: test (and, for plateau runs, validation) evaluations per epoch.
+      conv: the CNN's convolutions: "native", "matmul" (`models.conv_as_matmul`) or "auto"
+        (matmul where several runs share a vmap on CPU).
+      stop_at_accuracy: stop the group once every run has reached this test accuracy.
+      max_group_size: at most this many runs per group (0: no limit).
+      vmap_size: runs per call of the vmapped step (0: one on CPU, the whole group
+        elsewhere; see `resolve_vmap_size`).
+      cpu_tuning: on CPU, the trainer's tuning (`examples/mnist/cpu_tuning.py`): tuned XLA
+        options for native convolutions, and glibc keeping freed memory.
+    """
+
+    model: str = "cnn"
+    epochs: int = 3
+    batch_size: int = 128
+    evals_per_epoch: int = 1
+    conv: str = "auto"
+    stop_at_accuracy: float | None = None
+    max_group_size: int = 0
+    vmap_size: int = 0
+    cpu_tuning: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("max_group_size", "vmap_size"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
+        if self.conv not in CONVS:
+            raise ValueError(f"conv must be 'auto', 'matmul' or 'native', got {self.conv!r}")
+        if self.evals_per_epoch < 1:
+            raise ValueError(f"evals_per_epoch must be at least 1, got {self.evals_per_epoch}")
+
+
+def resolve_vmap_size(vmap_size: int, group_size: int) -> int:
+    """Runs per vmapped call in a group of `group_size`: `vmap_size`, or for 0 one run on CPU
+    and the whole group elsewhere."""
+    if vmap_size < 0:
+        raise ValueError(f"vmap_size must be 0 or more, got {vmap_size}")
+    if vmap_size == 0:
+        vmap_size = 1 if jax.default_backend() == "cpu" else group_size
+    return max(1, min(vmap_size, group_size))
+
+
+def use_matmul_convs(conv: str, vmap_size: int) -> bool:
+    """ "auto" means matmul convolutions where several runs share a vmap on CPU."""
+    if conv == "auto":
+        return jax.default_backend() == "cpu" and vmap_size > 1
+    return conv == "matmul"
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What one run produced.
+
+    Attributes:
+      run: the run.
+      evals: one dict per evaluation: step, epoch (fractional), train_seconds (cumulative
+        training time of the group, evaluation and compilation excluded), train_loss (mean
+        since the previous evaluation), test_loss, test_accuracy, and val_loss for plateau
+        runs.
+      lrs: the learning rate of every update (plateau reductions included).
+      diverged: whether a training loss was not finite.
+      group_size: how many runs trained together with this one (itself included).
+      compile_seconds: compilation time of the group's update (0.0 if reused).
+      state: the final state of the run's model and optimizer (`core.Core.merge` reads it).
+    """
+
+    run: Run
+    evals: list[dict[str, float]]
+    lrs: np.ndarray
+    diverged: bool
+    group_size: int
+    compile_seconds: float
+    state: Any = None
+
+    @property
+    def final(self) -> dict[str, float]:
+        return self.evals[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The group's programs: the core's pure functions under vmap. Each is compiled once for what it
+# depends on (the model alone, the core, the data size) and the shapes of its arguments, never
+# for the hyperparameters' numbers.
+
+
+def _counted(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        COMPILES[name] += 1
+        return fn(*args, **kwargs)
+
+    return traced
+
+
+def _set_plateau_scale(
+    the_core: core.Core, plateau: Any, plateau_state: Any, metric: Any, state: Any
+) -> Any:
+    plateau_state = plateau.update(plateau_state, metric)
+    return plateau_state, the_core.set_learning_rate_scale(state, plateau.value(plateau_state))
+
+
+def _permutations(data_keys: jax.Array, epoch: Any, count: int) -> jax.Array:
+    return jax.vmap(lambda key: core.permutation(key, epoch, count))(data_keys)
+
+
+# Every run's data order in an epoch: it depends on the training set's size alone.
+permutations = jax.jit(_counted("permutations", _permutations), static_argnames="count")
+
+
+def _program(the_core: core.Core, name: str, eval_size: int) -> Callable[..., Any]:
+    """The vmapped function `name` of `the_core`, unjitted."""
+    if name == "init_model":
+        return jax.vmap(the_core.init_model)
+    if name == "add_optimizer":
+        return jax.vmap(the_core.add_optimizer)
+    if name == "train_step":
+        return jax.vmap(the_core.train_step, in_axes=(0, 0, None, None, 0, None))
+    if name == "eval":
+        step = functools.partial(the_core.eval_step, size=eval_size)
+        return jax.vmap(step, in_axes=(0, None, None, None))
+    if name == "plateau":
+        return jax.vmap(functools.partial(_set_plateau_scale, the_core))
+    raise ValueError(f"no program {name!r}")
+
+
+def _depends_on(the_core: core.Core, name: str, eval_size: int) -> Any:
+    """What the program `name` depends on besides its arguments' shapes."""
+    if name == "init_model":
+        return (the_core.model, the_core.matmul_convs)
+    if name == "eval":
+        return (the_core.graphdef, the_core.matmul_convs, eval_size)
+    return the_core
+
+
+def _spec(tree: Any) -> Any:
+    leaves, treedef = jax.tree.flatten(tree)
+    return treedef, tuple((np.shape(x), str(jnp.asarray(x).dtype)) for x in leaves)
+
+
+def compiled(
+    the_core: core.Core, name: str, *args: Any, eval_size: int, options: dict[str, str]
+) -> tuple[Any, float]:
+    """The program `name` of `the_core` compiled for these arguments' shapes, and the seconds
+    its compilation took now (0.0 when it was compiled before and is reused)."""
+    key = (
+        name,
+        _depends_on(the_core, name, eval_size),
+        tuple(sorted(options.items())),
+        _spec(args),
+    )
+    if key in _EXECUTABLES:
+        return _EXECUTABLES[key], 0.0
+    start = time.perf_counter()
+    donate = {"train_step": 0, "plateau": 3}.get(name, ())
+    jitted = jax.jit(_counted(name, _program(the_core, name, eval_size)), donate_argnums=donate)
+    xla_options: dict[str, Any] = dict(options)
+    if name in ("init_model", "add_optimizer"):
+        xla_options = cpu_tuning.init_compiler_options(jax.default_backend())
+    executable = jitted.lower(*args).compile(compiler_options=xla_options or None)
+    _EXECUTABLES[key] = executable
+    return executable, time.perf_counter() - start
+
+
+# ---------------------------------------------------------------------------------------------
+# A group of runs.
+
+
+@dataclasses.dataclass
+class _Part:
+    """Consecutive runs of a group that one call of the vmapped step trains, stacked."""
+
+    indices: list[int]
+    hyperparams: Any
+    state: Any
+    data_keys: jax.Array
+    train_step: Any
+    plateaus: Any = None
+    plateau_states: Any = None
+
+
+def _per_run(metrics: list[list[dict[str, Any]]], name: str) -> np.ndarray:
+    """Metric `name` of fetched step metrics as an array (updates, runs)."""
+    return np.asarray([np.concatenate([part[name] for part in step]) for step in metrics])
+
+
+@dataclasses.dataclass
+class _History:
+    """What the runs of a group logged so far, per run."""
+
+    evals: list[list[dict[str, float]]]
+    metrics: list[list[dict[str, jax.Array]]] = dataclasses.field(default_factory=list)
+    lrs: list[np.ndarray] = dataclasses.field(default_factory=list)
+    train_seconds: float = 0.0
+    step: int = 0
+
+
+class RunGroup:
+    """Runs of one structure trained together; it owns its compiled programs.
+
+    Args:
+      runs: runs of one `Run.structure` (`group_by_structure` sorts them).
+      data: the dataset on the device (`core.put_data`).
+      config: how every run trains.
+
+    Raises:
+      ValueError: if the runs differ in structure (use `group_by_structure`), or the batch
+        size exceeds the training set.
+    """
+
+    def __init__(self, runs: Sequence[Run], data: core.DeviceData, config: GroupConfig) -> None:
+        self.runs = list(runs)
+        if len({run.structure() for run in self.runs}) != 1:
+            raise ValueError("runs must share one structure; split them with group_by_structure")
+        self.data, self.config = data, config
+        self.num_train = data.train_images.shape[0]
+        self.steps_per_epoch = self.num_train // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"batch_size={config.batch_size} exceeds the {self.num_train} training examples"
+            )
+        self.vmap_size = resolve_vmap_size(config.vmap_size, len(self.runs))
+        matmul = use_matmul_convs(config.conv, self.vmap_size)
+        tuned = config.cpu_tuning and jax.default_backend() == "cpu"
+        if tuned:
+            cpu_tuning.keep_freed_memory()  # entry points call it earlier, where it pays more
+        # The tuned options were measured on native convolutions; with matmul ones they were
+        # slower (BUILD_NOTES.md), so those keep XLA's defaults.
+        self.options = (
+            {} if matmul or not tuned else cpu_tuning.compiler_options("cpu", config.model)
+        )
+        self.core = core.build(
+            config.model,
+            self.runs[0].optimizer,
+            self.runs[0].hyperparams(),
+            batch_size=config.batch_size,
+            matmul_convs=matmul,
+        )
+        self.compile_seconds = 0.0
+        self.parts = [
+            self._init_part(list(range(start, min(start + self.vmap_size, len(self.runs)))))
+            for start in range(0, len(self.runs), self.vmap_size)
+        ]
+
+    def program(self, name: str, *args: Any) -> Any:
+        """The group's compiled program `name` for these arguments."""
+        executable, seconds = compiled(
+            self.core, name, *args, eval_size=self.data.eval_batch_size, options=self.options
+        )
+        if name == "train_step":
+            self.compile_seconds += seconds
+        return executable
+
+    def _init_part(self, indices: list[int]) -> _Part:
+        runs = [self.runs[i] for i in indices]
+        hyperparams = jax.device_put(stack([run.hyperparams() for run in runs]))
+        init_keys, data_keys = (
+            jnp.stack(keys) for keys in zip(*(core.seed_keys(r.seed) for r in runs), strict=True)
+        )
+        model_state = self.program("init_model", init_keys)(init_keys)
+        state = self.program("add_optimizer", model_state, hyperparams)(model_state, hyperparams)
+        order = jnp.zeros((len(runs), self.num_train), jnp.int32)
+        images, labels = self.data.train_images, self.data.train_labels
+        step = self.program("train_step", state, hyperparams, images, labels, order, np.int32(0))
+        part = _Part(indices, hyperparams, state, data_keys, step)
+        if runs[0].plateau is not None:
+            part.plateaus = stack([run.plateau for run in runs])
+            part.plateau_states = jax.vmap(lambda p: p.init())(part.plateaus)
+        return part
+
+    def train_steps(
+        self, orders: list[jax.Array], first: int, last: int
+    ) -> list[list[dict[str, jax.Array]]]:
+        """Updates `first` to `last - 1` of an epoch of every run, on the batches of `orders`.
+
+        Each part runs the whole stretch before the next part starts, as runs trained one
+        after another would, so its arrays stay in cache. Returns the metrics (loss, accuracy
+        and learning rate per run) of each update and part, left on the device.
+        """
+        images, labels = self.data.train_images, self.data.train_labels
+        per_part = []
+        for part, order in zip(self.parts, orders, strict=True):
+            metrics = []
+            for index in range(first, last):
+                offset = np.int32(index * self.config.batch_size)
+                part.state, step_metrics = part.train_step(
+                    part.state, part.hyperparams, images, labels, order, offset
+                )
+                metrics.append(step_metrics)
+            per_part.append(metrics)
+        return [list(update) for update in zip(*per_part, strict=True)]
+
+    def orders(self, epoch: int) -> list[jax.Array]:
+        """Every run's data order in `epoch`, per part."""
+        return [permutations(part.data_keys, epoch, count=self.num_train) for part in self.parts]
+
+    def evaluate(
+        self, images: jax.Array, labels: jax.Array, count: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-run mean loss and accuracy over the first `count` examples (the rest is padding)."""
+        results = [
+            core.evaluate(
+                self.program("eval", part.state, images, labels, np.int32(0)),
+                part.state,
+                images,
+                labels,
+                count,
+                self.data.eval_batch_size,
+            )
+            for part in self.parts
+        ]
+        losses, accuracies = zip(*results, strict=True)
+        return np.concatenate(losses), np.concatenate(accuracies)
+
+    def reduce_on_plateau(self, val_loss: np.ndarray) -> None:
+        """Feeds each plateau run its validation loss and sets its learning rate's multiplier."""
+        for part in self.parts:
+            metric = jnp.asarray(val_loss[part.indices], jnp.float32)
+            args = (part.plateaus, part.plateau_states, metric, part.state)
+            part.plateau_states, part.state = self.program("plateau", *args)(*args)
+
+    def _record(self, history: _History, log: Callable[[str], None] | None) -> np.ndarray:
+        """Evaluates every run, logs the records, updates the plateaus; the test accuracies."""
+        fetched = jax.device_get(history.metrics)
+        history.metrics.clear()
+        train_loss = np.mean(_per_run(fetched, "loss"), axis=0)
+        history.lrs.append(_per_run(fetched, "lr"))
+        data = self.data
+        test_loss, test_accuracy = self.evaluate(data.test_images, data.test_labels, data.num_test)
+        val_loss = None
+        if self.parts[0].plateaus is not None:
+            val_loss, _ = self.evaluate(data.val_images, data.val_labels, data.num_val)
+            self.reduce_on_plateau(val_loss)
+        for k, evals in enumerate(history.evals):
+            record = {
+                "step": history.step,
+                "epoch": history.step / self.steps_per_epoch,
+                "train_seconds": history.train_seconds,
+                "train_loss": float(train_loss[k]),
+                "test_loss": float(test_loss[k]),
+                "test_accuracy": float(test_accuracy[k]),
+            }
+            if val_loss is not None:
+                record["val_loss"] = float(val_loss[k])
+            evals.append(record)
+        if log is not None:
+            accuracies = " ".join(f"{a:.3f}" for a in test_accuracy)
+            epoch = history.step / self.steps_per_epoch
+            log(
+                f"    epoch {epoch:.2f}: test accuracy {accuracies} "
+                f"({history.train_seconds:.1f} s training)"
+            )
+        return test_accuracy
+
+    def _train_epoch(
+        self, epoch: int, history: _History, log: Callable[[str], None] | None
+    ) -> bool:
+        """Trains one epoch, evaluating `evals_per_epoch` times; whether to stop early."""
+        config = self.config
+        eval_at = sorted(
+            {
+                round(self.steps_per_epoch * (i + 1) / config.evals_per_epoch)
+                for i in range(config.evals_per_epoch)
+            }
+        )
+        orders = self.orders(epoch)
+        first = 0
+        for last in eval_at:
+            start = time.perf_counter()
+            history.metrics += self.train_steps(orders, first, last)
+            jax.block_until_ready([part.state for part in self.parts])
+            history.train_seconds += time.perf_counter() - start
+            history.step += last - first
+            accuracy = self._record(history, log)
+            if config.stop_at_accuracy is not None and np.all(accuracy >= config.stop_at_accuracy):
+                return True
+            first = last
+        return False
+
+    def train(self, log: Callable[[str], None] | None = None) -> list[RunResult]:
+        """Trains every run for `config.epochs` (or to `stop_at_accuracy`); results in order."""
+        if log is not None:
+            first = self.runs[0]
+            log(
+                f"  group {first.optimizer}/{first.recipe}: {len(self.runs)} runs, "
+                f"{self.vmap_size} per vmap, update compiled in {self.compile_seconds:.1f} s"
+            )
+        history = _History(evals=[[] for _ in self.runs])
+        for epoch in range(self.config.epochs):
+            if self._train_epoch(epoch, history, log):
+                break
+        lrs = np.concatenate(history.lrs).T if history.lrs else np.zeros((len(self.runs), 0))
+        losses_finite = [
+            all(np.isfinite(e["train_loss"]) for e in evals) for evals in history.evals
+        ]
+        return [
+            RunResult(
+                run=run,
+                evals=history.evals[k],
+                lrs=lrs[k],
+                diverged=not losses_finite[k],
+                group_size=len(self.runs),
+                compile_seconds=self.compile_seconds,
+                state=self.state(k),
+            )
+            for k, run in enumerate(self.runs)
+        ]
+
+    def state(self, k: int) -> Any:
+        """The state of run `k` (its model and optimizer, `core.Core.merge` reads it)."""
+        part = self.parts[k // self.vmap_size]
+        return jax.tree.map(lambda leaf: leaf[k % self.vmap_size], part.state)
+
+
+def train_all(
+    runs: Sequence[Run],
+    data: core.DeviceData,
+    config: GroupConfig,
+    log: Callable[[str], None] | None = None,
+) -> list[RunResult]:
+    """Trains every run, in groups of one structure and at most `config.max_group_size` runs;
+    results in the order of `runs`."""
+    results: list[RunResult | None] = [None] * len(runs)
+    for indices in group_by_structure(runs, config.max_group_size):
+        group = RunGroup([runs[i] for i in indices], data, config)
+        for index, result in zip(indices, group.train(log), strict=True):
+            results[index] = result
+    return [r for r in results if r is not None]
+
+
+def machine() -> str:
+    """The CPU model and core count, or the accelerator, in words."""
+    import jax
+
+    device = jax.devices()[0]
+    if device.platform != "cpu":
+        return f"{len(jax.devices())} x {device.device_kind}"
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores (CPU backend)"
+
+
+def suggest_learning_rate(
+    optimizer: str,
+    data: core.DeviceData,
+    config: GroupConfig,
+    *,
+    seed: int = 0,
+    momentum: float | None = None,
+    num_steps: int = 100,
+    start_lr: float = 1e-6,
+    end_lr: float = 10.0,
+    plot: str | None = None,
+) -> tuple[float, jaxsched.LRFindResult]:
+    """Runs `jaxsched.lr_find` on the model as `seed` initialises it; returns its "valley".
+
+    The batches are the first `num_steps` of the seed's first-epoch data order, and the loss
+    is the core's (`core.loss_fn`).
+    """
+    init_key, data_key = core.seed_keys(seed)
+    the_core = core.build(
+        config.model,
+        optimizer,
+        {"learning_rate": jaxsched.constant(start_lr)},
+        batch_size=config.batch_size,
+        matmul_convs=use_matmul_convs(config.conv, 1),
+    )
+    init_model, _ = compiled(the_core, "init_model", init_key[None], eval_size=0, options={})
+    params = jax.tree.map(lambda leaf: leaf[0], init_model(init_key[None]))
+    num_train = data.train_images.shape[0]
+    order = core.permutation(data_key, 0, num_train)
+    batches = []
+    for i in range(min(num_steps, num_train // config.batch_size)):
+        index = order[i * config.batch_size : (i + 1) * config.batch_size]
+        batches.append((data.train_images[index], data.train_labels[index]))
+
+    def loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
+        model = nnx.merge(the_core.model_graphdef, params)
+        return core.loss_fn(model, core.as_float(batch[0]), batch[1])[0]
+
+    factory = core.OPTIMIZERS[optimizer]
+    if momentum is not None:
+        factory = functools.partial(factory, **{MOMENTUM_ARGS[optimizer]: momentum})
+    result = jaxsched.lr_find(
+        loss,
+        params,
+        factory,
+        batches,
+        start_lr=start_lr,
+        end_lr=end_lr,
+        num_steps=num_steps,
+        plot=plot,
+    )
+    return result.suggestions["valley"], result

@@ -1,0 +1,292 @@
+"""The study's and time to accuracy's tables and figures, from their results.json alone.
+
+Plain Python, NumPy and matplotlib: no JAX, so `--replot` redraws without training anything.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from examples.compare.recipes import DESCRIPTIONS
+
+LR_FIND_DESCRIPTION = "constant at lr_find's valley"
+CHANCE = 0.2  # a final test accuracy below this on 10 balanced classes: the run is broken
+
+
+def describe(run: dict[str, Any]) -> str:
+    """The schedule column of a run."""
+    if run["from_lr_find"]:
+        return LR_FIND_DESCRIPTION
+    return DESCRIPTIONS.get(run["recipe"], run["recipe"])
+
+
+def failed(run: dict[str, Any]) -> bool:
+    """Diverged (a non-finite training loss) or stuck near chance at the end."""
+    return bool(run["diverged"] or run["evals"][-1]["test_accuracy"] < CHANCE)
+
+
+def _std(values: Any) -> float:
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
+def summarise(study: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per configuration (optimizer, recipe, learning rate): statistics over seeds."""
+    rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for run in study["runs"]:
+        key = (run["optimizer"], run["recipe"], run["learning_rate"], run["from_lr_find"])
+        rows.setdefault(key, []).append(run)
+    summary = []
+    for (optimizer, _, learning_rate, _), runs in rows.items():
+        accuracy = np.array([r["evals"][-1]["test_accuracy"] for r in runs])
+        loss = np.array([r["evals"][-1]["train_loss"] for r in runs])
+        seconds = [r["evals"][-1]["train_seconds"] / r["group_size"] for r in runs]
+        summary.append(
+            {
+                "optimizer": optimizer,
+                "schedule": describe(runs[0]),
+                "learning_rate": learning_rate,
+                "seeds": len(runs),
+                "accuracy_mean": float(accuracy.mean()),
+                "accuracy_std": _std(accuracy),
+                "train_loss_mean": float(np.mean(loss)),
+                "train_loss_std": _std(loss),
+                "failed": sum(failed(r) for r in runs),
+                "seconds_per_run": float(np.mean(seconds)),
+            }
+        )
+    return summary
+
+
+def _header(study: dict[str, Any]) -> list[str]:
+    config = study["config"]
+    # A group is one (optimizer, size, compile time): lr_find rows share the constant group.
+    groups = {(r["optimizer"], r["group_size"], r["compile_seconds"]) for r in study["runs"]}
+    compile_total = sum(seconds for _, _, seconds in groups)
+    return [
+        f"**{config['dataset']}, {config['model']}**: {study['num_train']:,} training images "
+        f"({study['num_validation']:,} more held out as validation for reduce-on-plateau), "
+        f"{config['epochs']} epochs x {study['steps_per_epoch']} updates at batch "
+        f"{config['batch_size']}; test accuracy on {study['num_test']:,} test images after the "
+        "last epoch (schedule-free runs at their averaged weights), final train loss the mean "
+        "over the last epoch's updates; mean +- std over "
+        f"seeds 0..{config['seeds'] - 1}. SGD momentum {config['momentum']}. "
+        f"{study['machine']}, JAX {study['jax_version']}; whole study "
+        f"{study['wall_seconds'] / 60:.1f} min wall ({compile_total:.0f} s of it compiling).",
+        "",
+        "`train s/run`: training wall time of the run's group divided by its number of runs "
+        "(evaluation and compilation excluded). `failed`: seeds whose training loss became "
+        f"NaN/inf or whose final test accuracy is below {CHANCE:.0%} (stuck at chance). The best "
+        "mean per optimizer is in bold.",
+        "",
+        "| optimizer | schedule | base LR | test accuracy % | final train loss | failed "
+        "| train s/run |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+
+
+def table(study: dict[str, Any]) -> str:
+    """The markdown table of `summarise`, with the budget and machine in its header."""
+    rows = summarise(study)
+    best: dict[str, float] = {}
+    for row in rows:
+        best[row["optimizer"]] = max(best.get(row["optimizer"], -1.0), row["accuracy_mean"])
+    lines = _header(study)
+    for row in rows:
+        accuracy = f"{100 * row['accuracy_mean']:.2f} +- {100 * row['accuracy_std']:.2f}"
+        if row["accuracy_mean"] == best[row["optimizer"]]:
+            accuracy = f"**{accuracy}**"
+        lines.append(
+            f"| {row['optimizer']} | {row['schedule']} | {row['learning_rate']:.3g} "
+            f"| {accuracy} | {row['train_loss_mean']:.4f} +- {row['train_loss_std']:.4f} "
+            f"| {row['failed']}/{row['seeds']} | {row['seconds_per_run']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _label(run: dict[str, Any]) -> str:
+    return f"{run['optimizer']} {run['learning_rate']:.3g}"
+
+
+def _colors(study: dict[str, Any]) -> dict[str, Any]:
+    """One color per optimizer and base LR, the same in every panel."""
+    import matplotlib
+
+    runs = study["runs"]
+    labels = list(dict.fromkeys(_label(r) for r in runs if not r["from_lr_find"]))
+    labels += list(dict.fromkeys(_label(r) for r in runs if r["from_lr_find"]))
+    palette = [matplotlib.colormaps[name](i) for name in ("tab10", "Dark2") for i in range(8)]
+    return {label: palette[i % len(palette)] for i, label in enumerate(labels)}
+
+
+def _panels(study: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Runs grouped into one panel per schedule; AdaGrad and RMSprop join the constant one."""
+    panels: dict[str, list[dict[str, Any]]] = {}
+    for run in study["runs"]:
+        panels.setdefault(describe(run), []).append(run)
+    return list(panels.items())
+
+
+def _figure(count: int) -> tuple[Any, Any, Any]:
+    """matplotlib's pyplot and a figure with `count` panels, four to a row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = min(4, count)
+    rows = math.ceil(count / columns)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(4 * columns, 3 * rows), dpi=70, squeeze=False
+    )
+    for ax in axes.flat[count:]:
+        ax.axis("off")
+    return plt, figure, axes
+
+
+def _save(plt: Any, figure: Any, path: str, xlabel: str, ylabel: str) -> None:
+    figure.supxlabel(xlabel)
+    figure.supylabel(ylabel)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def plot_lr_curves(study: dict[str, Any], path: str) -> None:
+    """The learning rate against the update, one panel per schedule, first seed of each."""
+    panels, colors = _panels(study), _colors(study)
+    plt, figure, axes = _figure(len(panels))
+    for ax, (title, runs) in zip(axes.flat, panels, strict=False):
+        for run in runs:
+            if run["seed"] == 0:
+                ax.plot(run["lr_steps"], run["lrs"], label=_label(run), color=colors[_label(run)])
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    _save(plt, figure, path, "update", "learning rate (log)")
+
+
+def plot_accuracy(study: dict[str, Any], path: str) -> None:
+    """Test accuracy per epoch, one panel per schedule: the mean over the seeds that trained,
+    a +-1 std band, and in the legend how many seeds failed (diverged or stuck at chance)."""
+    panels, colors = _panels(study), _colors(study)
+    plt, figure, axes = _figure(len(panels))
+    finals = [run["evals"][-1]["test_accuracy"] for run in study["runs"] if not failed(run)]
+    low = max(0.0, float(np.percentile(finals, 5)) - 0.1) if finals else 0.0
+    top = min(1.0, max(finals) + 0.02) if finals else 1.0
+    for ax, (title, runs) in zip(axes.flat, panels, strict=False):
+        by_label: dict[str, list[dict[str, Any]]] = {}
+        for run in runs:
+            by_label.setdefault(_label(run), []).append(run)
+        for label, group in by_label.items():
+            trained = [r for r in group if not failed(r)]
+            dead = len(group) - len(trained)
+            legend = f"{label} ({dead} failed)" if dead else label
+            if not trained:
+                ax.plot([], [], color=colors[label], label=legend)
+                continue
+            epochs = [e["epoch"] for e in trained[0]["evals"]]
+            accuracy = np.array([[e["test_accuracy"] for e in r["evals"]] for r in trained])
+            mean, std = accuracy.mean(0), accuracy.std(0, ddof=1 if len(trained) > 1 else 0)
+            ax.plot(epochs, mean, marker="o", markersize=3, label=legend, color=colors[label])
+            ax.fill_between(epochs, mean - std, mean + std, color=colors[label], alpha=0.2)
+        ax.set_ylim(low, top)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, loc="lower right")
+        ax.grid(alpha=0.3)
+    _save(plt, figure, path, "epoch", "test accuracy (mean +- std over the seeds that trained)")
+
+
+def write_study(study: dict[str, Any], out: str, results: bool = True) -> None:
+    """Writes table.md, lr_curves.png, accuracy.png and (if `results`) results.json."""
+    os.makedirs(out, exist_ok=True)
+    if results:
+        with open(os.path.join(out, "results.json"), "w") as f:
+            json.dump(study, f)
+    with open(os.path.join(out, "table.md"), "w") as f:
+        f.write(table(study))
+    plot_lr_curves(study, os.path.join(out, "lr_curves.png"))
+    plot_accuracy(study, os.path.join(out, "accuracy.png"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Time to accuracy.
+
+
+def first_at(evals: list[dict[str, float]], target: float) -> dict[str, float] | None:
+    """The first evaluation at or above `target` test accuracy, or None."""
+    return next((e for e in evals if e["test_accuracy"] >= target), None)
+
+
+def time_table(report: dict[str, Any], lower_targets: Sequence[float] = (0.85, 0.88)) -> str:
+    """The markdown table of time to accuracy: seconds and epochs to the target, and to each
+    of `lower_targets` (read from the same runs, which stop at the target)."""
+    config = report["config"]
+    targets = [t for t in lower_targets if t < config["target"]] + [config["target"]]
+    header = " | ".join(f"s to {t:.0%} (epochs)" for t in targets)
+    lines = [
+        f"**Time to {config['target']:.0%} test accuracy**, {config['dataset']}, "
+        f"{config['model']}, {report['num_train']:,} training images, {report['num_test']:,} "
+        f"test images evaluated {config['evals_per_epoch']}x per epoch; SGD momentum 0.9, "
+        f"batch {config['batch_size']}, peak learning rate {config['learning_rate']}, seed "
+        f"{config['seed']}, one run at a time. {report['machine']}, JAX "
+        f"{report['jax_version']}; {report['wall_seconds'] / 60:.1f} min wall in all.",
+        "",
+        "Seconds are training wall time only (compilation and evaluation excluded); a run "
+        "stops at its first evaluation at or above the target.",
+        "",
+        f"| schedule | budget (epochs) | {header} | best test accuracy % | compile (s) |",
+        "|---|---:|" + "---:|" * len(targets) + "---:|---:|",
+    ]
+    for r in report["runs"]:
+        cells = []
+        for target in targets:
+            hit = first_at(r["evals"], target)
+            cells.append(
+                "not reached" if hit is None else f"{hit['train_seconds']:.0f} ({hit['epoch']:.2f})"
+            )
+        lines.append(
+            f"| {r['recipe']} | {r['budget_epochs']} | {' | '.join(cells)} "
+            f"| {100 * r['best_accuracy']:.2f} | {r['compile_seconds']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_time(report: dict[str, Any], path: str) -> None:
+    """Test accuracy against training seconds, one line per run, the target dashed."""
+    plt, figure, axes = _figure(1)
+    ax = axes.flat[0]
+    figure.set_size_inches(8, 5)
+    figure.set_dpi(90)
+    for r in report["runs"]:
+        seconds = [e["train_seconds"] for e in r["evals"]]
+        accuracy = [e["test_accuracy"] for e in r["evals"]]
+        label = f"{r['recipe']} ({r['budget_epochs']} epochs)"
+        ax.plot(seconds, accuracy, marker="o", markersize=3, label=label)
+    ax.axhline(report["config"]["target"], color="gray", linestyle="--", linewidth=1)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    _save(
+        plt,
+        figure,
+        path,
+        "training wall time (s, compile and evaluation excluded)",
+        "test accuracy",
+    )
+
+
+def write_time(report: dict[str, Any], out: str, results: bool = True) -> None:
+    """Writes table.md, accuracy_vs_time.png and (if `results`) results.json into `out`."""
+    os.makedirs(out, exist_ok=True)
+    if results:
+        with open(os.path.join(out, "results.json"), "w") as f:
+            json.dump(report, f, indent=1)
+    with open(os.path.join(out, "table.md"), "w") as f:
+        f.write(time_table(report))
+    plot_time(report, os.path.join(out, "accuracy_vs_time.png"))

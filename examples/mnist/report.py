@@ -1,0 +1,131 @@
+"""What the trainer writes and shows: metrics.jsonl, the progress bar, the epoch lines.
+
+Plain Python on numbers the trainer has already fetched from the devices: no JAX here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from typing import Any
+
+
+class MetricsLog:
+    """metrics.jsonl: one JSON object per update ("kind": "step") and per epoch ("epoch")."""
+
+    def __init__(self, path: str, keep_until_step: int | None, enabled: bool = True) -> None:
+        """Opens `path`, keeping the records up to `keep_until_step` (None: start afresh)."""
+        self.path = path
+        self.enabled = enabled
+        self.records: list[dict[str, Any]] = []
+        if keep_until_step is not None and os.path.exists(path):
+            with open(path) as f:
+                lines = f.read().splitlines()
+            for line in lines:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    break  # the last line of a killed run can be cut short
+                if record["step"] <= keep_until_step:
+                    self.records.append(record)
+        if enabled:
+            with open(path, "w") as f:
+                f.writelines(json.dumps(r) + "\n" for r in self.records)
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        self.records.extend(records)
+        if self.enabled:
+            with open(self.path, "a") as f:
+                f.writelines(json.dumps(r) + "\n" for r in records)
+
+    def steps_of_epoch(self, epoch: int) -> list[dict[str, Any]]:
+        """The step records of `epoch` (counting from 1) logged so far."""
+        return [r for r in self.records if r["kind"] == "step" and r["epoch"] == epoch]
+
+
+def step_records(
+    steps: list[int], values: list[dict[str, Any]], epoch: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """The metrics.jsonl records of fetched step metrics, up to the first non-finite loss.
+
+    Returns:
+      The records of the updates whose loss is finite, and the step of the first update whose
+      loss is not (None if all are).
+    """
+    records: list[dict[str, Any]] = []
+    for step, metrics in zip(steps, values, strict=True):
+        loss = float(metrics["loss"])
+        if not math.isfinite(loss):
+            return records, step
+        records.append(
+            {
+                "kind": "step",
+                "step": step,
+                "epoch": epoch,
+                "loss": loss,
+                "accuracy": float(metrics["accuracy"]),
+                "lr": float(metrics["lr"]),
+            }
+        )
+    return records, None
+
+
+def epoch_record(
+    epoch: int,
+    step: int,
+    step_records: list[dict[str, Any]],
+    test: dict[str, float],
+    seconds: float,
+    images: int,
+) -> dict[str, Any]:
+    """The metrics.jsonl record of a finished epoch."""
+    return {
+        "kind": "epoch",
+        "epoch": epoch,
+        "step": step,
+        "train_loss": sum(r["loss"] for r in step_records) / max(1, len(step_records)),
+        "train_accuracy": sum(r["accuracy"] for r in step_records) / max(1, len(step_records)),
+        **test,
+        "seconds": seconds,
+        "images_per_s": images / seconds,
+    }
+
+
+def epoch_line(record: dict[str, Any], epochs: int) -> str:
+    return (
+        f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f}, test loss "
+        f"{record['test_loss']:.4f}, test accuracy {record['test_accuracy']:.4f} "
+        f"({record['images_per_s']:.0f} images/s)"
+    )
+
+
+class Progress:
+    """A tqdm bar over an epoch's images, showing the latest loss and learning rate; silent
+    when disabled."""
+
+    def __init__(self, enabled: bool, epoch: int, epochs: int, total: int, done: int) -> None:
+        self._bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total,
+                initial=done,
+                desc=f"epoch {epoch}/{epochs}",
+                unit="img",
+                unit_scale=True,
+                file=sys.stderr,
+                leave=False,
+            )
+
+    def advance(self, records: list[dict[str, Any]], images: int) -> None:
+        if self._bar is not None and records:
+            last = records[-1]
+            self._bar.set_postfix(loss=f"{last['loss']:.4f}", lr=f"{last['lr']:.4g}", refresh=False)
+            self._bar.update(images)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
