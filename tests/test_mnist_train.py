@@ -39,6 +39,14 @@ def test_schedule_args_given_explicitly_are_kept():
     assert schedule == jaxsched.warmup_cosine_decay(**kwargs)
 
 
+def test_schedule_args_take_durations_as_shares_of_the_run_and_epochs():
+    kwargs = {"warmup_steps": "10%", "decay_steps": "2 epochs"}  # a warmup from 0
+    schedule = train.build_schedule("warmup_cosine_decay", kwargs, 0.05, 300, steps_per_epoch=100)
+    assert schedule == jaxsched.warmup_cosine_decay(
+        init_value=0.0, peak_value=0.05, warmup_steps=30, decay_steps=200
+    )
+
+
 def test_transformers_names_take_their_arguments_as_given():
     kwargs = {"peak_value": 0.1, "num_warmup_steps": 5, "num_training_steps": 40}
     schedule = train.build_schedule("cosine", kwargs, 0.05, total_steps=300)

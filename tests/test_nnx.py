@@ -1,7 +1,7 @@
 """jaxsched in Flax: NNX first (`nnx.Optimizer`, `nnx.jit`, `nnx.state`), and Linen's TrainState.
 
 `current_lr`, `current_hyperparams` and `set_scale` take the optimizer state in every form
-it takes in Flax code and in its checkpoints; the README's NNX section runs here as written.
+it takes in Flax code and in its checkpoints; the NNX guide's example runs here as written.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from flax.training import train_state
 
 import jaxsched
 
-README = pathlib.Path(__file__).parent.parent / "README.md"
+GUIDE = pathlib.Path(__file__).parent.parent / "docs" / "guides" / "nnx.md"
 SCHEDULE = jaxsched.linear(1.0, 0.0, transition_steps=8)
 
 
@@ -74,7 +74,7 @@ def test_set_scale_writes_an_nnx_optimizer_in_place_and_the_next_update_uses_it(
     assert jaxsched.set_scale(optimizer, learning_rate=0.25) is optimizer
     assert float(jaxsched.current_lr(optimizer, "next")) == 0.25
     assert float(train_step(model, optimizer)) == 0.25
-    jaxsched.set_scale(optimizer.opt_state, learning_rate=0.5)  # the README's plateau recipe
+    jaxsched.set_scale(optimizer.opt_state, learning_rate=0.5)  # the plateau guide's recipe
     assert float(train_step(model, optimizer)) == 0.5
     state = nnx.state(optimizer)
     jaxsched.set_scale(state, learning_rate=0.125)
@@ -129,17 +129,16 @@ def test_linen_train_state_finds_and_scales_the_injected_state() -> None:
     assert float(jaxsched.current_lr(state, "next")) == 0.5 * float(SCHEDULE(2))
 
 
-def _readme_section(title: str) -> str:
-    text = README.read_text()
-    section = text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
-    return "\n".join(re.findall(r"```python\n(.*?)```", section, flags=re.S))
+def _guide_code() -> str:
+    text = GUIDE.read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)[0]
 
 
-def test_the_readme_nnx_section_runs_as_written() -> None:
-    code = _readme_section("With Flax NNX")
+def test_the_nnx_guide_trains_with_the_plateau_scale_applied() -> None:
+    code = _guide_code()
     assert "nnx.Optimizer" in code and "set_scale" in code
     namespace: dict = {}
-    exec(compile(code, "README.md#with-flax-nnx", "exec"), namespace)
+    exec(compile(code, "docs/guides/nnx.md", "exec"), namespace)
     optimizer = namespace["optimizer"]
     lr = float(jaxsched.current_lr(optimizer))
     scale = float(namespace["plateau"].value(namespace["plateau_state"]))

@@ -360,16 +360,15 @@ def test_warmup_without_prefix_overlays_the_schedule_like_timm() -> None:
     )
 
 
-def test_the_readme_composing_examples_run_as_written() -> None:
+def test_the_composing_guide_runs_as_written() -> None:
     import pathlib
     import re
 
-    text = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
-    section = text.split("## Composing schedules", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 2
-    namespace = {"jaxsched": jaxsched, "total_updates": 10_000, "updates_per_epoch": 500}
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "guides" / "composing.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) == 3
+    namespace: dict = {}
     for block in blocks:
-        exec(compile(block, "README.md#composing-schedules", "exec"), namespace)
+        exec(compile(block, "docs/guides/composing.md", "exec"), namespace)
     branch = namespace["branch"]
     assert float(branch(7_999)) == pytest.approx(1e-3) and float(branch(10_000)) == 0.0

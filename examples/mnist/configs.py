@@ -47,7 +47,8 @@ class Config:
       schedule_args: JSON object of the schedule's own arguments. Arguments it leaves out are
         filled in where the schedule requires them: the first of total_steps, decay_steps,
         transition_steps, num_training_steps with the run's number of updates, and the first
-        of peak_value, init_value, value with `learning_rate`.
+        of peak_value, init_value, value with `learning_rate` (a warmup's init_value with 0).
+        Step counts may be durations: "10%" of the run, "2 epochs", "300 steps".
       seed: seeds the parameter initialisation and the data order.
       workdir: where metrics.jsonl, curves.png and checkpoints/ go.
       checkpoint_every_steps: write a checkpoint every this many updates (0: only at the end).

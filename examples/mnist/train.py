@@ -62,14 +62,21 @@ class TrainingError(Exception):
 
 
 def build_schedule(
-    name: str, kwargs: dict[str, Any], learning_rate: float, total_steps: int
+    name: str,
+    kwargs: dict[str, Any],
+    learning_rate: float,
+    total_steps: int,
+    steps_per_epoch: int | None = None,
 ) -> jaxsched.Schedule:
     """Builds the schedule `name`, filling in the run length and learning rate it needs.
 
     For jaxsched's own schedules, the first required argument among `total_steps`,
     `decay_steps`, `transition_steps`, `num_training_steps` that `kwargs` leaves out is set to
-    `total_steps`, and the first of `peak_value`, `init_value`, `value` to `learning_rate`.
-    Hugging Face transformers names take `kwargs` as they are.
+    `total_steps`, and the first of `peak_value`, `init_value`, `value` to `learning_rate`;
+    a schedule that rises to `peak_value` from a required `init_value` starts at 0 when
+    `init_value` is left out (optax's warmups have no default for it). Hugging Face
+    transformers names take `kwargs` as they are. Step counts may be durations (`"10%"` of
+    the run, `"2 epochs"`, `"300 steps"`), as `jaxsched.get` reads them.
 
     Raises:
       TrainingError: the name is unknown or the arguments do not fit it.
@@ -91,8 +98,10 @@ def build_schedule(
             arg = next((a for a in group if a in required), None)
             if arg is not None and arg not in kwargs:
                 kwargs[arg] = value
+        if "peak_value" in required and "init_value" in required:
+            kwargs.setdefault("init_value", 0.0)
     try:
-        return jaxsched.get(name, **kwargs)
+        return jaxsched.get(name, **kwargs, run_steps=total_steps, steps_per_epoch=steps_per_epoch)
     except ValueError as e:
         raise TrainingError(
             f"--schedule {name} --schedule-args '{json.dumps(kwargs)}': {e}. Give the "
@@ -233,6 +242,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
         config.schedule_kwargs(),
         config.learning_rate,
         config.epochs * steps_per_epoch,
+        steps_per_epoch,
     )
     replicated = NamedSharding(mesh, P())
     the_core = core.build(
