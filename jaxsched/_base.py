@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 import itertools
 import math
 from collections.abc import Callable, Mapping
@@ -248,6 +249,8 @@ def _short_repr(value: Any) -> str:
         return (
             "(" + ", ".join(_short_repr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
         )
+    if inspect.isfunction(value):  # its import path, which the constructors also take
+        return repr(f"{value.__module__}:{value.__qualname__}")
     return repr(value)
 
 

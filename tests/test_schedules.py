@@ -149,6 +149,14 @@ def test_repr_reads_like_the_constructor_call() -> None:
     )
 
 
+def test_repr_names_a_function_by_its_import_path() -> None:
+    schedule = jaxsched.lambda_schedule(
+        "tests.reference:inverse_power", 0.1, {"rate": 0.1, "power": 0.5}
+    )
+    assert "0x" not in repr(schedule)
+    assert eval(repr(schedule), {"lambda_schedule": jaxsched.lambda_schedule}) == schedule
+
+
 def test_stack_refuses_schedules_of_different_structure() -> None:
     with pytest.raises(ValueError, match="structure"):
         jaxsched.stack(
