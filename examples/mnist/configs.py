@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from typing import Any
 
 from examples.flags import flag
@@ -20,6 +21,8 @@ OPTIMIZERS = (
     "schedule_free_adamw",
 )
 CHOICES = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS}
+# The largest float32: schedules and optimizers compute in float32, where larger numbers are inf.
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,9 +43,10 @@ class Config:
       optimizer: "sgd" (with `momentum`), "adam", "adamw" (with `weight_decay`), "adagrad",
         "rmsprop", "schedule_free_sgd" or "schedule_free_adamw" (with `weight_decay`;
         evaluated at the averaged point, see `core.use_evaluation_params`).
-      momentum: SGD momentum (0 disables it).
-      weight_decay: decoupled weight decay of "adamw" and "schedule_free_adamw".
-      learning_rate: the peak learning rate, filled into the schedule (see `schedule_args`).
+      momentum: SGD momentum, in [0, 1) (0 disables it).
+      weight_decay: decoupled weight decay of "adamw" and "schedule_free_adamw" (0 or more).
+      learning_rate: the peak learning rate (positive), filled into the schedule (see
+        `schedule_args`).
       schedule: a `jaxsched.get` name ("one_cycle", "warmup_cosine_decay", "constant", ...).
       schedule_args: JSON object of the schedule's own arguments. Arguments it leaves out are
         filled in where the schedule requires them: the first of total_steps, decay_steps,
@@ -108,6 +112,9 @@ class Config:
                 raise ValueError(f"{flag(name)} must be 0 or more, got {getattr(self, name)}")
         if self.keep_checkpoints < 1:
             raise ValueError(f"--keep-checkpoints must be at least 1, got {self.keep_checkpoints}")
+        _check_number("learning_rate", self.learning_rate, low=0.0, low_allowed=False)
+        _check_number("momentum", self.momentum, low=0.0, high=1.0)
+        _check_number("weight_decay", self.weight_decay, low=0.0)
         self.schedule_kwargs()  # fail on bad JSON at parse time, not after loading data
 
     def schedule_kwargs(self) -> dict[str, Any]:
@@ -124,6 +131,19 @@ class Config:
                 f"--schedule-args must be a JSON object of keyword arguments, got {kwargs!r}"
             )
         return kwargs
+
+
+def _check_number(
+    name: str, value: float, *, low: float, low_allowed: bool = True, high: float | None = None
+) -> None:
+    """Raises ValueError unless `value` is a finite float32 in [low, high) (or (low, high))."""
+    if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
+        raise ValueError(f"{flag(name)} must be a finite float32 number, got {value}")
+    if value < low or (value == low and not low_allowed):
+        bound = "at least" if low_allowed else "greater than"
+        raise ValueError(f"{flag(name)} must be {bound} {low:g}, got {value}")
+    if high is not None and value >= high:
+        raise ValueError(f"{flag(name)} must be less than {high:g}, got {value}")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
