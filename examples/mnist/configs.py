@@ -62,7 +62,12 @@ class Config:
       progress: show a progress bar per epoch.
       plot: write curves.png (learning rate, train loss, test accuracy) at the end.
       num_devices: train data-parallel on the first this many devices (0: all of them).
-      distributed: call `jax.distributed.initialize()` first (multi-host runs).
+      distributed: call `jax.distributed.initialize()` first (multi-host runs); on a cluster
+        JAX detects (Slurm, Open MPI, Cloud TPU, ...) it needs no other flag.
+      coordinator_address: with `distributed`, the host:port of process 0's coordinator
+        (None: detected, or the JAX_COORDINATOR_ADDRESS environment variable).
+      num_processes: with `distributed`, how many processes the run has (0: detected).
+      process_id: with `distributed` and `num_processes`, this process's index, from 0.
       cpu_tuning: on CPU, compile the steps with XLA:CPU options that make the convolutions'
         gradients fast and keep freed host memory for reuse (process-wide; see
         examples/mnist/cpu_tuning.py).
@@ -93,6 +98,9 @@ class Config:
     plot: bool = True
     num_devices: int = 0
     distributed: bool = False
+    coordinator_address: str | None = None
+    num_processes: int = 0
+    process_id: int = 0
     cpu_tuning: bool = True
 
     def __post_init__(self) -> None:
@@ -107,9 +115,14 @@ class Config:
             "max_test_examples",
             "checkpoint_every_steps",
             "num_devices",
+            "num_processes",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{flag(name)} must be 0 or more, got {getattr(self, name)}")
+        if self.num_processes and not 0 <= self.process_id < self.num_processes:
+            raise ValueError(
+                f"--process-id must be in [0, {self.num_processes}), got {self.process_id}"
+            )
         if self.keep_checkpoints < 1:
             raise ValueError(f"--keep-checkpoints must be at least 1, got {self.keep_checkpoints}")
         _check_number("learning_rate", self.learning_rate, low=0.0, low_allowed=False)

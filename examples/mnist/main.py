@@ -56,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         if config.distributed:
-            jax.distributed.initialize()
+            jax.distributed.initialize(
+                config.coordinator_address,
+                config.num_processes or None,
+                config.process_id if config.num_processes else None,
+            )
         summary = train.train_and_evaluate(config)
     except (data.DataError, train.TrainingError, workdir.WorkdirError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -226,6 +226,24 @@ def _compile_train_step(
     return compiled, time.perf_counter() - start
 
 
+def replicate(tree: Any, sharding: NamedSharding) -> Any:
+    """`jax.device_put(tree, sharding)`, also across processes.
+
+    With several processes, jax 0.10.2's device_put compares each Python scalar with its
+    values gathered from all processes and fails even when they are equal ("Expected: [0.1
+    0.1]; got: 0.1"), so each leaf goes through NumPy and `core.put_replicated`.
+    """
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+
+    def put(leaf: Any) -> jax.Array:
+        array = np.asarray(leaf)
+        array = array.astype(jax.dtypes.canonicalize_dtype(array.dtype))
+        return core.put_replicated(array, sharding)
+
+    return jax.tree.map(put, tree)
+
+
 def setup(config: Config, dataset: data.Dataset) -> Trainer:
     """Places the data, builds the schedule and the core, and compiles the steps."""
     if config.cpu_tuning:  # before make_mesh starts JAX's backends: see keep_freed_memory
@@ -252,7 +270,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     device_data = core.put_data(dataset, replicated, eval_batch_size=eval_batch)
     platform = mesh.devices.flat[0].platform
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
-    hyperparams = jax.device_put(make_hyperparams(config, schedule), replicated)
+    hyperparams = replicate(make_hyperparams(config, schedule), replicated)
     train_step, compile_seconds = _compile_train_step(
         the_core, hyperparams, device_data, replicated, options
     )
@@ -276,7 +294,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
 
 
 def _checkpoint_state(trainer: Trainer, run: RunState) -> dict[str, Any]:
-    step = jax.device_put(jnp.asarray(run.step, jnp.int32), trainer.replicated)
+    step = replicate(np.int32(run.step), trainer.replicated)
     return {"run": run.state, "step": step, "data_key": run.data_key}
 
 
@@ -297,7 +315,7 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
         compiler_options=cpu_tuning.init_compiler_options(platform),
     )
     run = RunState(
-        init(init_key, trainer.hyperparams), 0, jax.device_put(data_key, trainer.replicated)
+        init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated)
     )
     if checkpoints is None:
         return run
@@ -648,6 +666,8 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
       TrainingError: bad settings, a checkpoint that does not fit, or a non-finite loss.
       RunInterruptedError: SIGINT stopped the run; its checkpoint is written.
     """
+    if config.cpu_tuning:  # before jax.process_index() starts the backends; see setup
+        cpu_tuning.keep_freed_memory()
     lock = workdir.claim(config.workdir, exclusive=jax.process_index() == 0)
     try:
         dataset = load_data(config) if dataset is None else dataset
