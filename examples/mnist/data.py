@@ -103,11 +103,16 @@ def _read_bounded(f: BinaryIO, path: str, ndim: int) -> tuple[tuple[int, ...], b
             f"holds ({_MAX_IDX_BYTES}); the file is corrupt: replace it with an intact copy"
         )
     body = f.read(size + 1)  # one byte more than the header allows tells a longer file
-    if len(body) != size:
-        described = f"{header_bytes + len(body)} bytes" if len(body) < size else "more bytes"
+    if len(body) < size:
         raise DataError(
-            f"{path} has {described} but its header {shape} needs {header_bytes + size}; "
-            "the file is truncated or corrupt: replace it with an intact copy"
+            f"{path} has {header_bytes + len(body)} bytes but its header {shape} needs "
+            f"{header_bytes + size}; the file is truncated or corrupt: replace it with an "
+            "intact copy"
+        )
+    if len(body) > size:
+        raise DataError(
+            f"{path} is longer than the {header_bytes + size} bytes its header {shape} says "
+            "(read no further); the file is corrupt: replace it with an intact copy"
         )
     return shape, body
 

@@ -314,9 +314,7 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
         out_shardings=trainer.replicated,
         compiler_options=cpu_tuning.init_compiler_options(platform),
     )
-    run = RunState(
-        init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated)
-    )
+    run = RunState(init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated))
     if checkpoints is None:
         return run
     latest = checkpoints.latest_step()
