@@ -60,6 +60,8 @@ def _steps(config: configs.Config) -> list[int]:
         (["--learning-rate", "nan"], "--learning-rate"),
         (["--learning-rate", "inf"], "--learning-rate"),
         (["--learning-rate", "1e39"], "--learning-rate"),  # inf in float32
+        (["--learning-rate", "1e-50"], "--learning-rate"),  # 0 in float32
+        (["--seed", "99999999999999999999"], "--seed"),
         (["--weight-decay", "nan"], "--weight-decay"),
         (["--weight-decay=-1e-4"], "--weight-decay"),
     ],
@@ -183,6 +185,23 @@ def test_a_work_dir_that_is_a_file_gives_one_line(tmp_path, data_dir):
     path.write_text("")
     with pytest.raises(workdir.WorkdirError, match="is a file, not a folder"):
         train.train_and_evaluate(_config(tmp_path, data_dir, workdir=str(path)))
+
+
+@pytest.mark.parametrize("blocker", ["checkpoints_is_a_file", "metrics_is_a_folder"])
+def test_a_file_where_a_folder_goes_and_the_reverse_give_one_error_line(
+    tmp_path, data_dir, blocker, capsys
+):
+    run = tmp_path / "run"
+    run.mkdir()
+    if blocker == "checkpoints_is_a_file":
+        (run / "checkpoints").write_text("")
+    else:
+        (run / "metrics.jsonl").mkdir()
+    flags = ["--data-dir", data_dir, "--workdir", str(run), "--model", "mlp", "--epochs", "1",
+             "--batch-size", "64", "--no-progress", "--no-plot"]  # fmt: skip
+    assert main.main(flags) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
 
 
 def test_a_work_dir_that_cannot_be_written_gives_one_line(tmp_path, data_dir, monkeypatch):

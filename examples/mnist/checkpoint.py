@@ -15,6 +15,7 @@ step neither counts as the latest nor blocks a new save of that step.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -42,6 +43,9 @@ class Checkpoints:
 
     def __init__(self, directory: str, keep: int) -> None:
         self.directory = os.path.abspath(directory)
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            # Orbax would fail only at the first save, after training up to it.
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", self.directory)
         # Synchronous: the next update step donates the buffers an async save would still read.
         options = ocp.CheckpointManagerOptions(
             max_to_keep=keep, create=True, enable_async_checkpointing=False

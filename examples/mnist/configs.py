@@ -23,6 +23,7 @@ OPTIMIZERS = (
 CHOICES = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS}
 # The largest float32: schedules and optimizers compute in float32, where larger numbers are inf.
 _FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_TINY = 1.1754943508222875e-38  # the smallest normal float32; below, precision fades
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,6 +126,8 @@ class Config:
             )
         if self.keep_checkpoints < 1:
             raise ValueError(f"--keep-checkpoints must be at least 1, got {self.keep_checkpoints}")
+        if not 0 <= self.seed < 2**32:  # jax.random.PRNGKey keeps 32 bits without x64
+            raise ValueError(f"--seed must be in [0, 2**32), got {self.seed}")
         _check_number("learning_rate", self.learning_rate, low=0.0, low_allowed=False)
         _check_number("momentum", self.momentum, low=0.0, high=1.0)
         _check_number("weight_decay", self.weight_decay, low=0.0)
@@ -152,6 +155,11 @@ def _check_number(
     """Raises ValueError unless `value` is a finite float32 in [low, high) (or (low, high))."""
     if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
         raise ValueError(f"{flag(name)} must be a finite float32 number, got {value}")
+    if value != 0 and abs(value) < _FLOAT32_TINY:
+        raise ValueError(
+            f"{flag(name)} must be 0 or at least {_FLOAT32_TINY:g} (float32 rounds smaller "
+            f"numbers to 0 or to few digits), got {value}"
+        )
     if value < low or (value == low and not low_allowed):
         bound = "at least" if low_allowed else "greater than"
         raise ValueError(f"{flag(name)} must be {bound} {low:g}, got {value}")

@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except (data.DataError, train.TrainingError, workdir.WorkdirError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # the file system's answer: a folder where a file goes, a full disk
+        print(f"error: {e}; check --workdir and --data-dir", file=sys.stderr)
+        return 1
     except train.RunInterruptedError as e:
         print(
             f"interrupted: stopped at step {e.step} and wrote its checkpoint; continue with the "
