@@ -121,6 +121,7 @@ class Checkpoints:
     def set_aside(self, step: int) -> str:
         """Moves the checkpoint at `step` to `<directory>.corrupt/<step>`; returns where."""
         target = os.path.join(self.directory + ".corrupt", str(step))
+        _barrier(f"verified_{step}")  # no process is still reading it
         if jax.process_index() == 0:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.rmtree(target, ignore_errors=True)
