@@ -51,7 +51,7 @@ def _replace(folder: str, stem: str, raw: bytes, compress: bool = True) -> None:
     [
         (lambda raw: b"\x00\x00\x08\x01" + raw[4:], "magic number"),
         (lambda raw: raw[:-100], "truncated or corrupt"),
-        (lambda raw: raw + b"\x00", "truncated or corrupt"),
+        (lambda raw: raw + b"\x00", "is longer than the .* bytes its header"),
         (lambda raw: raw[:10], "shorter than its header"),
     ],
     ids=["bad_magic", "too_short", "too_long", "cut_header"],

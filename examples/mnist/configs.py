@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from typing import Any
 
 from examples.flags import flag
@@ -20,6 +21,9 @@ OPTIMIZERS = (
     "schedule_free_adamw",
 )
 CHOICES = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS}
+# The largest float32: schedules and optimizers compute in float32, where larger numbers are inf.
+_FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_TINY = 1.1754943508222875e-38  # the smallest normal float32; below, precision fades
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,9 +44,10 @@ class Config:
       optimizer: "sgd" (with `momentum`), "adam", "adamw" (with `weight_decay`), "adagrad",
         "rmsprop", "schedule_free_sgd" or "schedule_free_adamw" (with `weight_decay`;
         evaluated at the averaged point, see `core.use_evaluation_params`).
-      momentum: SGD momentum (0 disables it).
-      weight_decay: decoupled weight decay of "adamw" and "schedule_free_adamw".
-      learning_rate: the peak learning rate, filled into the schedule (see `schedule_args`).
+      momentum: SGD momentum, in [0, 1) (0 disables it).
+      weight_decay: decoupled weight decay of "adamw" and "schedule_free_adamw" (0 or more).
+      learning_rate: the peak learning rate (positive), filled into the schedule (see
+        `schedule_args`).
       schedule: a `jaxsched.get` name ("one_cycle", "warmup_cosine_decay", "constant", ...).
       schedule_args: JSON object of the schedule's own arguments. Arguments it leaves out are
         filled in where the schedule requires them: the first of total_steps, decay_steps,
@@ -59,7 +64,12 @@ class Config:
       progress: show a progress bar per epoch.
       plot: write curves.png (learning rate, train loss, test accuracy) at the end.
       num_devices: train data-parallel on the first this many devices (0: all of them).
-      distributed: call `jax.distributed.initialize()` first (multi-host runs).
+      distributed: call `jax.distributed.initialize()` first (multi-host runs); on a cluster
+        JAX detects (Slurm, Open MPI, Cloud TPU, ...) it needs no other flag.
+      coordinator_address: with `distributed`, the host:port of process 0's coordinator
+        (None: detected, or the JAX_COORDINATOR_ADDRESS environment variable).
+      num_processes: with `distributed`, how many processes the run has (0: detected).
+      process_id: with `distributed` and `num_processes`, this process's index, from 0.
       cpu_tuning: on CPU, compile the steps with XLA:CPU options that make the convolutions'
         gradients fast and keep freed host memory for reuse (process-wide; see
         examples/mnist/cpu_tuning.py).
@@ -90,6 +100,9 @@ class Config:
     plot: bool = True
     num_devices: int = 0
     distributed: bool = False
+    coordinator_address: str | None = None
+    num_processes: int = 0
+    process_id: int = 0
     cpu_tuning: bool = True
 
     def __post_init__(self) -> None:
@@ -104,11 +117,21 @@ class Config:
             "max_test_examples",
             "checkpoint_every_steps",
             "num_devices",
+            "num_processes",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{flag(name)} must be 0 or more, got {getattr(self, name)}")
+        if self.num_processes and not 0 <= self.process_id < self.num_processes:
+            raise ValueError(
+                f"--process-id must be in [0, {self.num_processes}), got {self.process_id}"
+            )
         if self.keep_checkpoints < 1:
             raise ValueError(f"--keep-checkpoints must be at least 1, got {self.keep_checkpoints}")
+        if not 0 <= self.seed < 2**32:  # jax.random.PRNGKey keeps 32 bits without x64
+            raise ValueError(f"--seed must be in [0, 2**32), got {self.seed}")
+        _check_number("learning_rate", self.learning_rate, low=0.0, low_allowed=False)
+        _check_number("momentum", self.momentum, low=0.0, high=1.0)
+        _check_number("weight_decay", self.weight_decay, low=0.0)
         self.schedule_kwargs()  # fail on bad JSON at parse time, not after loading data
 
     def schedule_kwargs(self) -> dict[str, Any]:
@@ -125,6 +148,24 @@ class Config:
                 f"--schedule-args must be a JSON object of keyword arguments, got {kwargs!r}"
             )
         return kwargs
+
+
+def _check_number(
+    name: str, value: float, *, low: float, low_allowed: bool = True, high: float | None = None
+) -> None:
+    """Raises ValueError unless `value` is a finite float32 in [low, high) (or (low, high))."""
+    if not math.isfinite(value) or abs(value) > _FLOAT32_MAX:
+        raise ValueError(f"{flag(name)} must be a finite float32 number, got {value}")
+    if value != 0 and abs(value) < _FLOAT32_TINY:
+        raise ValueError(
+            f"{flag(name)} must be 0 or at least {_FLOAT32_TINY:g} (float32 rounds smaller "
+            f"numbers to 0 or to few digits), got {value}"
+        )
+    if value < low or (value == low and not low_allowed):
+        bound = "at least" if low_allowed else "greater than"
+        raise ValueError(f"{flag(name)} must be {bound} {low:g}, got {value}")
+    if high is not None and value >= high:
+        raise ValueError(f"{flag(name)} must be less than {high:g}, got {value}")
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -7,9 +7,12 @@ memory (MNIST is 55 MB), ready to be put on the device once.
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import typing
+import warnings
 import zlib
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 import numpy as np
 
@@ -23,6 +26,8 @@ IDX_FILES = {
 # the number of dimensions.
 _IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}
 _IMAGE_SHAPE = (28, 28)
+# No IDX file of an MNIST-format dataset is larger (EMNIST's 814,255 images are 638 MB).
+_MAX_IDX_BYTES = 2**30
 
 
 class DataError(Exception):
@@ -45,17 +50,71 @@ class Dataset(NamedTuple):
     test_labels: np.ndarray
 
 
+class DataWarning(UserWarning):
+    """The data loads but looks wrong (the trainer prints it as one `warning:` line)."""
+
+
 def _idx_path(folder: str, stem: str) -> str | None:
-    for name in (stem + ".gz", stem):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            return path
-    return None
+    # By name, not os.path.isfile: a file in a folder without search permission is not a
+    # file to isfile, and the error must say the folder cannot be read, not that it is empty.
+    names = set(os.listdir(folder))
+    return next((os.path.join(folder, n) for n in (stem + ".gz", stem) if n in names), None)
 
 
 def is_idx_folder(folder: str | None) -> bool:
-    """Whether `folder` holds any of the four IDX files (gzipped or not)."""
-    return folder is not None and any(_idx_path(folder, s) for s in IDX_FILES.values())
+    """Whether `folder` holds any of the four IDX files (gzipped or not).
+
+    Raises:
+      DataError: `folder` cannot be listed.
+    """
+    if folder is None:
+        return False
+    try:
+        return any(_idx_path(folder, s) for s in IDX_FILES.values())
+    except OSError as e:
+        raise DataError(
+            f"cannot read --data-dir {folder} ({e.strerror}); give the trainer read access "
+            "to it, or pass another folder"
+        ) from None
+
+
+def _read_bounded(f: BinaryIO, path: str, ndim: int) -> tuple[tuple[int, ...], bytes]:
+    """The header's shape and the data of an open IDX stream, reading no more than the header
+    says: a gzip bomb (a small file that inflates to gigabytes) is stopped after one byte too
+    many instead of being decompressed whole."""
+    header_bytes = 4 + 4 * ndim
+    header = f.read(header_bytes)
+    if len(header) < header_bytes:
+        raise DataError(
+            f"{path} is truncated ({len(header)} bytes, shorter than its header); "
+            "replace it with an intact copy"
+        )
+    magic = int.from_bytes(header[:4], "big")
+    if magic != _IDX_MAGIC[ndim]:
+        raise DataError(
+            f"{path} has magic number {magic:#010x}, not {_IDX_MAGIC[ndim]:#010x} (an IDX file "
+            f"of {ndim}-dimensional unsigned bytes); is it the right file, and intact?"
+        )
+    shape = tuple(int.from_bytes(header[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    size = math.prod(shape)
+    if size > _MAX_IDX_BYTES:
+        raise DataError(
+            f"{path} has header {shape}, {size} bytes, more than an MNIST-format dataset "
+            f"holds ({_MAX_IDX_BYTES}); the file is corrupt: replace it with an intact copy"
+        )
+    body = f.read(size + 1)  # one byte more than the header allows tells a longer file
+    if len(body) < size:
+        raise DataError(
+            f"{path} has {header_bytes + len(body)} bytes but its header {shape} needs "
+            f"{header_bytes + size}; the file is truncated or corrupt: replace it with an "
+            "intact copy"
+        )
+    if len(body) > size:
+        raise DataError(
+            f"{path} is longer than the {header_bytes + size} bytes its header {shape} says "
+            "(read no further); the file is corrupt: replace it with an intact copy"
+        )
+    return shape, body
 
 
 def read_idx(path: str, ndim: int) -> np.ndarray:
@@ -69,38 +128,16 @@ def read_idx(path: str, ndim: int) -> np.ndarray:
       The array, of shape given by the file's header.
 
     Raises:
-      DataError: the file cannot be read, is truncated, or is not an IDX file of `ndim`
-        unsigned-byte dimensions.
+      DataError: the file cannot be read, is truncated, longer than its header says, or is
+        not an IDX file of `ndim` unsigned-byte dimensions.
     """
     try:
-        if path.endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
-        else:
-            with open(path, "rb") as f:
-                raw = f.read()
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rb") as f:
+            shape, body = _read_bounded(typing.cast(BinaryIO, f), path, ndim)
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"cannot read {path}: {e}; replace it with an intact copy") from None
-    header_bytes = 4 + 4 * ndim
-    if len(raw) < header_bytes:
-        raise DataError(
-            f"{path} is truncated ({len(raw)} bytes, shorter than its header); "
-            "replace it with an intact copy"
-        )
-    magic = int.from_bytes(raw[:4], "big")
-    if magic != _IDX_MAGIC[ndim]:
-        raise DataError(
-            f"{path} has magic number {magic:#010x}, not {_IDX_MAGIC[ndim]:#010x} (an IDX file "
-            f"of {ndim}-dimensional unsigned bytes); is it the right file, and intact?"
-        )
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = header_bytes + int(np.prod(shape))
-    if len(raw) != expected:
-        raise DataError(
-            f"{path} has {len(raw)} bytes but its header {shape} needs {expected}; "
-            "the file is truncated or corrupt: replace it with an intact copy"
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_bytes).reshape(shape)
+    return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
 def load_idx(folder: str) -> Dataset:
@@ -176,6 +213,26 @@ def load_tfds(name: str, data_dir: str | None, download: bool) -> Dataset:
     return Dataset(*splits["train"], *splits["test"])
 
 
+def _check_split_sizes(dataset: Dataset, data_dir: str | None) -> None:
+    """Raises DataError for an empty split; warns when the test split is the larger one, as
+    when the train and test files are swapped (MNIST-format sets have 6 to 7 times as many
+    training images as test images)."""
+    for split, images in (("training", dataset.train_images), ("test", dataset.test_images)):
+        if len(images) == 0:
+            raise DataError(
+                f"the {split} split in {data_dir or 'the tensorflow-datasets data dir'} has no "
+                "images; replace its files with intact ones"
+            )
+    if len(dataset.test_images) > len(dataset.train_images):
+        warnings.warn(
+            f"the test split in {data_dir} has more images ({len(dataset.test_images)}) than "
+            f"the training split ({len(dataset.train_images)}); are the train and t10k files "
+            "swapped?",
+            DataWarning,
+            stacklevel=3,
+        )
+
+
 def load(
     name: str,
     data_dir: str | None = None,
@@ -208,6 +265,7 @@ def load(
         dataset = load_idx(data_dir)
     else:
         dataset = load_tfds(name, data_dir, download)
+    _check_split_sizes(dataset, data_dir)
     train_n = max_train_examples or len(dataset.train_images)
     test_n = max_test_examples or len(dataset.test_images)
     return Dataset(

@@ -12,6 +12,8 @@ import logging
 import os
 import sys
 import time
+import warnings
+from typing import Any
 
 from examples import flags
 from examples.mnist import configs
@@ -35,25 +37,47 @@ def parse(argv: list[str] | None = None) -> configs.Config:
     return config
 
 
+def _warning_line(message: Warning | str, *args: Any, **kwargs: Any) -> str:
+    return f"warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Runs the trainer; returns the process exit status."""
+    """Runs the trainer; returns the process exit status (130 after Ctrl-C, as shells do)."""
     config = parse(argv)
     # Imported after parsing so that --help and flag errors do not wait for JAX.
     import jax
 
-    from examples.mnist import data, train
+    from examples.mnist import data, train, workdir
 
     # tensorflow-datasets warns through absl about metadata it does not need here; errors
     # still show, and ours say what to do.
     logging.getLogger("absl").setLevel(logging.ERROR)
-    if config.distributed:
-        jax.distributed.initialize()
+    warnings.formatwarning = _warning_line
     start = time.perf_counter()
     try:
+        if config.distributed:
+            jax.distributed.initialize(
+                config.coordinator_address,
+                config.num_processes or None,
+                config.process_id if config.num_processes else None,
+            )
         summary = train.train_and_evaluate(config)
-    except (data.DataError, train.TrainingError) as e:
+    except (data.DataError, train.TrainingError, workdir.WorkdirError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # the file system's answer: a folder where a file goes, a full disk
+        print(f"error: {e}; check --workdir and --data-dir", file=sys.stderr)
+        return 1
+    except train.RunInterruptedError as e:
+        print(
+            f"interrupted: stopped at step {e.step} and wrote its checkpoint; continue with the "
+            "same flags and --resume",
+            file=sys.stderr,
+        )
+        return 130
+    except KeyboardInterrupt:
+        print("interrupted before training started; nothing written", file=sys.stderr)
+        return 130
     if jax.process_index() == 0:
         print(
             f"test accuracy {summary['test_accuracy']:.4f} (test loss "

@@ -22,6 +22,9 @@ import inspect
 import json
 import math
 import os
+import signal
+import sys
+import threading
 import time
 from typing import Any
 
@@ -32,7 +35,8 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxsched
-from examples.mnist import checkpoint, core, cpu_tuning, data, report
+from examples.flags import flag
+from examples.mnist import checkpoint, core, cpu_tuning, data, report, workdir
 from examples.mnist.configs import Config
 from examples.mnist.core import Core, DeviceData
 
@@ -175,9 +179,11 @@ class Trainer:
 
     def record(self) -> dict[str, Any]:
         """What a checkpoint must agree on to be resumed by this run."""
+        data_dir = self.config.data_dir
         return {
             "format": checkpoint.FORMAT,
-            "config": {name: getattr(self.config, name) for name in _RUN_FIELDS},
+            "config": {name: getattr(self.config, name) for name in _RUN_FIELDS}
+            | {"data_dir": data_dir and os.path.realpath(data_dir)},
             "schedule": self.schedule.to_config(),
             "steps_per_epoch": self.steps_per_epoch,
         }
@@ -229,6 +235,24 @@ def _compile_train_step(
     return compiled, time.perf_counter() - start
 
 
+def replicate(tree: Any, sharding: NamedSharding) -> Any:
+    """`jax.device_put(tree, sharding)`, also across processes.
+
+    With several processes, jax 0.10.2's device_put compares each Python scalar with its
+    values gathered from all processes and fails even when they are equal ("Expected: [0.1
+    0.1]; got: 0.1"), so each leaf goes through NumPy and `core.put_replicated`.
+    """
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+
+    def put(leaf: Any) -> jax.Array:
+        array = np.asarray(leaf)
+        array = array.astype(jax.dtypes.canonicalize_dtype(array.dtype))
+        return core.put_replicated(array, sharding)
+
+    return jax.tree.map(put, tree)
+
+
 def setup(config: Config, dataset: data.Dataset) -> Trainer:
     """Places the data, builds the schedule and the core, and compiles the steps."""
     if config.cpu_tuning:  # before make_mesh starts JAX's backends: see keep_freed_memory
@@ -256,7 +280,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     device_data = core.put_data(dataset, replicated, eval_batch_size=eval_batch)
     platform = mesh.devices.flat[0].platform
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
-    hyperparams = jax.device_put(make_hyperparams(config, schedule), replicated)
+    hyperparams = replicate(make_hyperparams(config, schedule), replicated)
     train_step, compile_seconds = _compile_train_step(
         the_core, hyperparams, device_data, replicated, options
     )
@@ -280,7 +304,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
 
 
 def _checkpoint_state(trainer: Trainer, run: RunState) -> dict[str, Any]:
-    step = jax.device_put(jnp.asarray(run.step, jnp.int32), trainer.replicated)
+    step = replicate(np.int32(run.step), trainer.replicated)
     return {"run": run.state, "step": step, "data_key": run.data_key}
 
 
@@ -300,9 +324,7 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
         out_shardings=trainer.replicated,
         compiler_options=cpu_tuning.init_compiler_options(platform),
     )
-    run = RunState(
-        init(init_key, trainer.hyperparams), 0, jax.device_put(data_key, trainer.replicated)
-    )
+    run = RunState(init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated))
     if checkpoints is None:
         return run
     latest = checkpoints.latest_step()
@@ -318,25 +340,123 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
             f"--resume found no checkpoint in {checkpoints.directory}; drop --resume to start "
             "a new run there"
         )
-    saved = checkpoints.read_record(latest)
+    return _resume(trainer, checkpoints, run)
+
+
+class _CorruptCheckpointError(Exception):
+    """A checkpoint that cannot be read as it was written."""
+
+
+def _restore_checked(
+    trainer: Trainer, checkpoints: checkpoint.Checkpoints, step: int, like: RunState
+) -> RunState:
+    """The run saved at `step`, if it is intact, of this run and finite.
+
+    Raises:
+      _CorruptCheckpointError: its files differ from their checksums, or orbax cannot read them.
+      TrainingError: it is of another run, or holds non-finite numbers.
+    """
+    problem = checkpoints.verify(step)
+    if problem is not None:
+        raise _CorruptCheckpointError(problem)
+    try:
+        saved = checkpoints.read_record(step)
+    except Exception as e:  # orbax raises many kinds (OSError, ValueError, KeyError, ...)
+        raise _CorruptCheckpointError(f"its run record cannot be read ({_first_line(e)})") from None
+    _check_record(trainer, checkpoints, saved)
+    try:
+        restored = checkpoints.restore(step, _checkpoint_state(trainer, like))
+    except Exception as e:  # as above; a shape that does not fit is a ValueError
+        raise _CorruptCheckpointError(f"its arrays cannot be read ({_first_line(e)})") from None
+    run = RunState(restored["run"], int(jax.device_get(restored["step"])), restored["data_key"])
+    if run.step != step:
+        raise _CorruptCheckpointError(f"it holds step {run.step}")
+    if not bool(_all_finite(restored)):
+        raise TrainingError(
+            f"the checkpoint at step {step} in {checkpoints.directory} holds non-finite "
+            "parameters or optimizer state, so resuming it cannot train; start a new run in "
+            "another --workdir (with a lower --learning-rate)"
+        )
+    return run
+
+
+def _check_record(
+    trainer: Trainer, checkpoints: checkpoint.Checkpoints, saved: dict[str, Any]
+) -> None:
+    """Raises TrainingError unless the run record `saved` is this run's."""
     if saved.get("format") != checkpoint.FORMAT:
         raise TrainingError(
             f"the checkpoint in {checkpoints.directory} was written by the Linen trainer, whose "
             "parameters the NNX models cannot load; start a new run in another --workdir"
         )
-    if saved != trainer.record():
+    expected = trainer.record()
+    if saved != expected:
+        differing = [
+            f"{flag(name)} {saved.get('config', {}).get(name)!r} there, {value!r} here"
+            for name, value in expected["config"].items()
+            if saved.get("config", {}).get(name) != value
+        ]
         raise TrainingError(
             f"the checkpoint in {checkpoints.directory} is of another run "
-            f"({json.dumps(saved['config'])}); resume with the same settings, or start a "
-            "new run in another --workdir"
+            f"({', '.join(differing) or json.dumps(saved)}); resume with the same settings, or "
+            "start a new run in another --workdir"
         )
-    restored = checkpoints.restore(latest, _checkpoint_state(trainer, run))
-    return RunState(restored["run"], int(jax.device_get(restored["step"])), restored["data_key"])
+
+
+def _resume(trainer: Trainer, checkpoints: checkpoint.Checkpoints, like: RunState) -> RunState:
+    """The newest intact checkpoint's run; corrupt newer ones are set aside, each said in
+    one line."""
+    bad = []
+    for step in reversed(checkpoints.all_steps()):
+        try:
+            return _restore_checked(trainer, checkpoints, step, like)
+        except _CorruptCheckpointError as e:
+            bad.append(f"step {step}: {e}")
+            where = checkpoints.set_aside(step)
+            if trainer.is_main:
+                print(
+                    f"warning: the checkpoint at step {step} is corrupt ({e}); moved it to "
+                    f"{where} and trying the one before",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    raise TrainingError(
+        f"no intact checkpoint in {checkpoints.directory} ({'; '.join(bad)}); start a new run "
+        "in another --workdir"
+    )
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
+@jax.jit
+def _all_finite(tree: Any) -> jax.Array:
+    """Whether every float in `tree` is finite (one reduction, on the devices)."""
+    leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
 def save(trainer: Trainer, checkpoints: checkpoint.Checkpoints, run: RunState) -> None:
-    """Writes a checkpoint of `run` at its step."""
+    """Writes a checkpoint of `run` at its step.
+
+    Raises:
+      TrainingError: the parameters or the optimizer state are not finite (nothing written).
+    """
+    if not bool(_all_finite(run.state)):
+        raise TrainingError(
+            f"the parameters or optimizer state became non-finite by step {run.step}; stopped "
+            f"without writing a checkpoint ({_newest(checkpoints)}). "
+            "Lower --learning-rate or choose another --schedule, and start again in a fresh "
+            "--workdir"
+        )
     checkpoints.save(run.step, _checkpoint_state(trainer, run), trainer.record())
+
+
+def _newest(checkpoints: checkpoint.Checkpoints) -> str:
+    latest = checkpoints.latest_step()
+    return "no checkpoint kept" if latest is None else f"the newest kept is of step {latest}"
 
 
 def _flush(
@@ -345,8 +465,13 @@ def _flush(
     log: report.MetricsLog,
     progress: report.Progress,
     batch_size: int,
+    checkpoints: checkpoint.Checkpoints,
 ) -> None:
-    """Fetches pending step metrics into the log; raises TrainingError at a non-finite loss."""
+    """Fetches pending step metrics into the log; raises TrainingError at a non-finite loss.
+
+    The loss of step s is taken before its update, on the parameters of step s - 1: a
+    checkpoint of step s - 1 holds the parameters that gave it, and is removed.
+    """
     if not pending:
         return
     values = jax.device_get([metrics for _, metrics in pending])
@@ -356,9 +481,12 @@ def _flush(
     progress.advance(records, len(records) * batch_size)
     if bad_step is not None:
         loss = float(values[len(records)]["loss"])
+        if checkpoints.latest_step() == bad_step - 1:
+            checkpoints.delete(bad_step - 1)
         raise TrainingError(
             f"the training loss became {loss} at step {bad_step}; stopped without writing a "
-            "checkpoint (the last good one is kept). Lower --learning-rate or choose another "
+            f"checkpoint of parameters from step {bad_step - 1} on ({_newest(checkpoints)}). "
+            "Lower --learning-rate or choose another "
             "--schedule, and start again in a fresh --workdir"
         )
 
@@ -369,9 +497,11 @@ def train_epoch(
     epoch: int,
     log: report.MetricsLog,
     checkpoints: checkpoint.Checkpoints,
+    stop: StopRequest | None = None,
 ) -> tuple[RunState, float, int]:
     """Runs epoch `epoch` (from 0) from where `run` stands, logging every update and writing
-    checkpoints every `checkpoint_every_steps`; returns the run, seconds and images trained."""
+    checkpoints every `checkpoint_every_steps`; returns the run, seconds and images trained.
+    Ends early, at a step boundary, once `stop` is requested."""
     config = trainer.config
     first = run.step - epoch * trainer.steps_per_epoch
     order = trainer.permute(run.data_key, epoch)
@@ -399,13 +529,15 @@ def train_epoch(
         every = config.checkpoint_every_steps
         save_now = every and step % every == 0 and step != trainer.total_steps
         if save_now or step % config.log_every_steps == 0:
-            _flush(pending, epoch + 1, log, progress, config.batch_size)
+            _flush(pending, epoch + 1, log, progress, config.batch_size, checkpoints)
         if save_now:
             save(trainer, checkpoints, RunState(state, step, run.data_key))
-    _flush(pending, epoch + 1, log, progress, config.batch_size)
+        if stop is not None and stop.requested:
+            break
+    _flush(pending, epoch + 1, log, progress, config.batch_size, checkpoints)
     seconds = time.perf_counter() - start
     progress.close()
-    images = (trainer.steps_per_epoch - first) * config.batch_size
+    images = (step - run.step) * config.batch_size
     return RunState(state, step, run.data_key), seconds, images
 
 
@@ -448,8 +580,85 @@ def load_data(config: Config) -> data.Dataset:
     )
 
 
+class RunInterruptedError(Exception):
+    """The run stopped at a user's request (SIGINT) after writing a checkpoint.
+
+    Attributes:
+      step: the updates done, all saved.
+    """
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"interrupted at step {step}")
+        self.step = step
+
+
+class StopRequest:
+    """While entered, SIGINT (Ctrl-C) asks the run to stop at the next step boundary instead
+    of raising KeyboardInterrupt wherever Python happens to be (inside an orbax save, say); a
+    second SIGINT raises KeyboardInterrupt at once. Outside the main thread, where Python
+    cannot handle signals, it is never requested."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _train_and_save(
+    trainer: Trainer,
+    dataset: data.Dataset,
+    checkpoints: checkpoint.Checkpoints,
+    stop: StopRequest,
+) -> tuple[RunState, report.MetricsLog, dict[str, Any]]:
+    """Creates or resumes the run, trains it to the end (or a stop request) and saves it."""
+    config = trainer.config
+    run = create_state(trainer, checkpoints)
+    log = report.MetricsLog(
+        os.path.join(config.workdir, "metrics.jsonl"),
+        keep_until_step=run.step if config.resume else None,
+        enabled=trainer.is_main,
+    )
+    if trainer.is_main:
+        _announce(trainer, dataset, run.step)
+    summary: dict[str, Any] = {"compile_seconds": trainer.compile_seconds}
+    for epoch in range(run.step // trainer.steps_per_epoch, config.epochs):
+        if stop.requested:
+            break
+        run, seconds, images = train_epoch(trainer, run, epoch, log, checkpoints, stop)
+        if run.step < (epoch + 1) * trainer.steps_per_epoch:  # stopped within the epoch
+            break
+        test = evaluate(trainer, run)
+        steps = log.steps_of_epoch(epoch + 1)
+        record = report.epoch_record(epoch + 1, run.step, steps, test, seconds, images)
+        log.write([record])
+        summary.update(record)
+        if trainer.is_main:
+            print(report.epoch_line(record, config.epochs), flush=True)
+    if checkpoints.latest_step() != run.step:
+        save(trainer, checkpoints, run)
+    if stop.requested:
+        raise RunInterruptedError(run.step)
+    if "test_accuracy" not in summary:  # resumed a run that had already finished
+        summary.update(evaluate(trainer, run))
+    return run, log, summary
+
+
 def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> dict[str, Any]:
     """Trains and evaluates a model as `config` says, writing into `config.workdir`.
+
+    The work dir is locked for the run (`workdir.claim`; in a multi-process run by process 0).
 
     Args:
       config: the run.
@@ -461,42 +670,29 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
 
     Raises:
       data.DataError: the data cannot be loaded.
+      workdir.WorkdirError: the work dir cannot be written, or another trainer holds it.
       TrainingError: bad settings, a checkpoint that does not fit, or a non-finite loss.
+      RunInterruptedError: SIGINT stopped the run; its checkpoint is written.
     """
-    dataset = load_data(config) if dataset is None else dataset
-    trainer = setup(config, dataset)
-    os.makedirs(config.workdir, exist_ok=True)
-    checkpoints = checkpoint.Checkpoints(
-        os.path.join(config.workdir, "checkpoints"), config.keep_checkpoints
-    )
+    if config.cpu_tuning:  # before jax.process_index() starts the backends; see setup
+        cpu_tuning.keep_freed_memory()
+    lock = workdir.claim(config.workdir, exclusive=jax.process_index() == 0)
     try:
-        run = create_state(trainer, checkpoints)
-        log = report.MetricsLog(
-            os.path.join(config.workdir, "metrics.jsonl"),
-            keep_until_step=run.step if config.resume else None,
-            enabled=trainer.is_main,
+        dataset = load_data(config) if dataset is None else dataset
+        trainer = setup(config, dataset)
+        checkpoints = checkpoint.Checkpoints(
+            os.path.join(config.workdir, "checkpoints"), config.keep_checkpoints
         )
-        if trainer.is_main:
-            _announce(trainer, dataset, run.step)
-        summary: dict[str, Any] = {"compile_seconds": trainer.compile_seconds}
-        for epoch in range(run.step // trainer.steps_per_epoch, config.epochs):
-            run, seconds, images = train_epoch(trainer, run, epoch, log, checkpoints)
-            test = evaluate(trainer, run)
-            steps = log.steps_of_epoch(epoch + 1)
-            record = report.epoch_record(epoch + 1, run.step, steps, test, seconds, images)
-            log.write([record])
-            summary.update(record)
-            if trainer.is_main:
-                print(report.epoch_line(record, config.epochs), flush=True)
-        if "test_accuracy" not in summary:  # resumed a run that had already finished
-            summary.update(evaluate(trainer, run))
-        if checkpoints.latest_step() != run.step:
-            save(trainer, checkpoints, run)
-    finally:
-        checkpoints.close()
-    if trainer.is_main and config.plot:
-        from examples.mnist import plots
+        try:
+            with StopRequest() as stop:
+                run, log, summary = _train_and_save(trainer, dataset, checkpoints, stop)
+        finally:
+            checkpoints.close()
+        if trainer.is_main and config.plot:
+            from examples.mnist import plots
 
-        plots.write_curves(log.records, os.path.join(config.workdir, "curves.png"))
+            plots.write_curves(log.records, os.path.join(config.workdir, "curves.png"))
+    finally:
+        lock.release()
     summary.update(step=run.step, num_devices=trainer.mesh.devices.size, state=run.state)
     return summary
