@@ -219,7 +219,10 @@ def test_a_work_dir_that_cannot_be_written_gives_one_line(tmp_path, data_dir, mo
         train.train_and_evaluate(_config(tmp_path, data_dir))
 
 
-def test_ctrl_c_stops_at_a_step_with_a_checkpoint_and_exit_status_130(tmp_path, data_dir):
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_at_a_step_with_a_checkpoint_and_128_plus_the_signal(
+    tmp_path, data_dir, signum, status
+):
     run_dir = str(tmp_path / "run")
     flags = ["--data-dir", data_dir, "--workdir", run_dir, "--model", "mlp", "--epochs", "200",
              "--batch-size", "16", "--checkpoint-every-steps", "8", "--keep-checkpoints", "2",
@@ -231,11 +234,11 @@ def test_ctrl_c_stops_at_a_step_with_a_checkpoint_and_exit_status_130(tmp_path, 
         assert process.poll() is None, process.communicate()[1]
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    assert process.returncode == status, stderr
     assert "Traceback" not in stderr
-    match = re.fullmatch(r"interrupted: stopped at step (\d+) and wrote its checkpoint; .*",
+    match = re.fullmatch(r"interrupted \(SIG\w+\): stopped at step (\d+) and wrote its .*",
                          stderr.strip().splitlines()[-1])  # fmt: skip
     assert match, stderr
     steps = sorted(int(n) for n in os.listdir(checkpoints_dir) if n.isdigit())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
@@ -42,7 +43,8 @@ def _warning_line(message: Warning | str, *args: Any, **kwargs: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs the trainer; returns the process exit status (130 after Ctrl-C, as shells do)."""
+    """Runs the trainer; returns the process exit status (128 + the signal after Ctrl-C or
+    SIGTERM, as shells report it: 130, 143)."""
     config = parse(argv)
     # Imported after parsing so that --help and flag errors do not wait for JAX.
     import jax
@@ -70,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except train.RunInterruptedError as e:
         print(
-            f"interrupted: stopped at step {e.step} and wrote its checkpoint; continue with the "
-            "same flags and --resume",
+            f"interrupted ({signal.Signals(e.signum).name}): stopped at step {e.step} and "
+            "wrote its checkpoint; continue with the same flags and --resume",
             file=sys.stderr,
         )
-        return 130
+        return 128 + e.signum
     except KeyboardInterrupt:
         print("interrupted before training started; nothing written", file=sys.stderr)
         return 130

@@ -581,39 +581,48 @@ def load_data(config: Config) -> data.Dataset:
 
 
 class RunInterruptedError(Exception):
-    """The run stopped at a user's request (SIGINT) after writing a checkpoint.
+    """The run stopped at a signal's request (SIGINT, SIGTERM) after writing a checkpoint.
 
     Attributes:
       step: the updates done, all saved.
+      signum: the signal that asked for the stop.
     """
 
-    def __init__(self, step: int) -> None:
+    def __init__(self, step: int, signum: int = signal.SIGINT) -> None:
         super().__init__(f"interrupted at step {step}")
         self.step = step
+        self.signum = signum
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class StopRequest:
-    """While entered, SIGINT (Ctrl-C) asks the run to stop at the next step boundary instead
-    of raising KeyboardInterrupt wherever Python happens to be (inside an orbax save, say); a
-    second SIGINT raises KeyboardInterrupt at once. Outside the main thread, where Python
-    cannot handle signals, it is never requested."""
+    """While entered, SIGINT (Ctrl-C) and SIGTERM (a scheduler's preemption) ask the run to
+    stop at the next step boundary instead of ending it wherever Python happens to be (inside
+    an orbax save, say); a second one of the same signal acts at once (KeyboardInterrupt for
+    SIGINT, termination for SIGTERM). Outside the main thread, where Python cannot handle
+    signals, it is never requested."""
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Any = None
+        self.signum: int = signal.SIGINT
+        self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        self.signum = signum
+        again = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, again)
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._previous = {s: signal.signal(s, self._handle) for s in _STOP_SIGNALS}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
 
 
 def _train_and_save(
@@ -649,7 +658,7 @@ def _train_and_save(
     if checkpoints.latest_step() != run.step:
         save(trainer, checkpoints, run)
     if stop.requested:
-        raise RunInterruptedError(run.step)
+        raise RunInterruptedError(run.step, stop.signum)
     if "test_accuracy" not in summary:  # resumed a run that had already finished
         summary.update(evaluate(trainer, run))
     return run, log, summary
