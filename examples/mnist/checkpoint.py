@@ -9,6 +9,7 @@ with its own before it restores any array.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -26,13 +27,18 @@ class Checkpoints:
     Args:
       directory: the folder (created if needed).
       keep: how many of the most recent checkpoints to keep.
+      keep_steps: steps whose checkpoints are kept as well, however old.
     """
 
-    def __init__(self, directory: str, keep: int) -> None:
+    def __init__(self, directory: str, keep: int, keep_steps: Sequence[int] = ()) -> None:
         self.directory = os.path.abspath(directory)
+        policies = ocp.checkpoint_managers
+        preservation = policies.AnyPreservationPolicy(
+            [policies.LatestN(keep), policies.CustomSteps(list(keep_steps))]
+        )
         # Synchronous: the next update step donates the buffers an async save would still read.
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=keep, create=True, enable_async_checkpointing=False
+            create=True, enable_async_checkpointing=False, preservation_policy=preservation
         )
         self._manager = ocp.CheckpointManager(self.directory, options=options)
 

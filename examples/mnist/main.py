@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported after parsing so that --help and flag errors do not wait for JAX.
     import jax
 
-    from examples.mnist import data, train
+    from examples.mnist import cooldown, data, train
 
     # tensorflow-datasets warns through absl about metadata it does not need here; errors
     # still show, and ours say what to do.
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         summary = train.train_and_evaluate(config)
-    except (data.DataError, train.TrainingError) as e:
+    except (data.DataError, train.TrainingError, cooldown.BranchError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     if jax.process_index() == 0:

@@ -32,7 +32,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxsched
-from examples.mnist import checkpoint, core, cpu_tuning, data, report
+from examples.mnist import checkpoint, cooldown, core, cpu_tuning, data, report
 from examples.mnist.configs import Config
 from examples.mnist.core import Core, DeviceData
 
@@ -158,7 +158,14 @@ class Trainer:
 
     @property
     def total_steps(self) -> int:
-        return self.config.epochs * self.steps_per_epoch
+        """The run's last step: the end of its epochs, or where a cooldown branch ends."""
+        end = cooldown.end_step(self.config)
+        return self.config.epochs * self.steps_per_epoch if end is None else end
+
+    @property
+    def num_epochs(self) -> int:
+        """Epochs the run trains in, the last one partly for a branch ending mid-epoch."""
+        return -(-self.total_steps // self.steps_per_epoch)
 
     @property
     def is_main(self) -> bool:
@@ -171,6 +178,7 @@ class Trainer:
             "config": {name: getattr(self.config, name) for name in _RUN_FIELDS},
             "schedule": self.schedule.to_config(),
             "steps_per_epoch": self.steps_per_epoch,
+            **cooldown.record_entry(self.config),
         }
 
 
@@ -234,6 +242,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
         config.learning_rate,
         config.epochs * steps_per_epoch,
     )
+    schedule = cooldown.branch_schedule(config, schedule)
     replicated = NamedSharding(mesh, P())
     the_core = core.build(
         config.model,
@@ -301,6 +310,8 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
             f"{checkpoints.directory} already holds a run (checkpoint at step {latest}); pass "
             "--resume to continue it, or another --workdir for a new run"
         )
+    if not config.resume and config.cooldown_from is not None:
+        return _restored(cooldown.restore_branch_point(trainer, _checkpoint_state(trainer, run)))
     if not config.resume:
         return run
     if latest is None:
@@ -320,7 +331,10 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
             f"({json.dumps(saved['config'])}); resume with the same settings, or start a "
             "new run in another --workdir"
         )
-    restored = checkpoints.restore(latest, _checkpoint_state(trainer, run))
+    return _restored(checkpoints.restore(latest, _checkpoint_state(trainer, run)))
+
+
+def _restored(restored: dict[str, Any]) -> RunState:
     return RunState(restored["run"], int(jax.device_get(restored["step"])), restored["data_key"])
 
 
@@ -364,18 +378,19 @@ def train_epoch(
     checkpoints every `checkpoint_every_steps`; returns the run, seconds and images trained."""
     config = trainer.config
     first = run.step - epoch * trainer.steps_per_epoch
+    last = min(trainer.steps_per_epoch, trainer.total_steps - epoch * trainer.steps_per_epoch)
     order = trainer.permute(run.data_key, epoch)
     progress = report.Progress(
         config.progress and trainer.is_main,
         epoch + 1,
-        config.epochs,
-        trainer.steps_per_epoch * config.batch_size,
+        trainer.num_epochs,
+        last * config.batch_size,
         first * config.batch_size,
     )
     pending: list[tuple[int, dict[str, jax.Array]]] = []
     state, step = run.state, run.step
     start = time.perf_counter()
-    for index in range(first, trainer.steps_per_epoch):
+    for index in range(first, last):
         state, metrics = trainer.train_step(
             state,
             trainer.hyperparams,
@@ -387,7 +402,8 @@ def train_epoch(
         step += 1
         pending.append((step, metrics))
         every = config.checkpoint_every_steps
-        save_now = every and step % every == 0 and step != trainer.total_steps
+        kept = step in config.keep_checkpoint_steps
+        save_now = (kept or (every and step % every == 0)) and step != trainer.total_steps
         if save_now or step % config.log_every_steps == 0:
             _flush(pending, epoch + 1, log, progress, config.batch_size)
         if save_now:
@@ -395,7 +411,7 @@ def train_epoch(
     _flush(pending, epoch + 1, log, progress, config.batch_size)
     seconds = time.perf_counter() - start
     progress.close()
-    images = (trainer.steps_per_epoch - first) * config.batch_size
+    images = (last - first) * config.batch_size
     return RunState(state, step, run.data_key), seconds, images
 
 
@@ -452,12 +468,15 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
     Raises:
       data.DataError: the data cannot be loaded.
       TrainingError: bad settings, a checkpoint that does not fit, or a non-finite loss.
+      cooldown.BranchError: a cooldown branch whose stable run or checkpoint does not fit.
     """
     dataset = load_data(config) if dataset is None else dataset
     trainer = setup(config, dataset)
     os.makedirs(config.workdir, exist_ok=True)
     checkpoints = checkpoint.Checkpoints(
-        os.path.join(config.workdir, "checkpoints"), config.keep_checkpoints
+        os.path.join(config.workdir, "checkpoints"),
+        config.keep_checkpoints,
+        config.keep_checkpoint_steps,
     )
     try:
         run = create_state(trainer, checkpoints)
@@ -469,7 +488,9 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
         if trainer.is_main:
             _announce(trainer, dataset, run.step)
         summary: dict[str, Any] = {"compile_seconds": trainer.compile_seconds}
-        for epoch in range(run.step // trainer.steps_per_epoch, config.epochs):
+        for epoch in range(run.step // trainer.steps_per_epoch, trainer.num_epochs):
+            if run.step == trainer.total_steps:  # a branch that had ended mid-epoch, resumed
+                break
             run, seconds, images = train_epoch(trainer, run, epoch, log, checkpoints)
             test = evaluate(trainer, run)
             steps = log.steps_of_epoch(epoch + 1)
@@ -477,7 +498,7 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
             log.write([record])
             summary.update(record)
             if trainer.is_main:
-                print(report.epoch_line(record, config.epochs), flush=True)
+                print(report.epoch_line(record, trainer.num_epochs), flush=True)
         if "test_accuracy" not in summary:  # resumed a run that had already finished
             summary.update(evaluate(trainer, run))
         if checkpoints.latest_step() != run.step:
