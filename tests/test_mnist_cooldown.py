@@ -58,18 +58,23 @@ def _steps(workdir: str) -> dict[int, dict]:
 def _record(workdir: str) -> dict:
     checkpoints = checkpoint.Checkpoints(os.path.join(workdir, "checkpoints"), keep=1)
     try:
-        return checkpoints.read_record(checkpoints.latest_step())
+        step = checkpoints.latest_step()
+        assert step is not None
+        return checkpoints.read_record(step)
+    finally:
+        checkpoints.close()
+
+
+def _stable_steps(config: configs.Config) -> list[int]:
+    checkpoints = checkpoint.Checkpoints(os.path.join(config.workdir, "checkpoints"), keep=1)
+    try:
+        return checkpoints.all_steps()
     finally:
         checkpoints.close()
 
 
 def test_stable_run_keeps_the_checkpoints_asked_for_beside_the_latest(stable):
-    config, _ = stable
-    checkpoints = checkpoint.Checkpoints(os.path.join(config.workdir, "checkpoints"), keep=1)
-    try:
-        assert checkpoints.all_steps() == [20, 48]
-    finally:
-        checkpoints.close()
+    assert _stable_steps(stable[0]) == [20, 48]
 
 
 def test_branch_continues_the_stable_run_bit_identically_then_decays(stable, tmp_path):
@@ -102,6 +107,7 @@ def test_branch_continues_the_stable_run_bit_identically_then_decays(stable, tmp
         "shape": "1-sqrt",
     }
     assert record["schedule"] == expected.to_config()
+    assert _stable_steps(config) == [20, 48]  # reading a branch point deletes nothing
 
 
 def test_branch_ending_at_an_epoch_equals_the_warmup_stable_decay_run_of_that_length(
