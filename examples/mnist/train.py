@@ -433,7 +433,7 @@ def _announce(trainer: Trainer, dataset: data.Dataset, start_step: int) -> None:
     config = trainer.config
     print(
         f"{config.model} on {config.dataset} ({len(dataset.train_images)} train, "
-        f"{len(dataset.test_images)} test images), {config.epochs} epochs of "
+        f"{len(dataset.test_images)} test images), {trainer.num_epochs} epochs of "
         f"{trainer.steps_per_epoch} steps on {trainer.mesh.devices.size} "
         f"{jax.devices()[0].device_kind} device(s); schedule {trainer.schedule}; train step "
         f"compiled in {trainer.compile_seconds:.1f} s",
