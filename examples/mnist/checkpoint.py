@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -39,16 +40,21 @@ class Checkpoints:
     Args:
       directory: the folder (created if needed).
       keep: how many of the most recent checkpoints to keep.
+      keep_steps: steps whose checkpoints are kept as well, however old.
     """
 
-    def __init__(self, directory: str, keep: int) -> None:
+    def __init__(self, directory: str, keep: int, keep_steps: Sequence[int] = ()) -> None:
         self.directory = os.path.abspath(directory)
         if os.path.exists(self.directory) and not os.path.isdir(self.directory):
             # Orbax would fail only at the first save, after training up to it.
             raise NotADirectoryError(errno.ENOTDIR, "not a folder", self.directory)
+        policies = ocp.checkpoint_managers
+        preservation = policies.AnyPreservationPolicy(
+            [policies.LatestN(keep), policies.CustomSteps(list(keep_steps))]
+        )
         # Synchronous: the next update step donates the buffers an async save would still read.
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=keep, create=True, enable_async_checkpointing=False
+            create=True, enable_async_checkpointing=False, preservation_policy=preservation
         )
         self._manager = ocp.CheckpointManager(self.directory, options=options)
 

@@ -20,7 +20,13 @@ OPTIMIZERS = (
     "schedule_free_sgd",
     "schedule_free_adamw",
 )
-CHOICES = {"dataset": DATASETS, "model": MODELS, "optimizer": OPTIMIZERS}
+COOLDOWN_SHAPES = ("1-sqrt", "linear", "cosine")
+CHOICES = {
+    "dataset": DATASETS,
+    "model": MODELS,
+    "optimizer": OPTIMIZERS,
+    "cooldown_shape": COOLDOWN_SHAPES,
+}
 # The largest float32: schedules and optimizers compute in float32, where larger numbers are inf.
 _FLOAT32_MAX = 3.4028234663852886e38
 _FLOAT32_TINY = 1.1754943508222875e-38  # the smallest normal float32; below, precision fades
@@ -58,6 +64,8 @@ class Config:
       workdir: where metrics.jsonl, curves.png and checkpoints/ go.
       checkpoint_every_steps: write a checkpoint every this many updates (0: only at the end).
       keep_checkpoints: how many recent checkpoints to keep.
+      keep_checkpoint_steps: also write and keep checkpoints at these steps, comma-separated
+        (branch points for cooldowns, see `cooldown_from`).
       resume: continue the run saved in `workdir` from its latest checkpoint.
       log_every_steps: fetch metrics from the device, check them for NaN and refresh the
         progress bar every this many updates (metrics.jsonl still gets every update).
@@ -73,6 +81,12 @@ class Config:
       cpu_tuning: on CPU, compile the steps with XLA:CPU options that make the convolutions'
         gradients fast and keep freed host memory for reuse (process-wide; see
         examples/mnist/cpu_tuning.py).
+      cooldown_from: the work dir of a stable run to branch a cooldown off
+        (examples/mnist/cooldown.py); the other flags must be the stable run's, and --workdir
+        a new one.
+      cooldown_at: the step of the stable run's checkpoint where the cooldown starts.
+      cooldown_steps: length of the cooldown; the branch ends at cooldown_at + cooldown_steps.
+      cooldown_shape: "1-sqrt", "linear" or "cosine" (`jaxsched.cooldown`).
     """
 
     dataset: str = "mnist"
@@ -94,6 +108,7 @@ class Config:
     workdir: str = "runs/mnist"
     checkpoint_every_steps: int = 500
     keep_checkpoints: int = 2
+    keep_checkpoint_steps: tuple[int, ...] = ()
     resume: bool = False
     log_every_steps: int = 50
     progress: bool = True
@@ -104,6 +119,10 @@ class Config:
     num_processes: int = 0
     process_id: int = 0
     cpu_tuning: bool = True
+    cooldown_from: str | None = None
+    cooldown_at: int = 0
+    cooldown_steps: int = 0
+    cooldown_shape: str = "1-sqrt"
 
     def __post_init__(self) -> None:
         _check_choice("dataset", self.dataset, DATASETS)
@@ -132,6 +151,7 @@ class Config:
         _check_number("learning_rate", self.learning_rate, low=0.0, low_allowed=False)
         _check_number("momentum", self.momentum, low=0.0, high=1.0)
         _check_number("weight_decay", self.weight_decay, low=0.0)
+        _check_cooldown(self)
         self.schedule_kwargs()  # fail on bad JSON at parse time, not after loading data
 
     def schedule_kwargs(self) -> dict[str, Any]:
@@ -166,6 +186,25 @@ def _check_number(
         raise ValueError(f"{flag(name)} must be {bound} {low:g}, got {value}")
     if high is not None and value >= high:
         raise ValueError(f"{flag(name)} must be less than {high:g}, got {value}")
+
+
+def _check_cooldown(config: Config) -> None:
+    if any(step < 1 for step in config.keep_checkpoint_steps):
+        raise ValueError(
+            "--keep-checkpoint-steps must be steps of 1 or more, got "
+            f"{','.join(map(str, config.keep_checkpoint_steps))}"
+        )
+    _check_choice("cooldown_shape", config.cooldown_shape, COOLDOWN_SHAPES)
+    if config.cooldown_from is None and (config.cooldown_at or config.cooldown_steps):
+        raise ValueError(
+            "--cooldown-at and --cooldown-steps need --cooldown-from WORKDIR, the stable run to "
+            "branch off"
+        )
+    if config.cooldown_from is not None and (config.cooldown_at < 1 or config.cooldown_steps < 1):
+        raise ValueError(
+            f"--cooldown-from {config.cooldown_from} needs --cooldown-at STEP (a checkpoint of "
+            "the stable run) and --cooldown-steps N (the cooldown's length), both at least 1"
+        )
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported after parsing so that --help and flag errors do not wait for JAX.
     import jax
 
-    from examples.mnist import data, train, workdir
+    from examples.mnist import cooldown, data, train, workdir
 
     # tensorflow-datasets warns through absl about metadata it does not need here; errors
     # still show, and ours say what to do.
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                 config.process_id if config.num_processes else None,
             )
         summary = train.train_and_evaluate(config)
-    except (data.DataError, train.TrainingError, workdir.WorkdirError) as e:
+    except (data.DataError, train.TrainingError, workdir.WorkdirError, cooldown.BranchError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # the file system's answer: a folder where a file goes, a full disk

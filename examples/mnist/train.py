@@ -36,7 +36,7 @@ from jax.sharding import PartitionSpec as P
 
 import jaxsched
 from examples.flags import flag
-from examples.mnist import checkpoint, core, cpu_tuning, data, report, workdir
+from examples.mnist import checkpoint, cooldown, core, cpu_tuning, data, report, workdir
 from examples.mnist.configs import Config
 from examples.mnist.core import Core, DeviceData
 
@@ -171,7 +171,14 @@ class Trainer:
 
     @property
     def total_steps(self) -> int:
-        return self.config.epochs * self.steps_per_epoch
+        """The run's last step: the end of its epochs, or where a cooldown branch ends."""
+        end = cooldown.end_step(self.config)
+        return self.config.epochs * self.steps_per_epoch if end is None else end
+
+    @property
+    def num_epochs(self) -> int:
+        """Epochs the run trains in, the last one partly for a branch ending mid-epoch."""
+        return -(-self.total_steps // self.steps_per_epoch)
 
     @property
     def is_main(self) -> bool:
@@ -186,6 +193,7 @@ class Trainer:
             | {"data_dir": data_dir and os.path.realpath(data_dir)},
             "schedule": self.schedule.to_config(),
             "steps_per_epoch": self.steps_per_epoch,
+            **cooldown.record_entry(self.config),
         }
 
 
@@ -268,6 +276,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
         config.epochs * steps_per_epoch,
         steps_per_epoch,
     )
+    schedule = cooldown.branch_schedule(config, schedule)
     replicated = NamedSharding(mesh, P())
     the_core = core.build(
         config.model,
@@ -333,6 +342,14 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
             f"{checkpoints.directory} already holds a run (checkpoint at step {latest}); pass "
             "--resume to continue it, or another --workdir for a new run"
         )
+    if not config.resume and config.cooldown_from is not None:
+        restored = cooldown.restore_branch_point(trainer, _checkpoint_state(trainer, run))
+        if not bool(_all_finite(restored)):
+            raise TrainingError(
+                f"the checkpoint at step {config.cooldown_at} of {config.cooldown_from} holds "
+                "non-finite parameters or optimizer state; branch off an earlier step"
+            )
+        return _restored(restored)
     if not config.resume:
         return run
     if latest is None:
@@ -368,7 +385,7 @@ def _restore_checked(
         restored = checkpoints.restore(step, _checkpoint_state(trainer, like))
     except Exception as e:  # as above; a shape that does not fit is a ValueError
         raise _CorruptCheckpointError(f"its arrays cannot be read ({_first_line(e)})") from None
-    run = RunState(restored["run"], int(jax.device_get(restored["step"])), restored["data_key"])
+    run = _restored(restored)
     if run.step != step:
         raise _CorruptCheckpointError(f"it holds step {run.step}")
     if not bool(_all_finite(restored)):
@@ -438,6 +455,10 @@ def _all_finite(tree: Any) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
+def _restored(restored: dict[str, Any]) -> RunState:
+    return RunState(restored["run"], int(jax.device_get(restored["step"])), restored["data_key"])
+
+
 def save(trainer: Trainer, checkpoints: checkpoint.Checkpoints, run: RunState) -> None:
     """Writes a checkpoint of `run` at its step.
 
@@ -504,18 +525,19 @@ def train_epoch(
     Ends early, at a step boundary, once `stop` is requested."""
     config = trainer.config
     first = run.step - epoch * trainer.steps_per_epoch
+    last = min(trainer.steps_per_epoch, trainer.total_steps - epoch * trainer.steps_per_epoch)
     order = trainer.permute(run.data_key, epoch)
     progress = report.Progress(
         config.progress and trainer.is_main,
         epoch + 1,
-        config.epochs,
-        trainer.steps_per_epoch * config.batch_size,
+        trainer.num_epochs,
+        last * config.batch_size,
         first * config.batch_size,
     )
     pending: list[tuple[int, dict[str, jax.Array]]] = []
     state, step = run.state, run.step
     start = time.perf_counter()
-    for index in range(first, trainer.steps_per_epoch):
+    for index in range(first, last):
         state, metrics = trainer.train_step(
             state,
             trainer.hyperparams,
@@ -527,7 +549,8 @@ def train_epoch(
         step += 1
         pending.append((step, metrics))
         every = config.checkpoint_every_steps
-        save_now = every and step % every == 0 and step != trainer.total_steps
+        kept = step in config.keep_checkpoint_steps
+        save_now = (kept or (every and step % every == 0)) and step != trainer.total_steps
         if save_now or step % config.log_every_steps == 0:
             _flush(pending, epoch + 1, log, progress, config.batch_size, checkpoints)
         if save_now:
@@ -559,7 +582,7 @@ def _announce(trainer: Trainer, dataset: data.Dataset, start_step: int) -> None:
     config = trainer.config
     print(
         f"{config.model} on {config.dataset} ({len(dataset.train_images)} train, "
-        f"{len(dataset.test_images)} test images), {config.epochs} epochs of "
+        f"{len(dataset.test_images)} test images), {trainer.num_epochs} epochs of "
         f"{trainer.steps_per_epoch} steps on {trainer.mesh.devices.size} "
         f"{jax.devices()[0].device_kind} device(s); schedule {trainer.schedule}; train step "
         f"compiled in {trainer.compile_seconds:.1f} s",
@@ -642,11 +665,12 @@ def _train_and_save(
     if trainer.is_main:
         _announce(trainer, dataset, run.step)
     summary: dict[str, Any] = {"compile_seconds": trainer.compile_seconds}
-    for epoch in range(run.step // trainer.steps_per_epoch, config.epochs):
-        if stop.requested:
+    for epoch in range(run.step // trainer.steps_per_epoch, trainer.num_epochs):
+        if stop.requested or run.step == trainer.total_steps:  # or a finished branch, resumed
             break
         run, seconds, images = train_epoch(trainer, run, epoch, log, checkpoints, stop)
-        if run.step < (epoch + 1) * trainer.steps_per_epoch:  # stopped within the epoch
+        epoch_end = min((epoch + 1) * trainer.steps_per_epoch, trainer.total_steps)
+        if run.step < epoch_end:  # stopped within the epoch
             break
         test = evaluate(trainer, run)
         steps = log.steps_of_epoch(epoch + 1)
@@ -654,7 +678,7 @@ def _train_and_save(
         log.write([record])
         summary.update(record)
         if trainer.is_main:
-            print(report.epoch_line(record, config.epochs), flush=True)
+            print(report.epoch_line(record, trainer.num_epochs), flush=True)
     if checkpoints.latest_step() != run.step:
         save(trainer, checkpoints, run)
     if stop.requested:
@@ -681,7 +705,8 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
       data.DataError: the data cannot be loaded.
       workdir.WorkdirError: the work dir cannot be written, or another trainer holds it.
       TrainingError: bad settings, a checkpoint that does not fit, or a non-finite loss.
-      RunInterruptedError: SIGINT stopped the run; its checkpoint is written.
+      RunInterruptedError: SIGINT or SIGTERM stopped the run; its checkpoint is written.
+      cooldown.BranchError: a cooldown branch whose stable run or checkpoint does not fit.
     """
     if config.cpu_tuning:  # before jax.process_index() starts the backends; see setup
         cpu_tuning.keep_freed_memory()
@@ -690,7 +715,9 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
         dataset = load_data(config) if dataset is None else dataset
         trainer = setup(config, dataset)
         checkpoints = checkpoint.Checkpoints(
-            os.path.join(config.workdir, "checkpoints"), config.keep_checkpoints
+            os.path.join(config.workdir, "checkpoints"),
+            config.keep_checkpoints,
+            config.keep_checkpoint_steps,
         )
         try:
             with StopRequest() as stop:
