@@ -1,0 +1,51 @@
+"""A step's achieved FLOP rate next to the device's float32 matrix-product rate.
+
+The FLOPs of a step are what XLA's cost analysis counts in the compiled program
+(`jax.jit(f).lower(...).compile().cost_analysis()["flops"]`): the multiply-adds of its
+convolutions and matrix products counted as two, and its elementwise work. The reference is a
+jitted float32 2048x2048 matrix product timed on the same device in the same run, 2 * 2048**3
+FLOPs a call; on CPU it is about the best rate XLA reaches on this machine, so the ratio says
+how far the step is from what the machine gives a dense kernel.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+MATMUL_SIZE = 2048
+
+
+def compiled_flops(compiled: Any) -> float:
+    """The FLOPs XLA's cost analysis counts in a compiled program (`jax.stages.Compiled`).
+
+    Raises:
+      ValueError: the backend's cost analysis does not count FLOPs.
+    """
+    analysis = compiled.cost_analysis()
+    if isinstance(analysis, list | tuple):  # older jaxlibs: one dict per program
+        analysis = analysis[0] if analysis else {}
+    if not analysis or "flops" not in analysis:
+        raise ValueError("this backend's cost analysis does not count FLOPs")
+    return float(analysis["flops"])
+
+
+def matmul_gflops(size: int = MATMUL_SIZE, repeats: int = 7, calls: int = 5) -> float:
+    """Median GFLOP/s of a jitted float32 `size` x `size` matrix product on the default
+    device (the inputs stay on the device; each timing waits for its last product)."""
+    import jax
+    import jax.numpy as jnp
+
+    keys = jax.random.split(jax.random.PRNGKey(0))
+    a, b = (jax.random.normal(key, (size, size), jnp.float32) for key in keys)
+    product = jax.jit(jnp.matmul)
+    jax.block_until_ready(product(a, b))  # compile and warm up
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            result = product(a, b)
+        jax.block_until_ready(result)
+        seconds.append((time.perf_counter() - start) / calls)
+    return 2 * size**3 / statistics.median(seconds) / 1e9
