@@ -76,7 +76,7 @@ class SuiteConfig:
     steps: int = 50
     repeats: int = 5
     torch: bool = True
-    torch_compile_seconds: float = 150.0
+    torch_compile_seconds: float = 90.0
     matmul_size: int = 2048
     ks: tuple[int, ...] = (1, 8, 32, 128)
     sweep_steps: int = 20
@@ -92,6 +92,13 @@ class SuiteConfig:
         unknown = [part for part in self.parts if part not in PARTS]
         if unknown:
             raise ValueError(f"--parts: {', '.join(unknown)} not among {', '.join(PARTS)}")
+        from examples.compare import recipes
+
+        unknown = [recipe for recipe in self.recipes if recipe not in recipes.RECIPES]
+        if unknown:
+            raise ValueError(
+                f"--recipes: {', '.join(unknown)} not among {', '.join(recipes.RECIPES)}"
+            )
         if min(self.steps, self.repeats, self.sweep_steps, self.epochs) < 1:
             raise ValueError("--steps, --repeats, --sweep-steps and --epochs must be at least 1")
         if self.sweep_steps * 128 > self.sweep_train:
