@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 MATMUL_SIZE = 2048
@@ -31,21 +32,34 @@ def compiled_flops(compiled: Any) -> float:
     return float(analysis["flops"])
 
 
-def matmul_gflops(size: int = MATMUL_SIZE, repeats: int = 7, calls: int = 5) -> float:
-    """Median GFLOP/s of a jitted float32 `size` x `size` matrix product on the default
-    device (the inputs stay on the device; each timing waits for its last product)."""
+def matmul_timer(size: int = MATMUL_SIZE) -> Callable[[int], float]:
+    """A function `calls -> seconds a call` of a jitted float32 `size` x `size` matrix
+    product on the default device (compiled and warmed up here; the inputs stay on the
+    device; each timing waits for its last product)."""
     import jax
     import jax.numpy as jnp
 
     keys = jax.random.split(jax.random.PRNGKey(0))
     a, b = (jax.random.normal(key, (size, size), jnp.float32) for key in keys)
     product = jax.jit(jnp.matmul)
-    jax.block_until_ready(product(a, b))  # compile and warm up
-    seconds = []
-    for _ in range(repeats):
+    jax.block_until_ready(product(a, b))
+
+    def seconds_a_call(calls: int) -> float:
         start = time.perf_counter()
         for _ in range(calls):
             result = product(a, b)
         jax.block_until_ready(result)
-        seconds.append((time.perf_counter() - start) / calls)
-    return 2 * size**3 / statistics.median(seconds) / 1e9
+        return (time.perf_counter() - start) / calls
+
+    return seconds_a_call
+
+
+def gflops(seconds_a_call: float, size: int = MATMUL_SIZE) -> float:
+    """GFLOP/s of a `size` x `size` matrix product that takes `seconds_a_call`."""
+    return 2 * size**3 / seconds_a_call / 1e9
+
+
+def matmul_gflops(size: int = MATMUL_SIZE, repeats: int = 7, calls: int = 5) -> float:
+    """Median GFLOP/s of `repeats` timings of `calls` products (`matmul_timer`)."""
+    timer = matmul_timer(size)
+    return gflops(statistics.median(timer(calls) for _ in range(repeats)), size)
