@@ -299,8 +299,8 @@ def run_study(
     }
 
     def record(results: list[group.RunResult]) -> dict[str, Any]:
-        runs = [run_record(r) for r in results]
-        return {**header, "wall_seconds": time.perf_counter() - start, "runs": runs}
+        records = [run_record(r) for r in results]
+        return {**header, "wall_seconds": time.perf_counter() - start, "runs": records}
 
     def progress(results: list[group.RunResult]) -> None:
         if on_progress is not None:
