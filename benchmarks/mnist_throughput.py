@@ -253,13 +253,17 @@ class TorchWorker:
         assert self.process.stdout is not None
         ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
         if not ready:
-            self.process.kill()
-            self.process.communicate()  # reaps it and closes the pipes
+            self._stop()
             raise TimeoutError(f"the PyTorch worker did not answer in {self.timeout} s")
         line = self.process.stdout.readline()
         if not line:
+            self._stop()
             raise RuntimeError("the PyTorch worker died; run it alone to see why")
         return line
+
+    def _stop(self) -> None:
+        self.process.kill()
+        self.process.communicate()  # reaps it and closes the pipes
 
     def time_steps(self, steps: int) -> float:
         assert self.process.stdin is not None
@@ -268,9 +272,13 @@ class TorchWorker:
         return float(self._read())
 
     def close(self) -> None:
+        if self.process.poll() is not None:  # stopped already
+            return
         assert self.process.stdin is not None
         self.process.stdin.close()
         self.process.wait(timeout=60)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 def _median_rate(seconds: list[float], items: int) -> float:

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import pytest
 
 from benchmarks import mnist_throughput, roofline
+from examples import flags
 from tests import mnist_helpers
 
 
@@ -70,3 +71,20 @@ def test_a_torch_worker_that_does_not_answer_in_time_is_killed():
     side = mnist_throughput.TorchSide(tiny=True, batch_size=8, keep_freed_memory=False)
     with pytest.raises(TimeoutError):
         mnist_throughput.TorchWorker(side, timeout=0.01)  # it cannot even import torch
+
+
+def test_a_pytorch_that_cannot_use_the_device_costs_only_its_own_column(tmp_path, monkeypatch):
+    if mnist_throughput.torch_version() is None:
+        pytest.skip("torch is not installed")
+    from benchmarks.accelerator import parts, suite
+
+    config, _ = flags.parse(suite.SuiteConfig, ["--tiny", "--batch-sizes", "8,16"], prog="x",
+                            description="", presets=suite.PRESETS)  # fmt: skip
+    monkeypatch.setattr(parts, "torch_device", lambda: "no-such-device")
+    results = suite.Results(str(tmp_path), suite.environment([]))
+    parts.step_part(config, results)
+    rows = results.data["step"]["rows"]
+    assert [row["batch_size"] for row in rows] == [8, 16]  # the JAX rows of both batches
+    assert all(row["jax_images_per_s"] > 0 and "torch_eager_error" in row for row in rows)
+    table = (tmp_path / "table.md").read_text()
+    assert "PyTorch eager at batch 16 failed: RuntimeError" in table

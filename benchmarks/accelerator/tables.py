@@ -38,7 +38,12 @@ def _step(part: dict[str, Any]) -> list[str]:
     ]
     header = ["batch", "JAX images/s", "JAX compile s", "PyTorch eager images/s"]
     header += ["JAX / eager", "GFLOP a step (XLA)", "step GFLOP/s", "share of matmul"]
-    return lines + _table(header, rows)
+    errors = [
+        f"PyTorch eager at batch {row['batch_size']} failed: {row['torch_eager_error']}"
+        for row in part["rows"]
+        if "torch_eager_error" in row
+    ]
+    return lines + _table(header, rows) + (["", *errors] if errors else [])
 
 
 def _torch_compile(part: dict[str, Any]) -> list[str]:
