@@ -34,6 +34,8 @@ def test_the_accelerator_suite_writes_every_part_to_json_and_a_table(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
     assert results["device_count"] == 1 and results["jax"] == jax.__version__
+    # The sweep goes first: its peak-memory readings must not include the step part's peak.
+    assert list(results).index("sweep") < list(results).index("step")
     (step,) = results["step"]["rows"]
     assert step["batch_size"] == 16 and step["jax_images_per_s"] > 0
     assert step["step_gflop"] > 0 and step["step_share_of_matmul"] > 0

@@ -150,8 +150,9 @@ def _sweep_row(config: SuiteConfig, data: Any, k: int) -> dict[str, Any]:
 
 
 def sweep_part(config: SuiteConfig, results: Results) -> None:
-    """The vmapped sweep at each K; the groups run in ascending K, so the device's running
-    peak after a group's first steps is that group's peak (what the smaller Ks left is freed)."""
+    """The vmapped sweep at each K. It is the suite's first part and its groups run in
+    ascending K, so the device's running peak after a group's first steps is that group's
+    (what the smaller Ks left is freed; the resident data set is counted)."""
     rows: list[dict[str, Any]] = []
     results.put("sweep", {"steps": config.sweep_steps, "repeats": config.repeats, "rows": rows})
     data = vmap_sweep.synthetic_data(config.sweep_train)

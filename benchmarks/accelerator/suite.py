@@ -4,14 +4,15 @@
 
 One command, four parts, in this order (`--parts` picks some):
 
+  - `sweep`: K runs as one group of the study's `RunGroup` under one `jax.vmap`, against the
+    same K runs as K groups trained one after another (`benchmarks.vmap_sweep.Side`), for each
+    K of `--ks`, with the device's peak memory after the group's first steps (first, and in
+    ascending K, because JAX cannot reset the peak: each reading is then that group's own);
   - `step`: the trainer's compiled update step (`train.setup`, through
     `benchmarks.mnist_throughput.TrainerStep`) at each of `--batch-sizes`, its compile time
     apart, against the same model and SGD update in PyTorch eager on the same device; the
     step's GFLOP/s (XLA's FLOP count of the compiled step) next to a jitted float32 matrix
     product's (`benchmarks/roofline.py`);
-  - `sweep`: K runs as one group of the study's `RunGroup` under one `jax.vmap`, against the
-    same K runs as K groups trained one after another (`benchmarks.vmap_sweep.Side`), for each
-    K of `--ks`, with the device's peak memory after the group's first steps;
   - `accuracy`: time to `--target` test accuracy on the real MNIST for each of `--recipes`,
     one run each (`examples.compare.time_to_accuracy.run`), compilation and evaluation excluded;
   - `torch_compile`: the PyTorch step again under `torch.compile`, each try killed after
@@ -39,7 +40,9 @@ from typing import Any
 from benchmarks.accelerator import tables
 from examples import flags
 
-PARTS = ("step", "sweep", "accuracy", "torch_compile")
+# The order the parts run in, whatever the order of --parts: the sweep first, so that the
+# device's running peak memory (JAX cannot reset it) is its groups' own.
+PARTS = ("sweep", "step", "accuracy", "torch_compile")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +52,8 @@ class SuiteConfig:
     Attributes:
       out: the folder for results.json and table.md (rewritten after every measurement).
       mnist_dir: a folder of the real MNIST's four IDX files (`benchmarks.accelerator.prepare`).
-      parts: the parts to run, comma-separated: step, sweep, accuracy, torch_compile.
+      parts: the parts to run, comma-separated (they run in the order sweep, step, accuracy,
+        torch_compile).
       model: "cnn" or "linear", for every part.
       batch_sizes: the step's batch sizes, comma-separated.
       steps: updates per timing of the step.
@@ -109,7 +113,7 @@ PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "tiny": (
         "every part at toy sizes on the linear model (seconds on a CPU; the suite's test)",
         {
-            "parts": ("step", "sweep", "accuracy"),
+            "parts": ("sweep", "step", "accuracy"),
             "model": "linear",
             "batch_sizes": (16,),
             "steps": 3,
@@ -196,7 +200,7 @@ def run_parts(config: SuiteConfig, results: Results) -> bool:
     from benchmarks.accelerator import parts
 
     ok = True
-    for name in config.parts:
+    for name in (part for part in PARTS if part in config.parts):
         print(f"== {name}", flush=True)
         start = time.perf_counter()
         try:

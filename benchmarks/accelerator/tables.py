@@ -102,8 +102,8 @@ def _accuracy(part: dict[str, Any]) -> list[str]:
 
 
 RENDERERS = {
-    "step": _step,
     "sweep": _sweep,
+    "step": _step,
     "accuracy": _accuracy,
     "torch_compile": _torch_compile,
 }
