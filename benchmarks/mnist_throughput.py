@@ -25,6 +25,7 @@ import dataclasses
 import json
 import os
 import platform
+import select
 import statistics
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import roofline
 from examples import flags
 from examples.mnist import configs, cpu_tuning, data
 
@@ -70,7 +72,7 @@ class BenchmarkConfig:
     json: str | None = None
 
 
-def _time_steps(step: Callable[[], Any], steps: int) -> float:
+def time_steps(step: Callable[[], Any], steps: int) -> float:
     """Seconds for `steps` calls of `step`, waiting for the last result."""
     import jax
 
@@ -126,7 +128,7 @@ class TrainerStep:
 _SETTLE_SECONDS = 0.3
 
 
-def _torch_version() -> str | None:
+def torch_version() -> str | None:
     try:
         import torch
     except ImportError:
@@ -134,76 +136,134 @@ def _torch_version() -> str | None:
     return str(torch.__version__)
 
 
-def _torch_worker(tiny: bool, batch_size: int, keep_freed_memory: bool) -> None:
-    """Serves timings of a PyTorch eager step: reads a step count a line, writes seconds."""
-    if keep_freed_memory:  # before torch starts its threads, as the JAX side does
+def _torch_model(torch: Any, tiny: bool) -> Any:
+    """The example CNN (or the linear model) in PyTorch, NCHW as PyTorch lays images out."""
+    if tiny:
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 32, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AvgPool2d(2),
+        torch.nn.Conv2d(32, 64, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.AvgPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(3136, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 10),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class TorchSide:
+    """Which PyTorch step a worker serves.
+
+    Attributes:
+      tiny: the linear model instead of the CNN.
+      batch_size: images per update.
+      keep_freed_memory: glibc keeps freed memory, as in the tuned JAX process.
+      device: a torch device ("cpu", "cuda").
+      compile: `torch.compile` the model (its first step, which compiles, is timed apart).
+    """
+
+    tiny: bool
+    batch_size: int
+    keep_freed_memory: bool
+    device: str = "cpu"
+    compile: bool = False
+
+    def flags(self) -> list[str]:
+        return [
+            "--torch-worker",
+            "tiny" if self.tiny else "cnn",
+            "--batch-size",
+            str(self.batch_size),
+            "--cpu-tuning" if self.keep_freed_memory else "--no-cpu-tuning",
+            "--torch-device",
+            self.device,
+            *(["--torch-compile"] if self.compile else []),
+        ]
+
+
+def _torch_worker(side: TorchSide) -> None:
+    """Serves timings of a PyTorch step: first a JSON line (threads, compile seconds), then
+    reads a step count a line and writes the seconds those steps took."""
+    if side.keep_freed_memory:  # before torch starts its threads, as the JAX side does
         cpu_tuning.keep_freed_memory()
     import torch
 
-    layers: list[Any]
-    if tiny:
-        layers = [torch.nn.Flatten(), torch.nn.Linear(784, 10)]
-    else:
-        layers = [
-            torch.nn.Conv2d(1, 32, 3, padding=1),
-            torch.nn.ReLU(),
-            torch.nn.AvgPool2d(2),
-            torch.nn.Conv2d(32, 64, 3, padding=1),
-            torch.nn.ReLU(),
-            torch.nn.AvgPool2d(2),
-            torch.nn.Flatten(),
-            torch.nn.Linear(3136, 256),
-            torch.nn.ReLU(),
-            torch.nn.Linear(256, 10),
-        ]
-    model = torch.nn.Sequential(*layers)
+    model = _torch_model(torch, side.tiny).to(side.device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (batch_size, 1, 28, 28), dtype=torch.uint8, generator=generator)
-    labels = torch.randint(0, 10, (batch_size,), generator=generator)
+    shape = (side.batch_size, 1, 28, 28)
+    images = torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (side.batch_size,), generator=generator)
+    images, labels = images.to(side.device), labels.to(side.device)
+    forward = torch.compile(model) if side.compile else model
+
+    def sync() -> None:
+        if side.device.startswith("cuda"):
+            torch.cuda.synchronize()
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(images.float() / 255.0), labels)
+        loss = torch.nn.functional.cross_entropy(forward(images.float() / 255.0), labels)
         loss.backward()
         optimizer.step()
 
-    print(torch.get_num_threads(), flush=True)
+    compile_seconds = None
+    if side.compile:  # torch.compile compiles on the first call
+        start = time.perf_counter()
+        step()
+        sync()
+        compile_seconds = time.perf_counter() - start
+    header = {"threads": torch.get_num_threads(), "compile_seconds": compile_seconds}
+    print(json.dumps(header), flush=True)
     for line in sys.stdin:
         start = time.perf_counter()
         for _ in range(int(line)):
             step()
+        sync()
         print(time.perf_counter() - start, flush=True)
 
 
 class TorchWorker:
-    """A PyTorch eager step (the same model, loss and SGD with momentum) in a subprocess."""
+    """A PyTorch step (the same model, loss and SGD with momentum) in a subprocess.
 
-    def __init__(self, tiny: bool, batch_size: int, keep_freed_memory: bool) -> None:
+    Args:
+      side: which step.
+      timeout: seconds to wait for any answer of the worker (its start, torch.compile, a
+        timing) before killing it and raising TimeoutError; None waits for ever.
+    """
+
+    def __init__(self, side: TorchSide, timeout: float | None = None) -> None:
+        self.timeout = timeout
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "benchmarks.mnist_throughput",
-                "--torch-worker",
-                "tiny" if tiny else "cnn",
-                "--batch-size",
-                str(batch_size),
-                "--cpu-tuning" if keep_freed_memory else "--no-cpu-tuning",
-            ],
+            [sys.executable, "-m", "benchmarks.mnist_throughput", *side.flags()],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             cwd=_REPO,
         )
-        self.threads = int(self._read())
+        header = json.loads(self._read())
+        self.threads: int = header["threads"]
+        self.compile_seconds: float | None = header["compile_seconds"]
 
     def _read(self) -> str:
         assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
+        if not ready:
+            self._stop()
+            raise TimeoutError(f"the PyTorch worker did not answer in {self.timeout} s")
         line = self.process.stdout.readline()
         if not line:
+            self._stop()
             raise RuntimeError("the PyTorch worker died; run it alone to see why")
         return line
+
+    def _stop(self) -> None:
+        self.process.kill()
+        self.process.communicate()  # reaps it and closes the pipes
 
     def time_steps(self, steps: int) -> float:
         assert self.process.stdin is not None
@@ -212,9 +272,13 @@ class TorchWorker:
         return float(self._read())
 
     def close(self) -> None:
+        if self.process.poll() is not None:  # stopped already
+            return
         assert self.process.stdin is not None
         self.process.stdin.close()
         self.process.wait(timeout=60)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 def _median_rate(seconds: list[float], items: int) -> float:
@@ -259,20 +323,20 @@ def _peers(config: BenchmarkConfig, tuned: bool) -> tuple[dict[str, Any], list[T
     # The linear model is tuned as the trainer tunes it: XLA's default options.
     tiny = TrainerStep("linear", config, tuned)
     peers: dict[str, Any] = {
-        "jax_step": lambda steps: _time_steps(cnn, steps),
-        "jax_tiny_step": lambda steps: _time_steps(tiny, steps),
+        "jax_step": lambda steps: time_steps(cnn, steps),
+        "jax_tiny_step": lambda steps: time_steps(tiny, steps),
         "_cnn": cnn,
     }
     if tuned:  # the same step compiled with XLA's default options, in this same process
         default_cnn = TrainerStep("cnn", config, cpu_tuning=False)
-        peers["jax_default_options_step"] = lambda steps: _time_steps(default_cnn, steps)
+        peers["jax_default_options_step"] = lambda steps: time_steps(default_cnn, steps)
     workers = []
-    if config.torch and _torch_version() is not None:
+    if config.torch and torch_version() is not None:
         torch_peers = [("torch_step", False, tuned), ("torch_tiny_step", True, tuned)]
         if tuned:
             torch_peers.append(("torch_default_malloc_step", False, False))
         for name, tiny_model, keep_freed in torch_peers:
-            worker = TorchWorker(tiny_model, config.batch_size, keep_freed)
+            worker = TorchWorker(TorchSide(tiny_model, config.batch_size, keep_freed))
             workers.append(worker)
             peers[name] = worker.time_steps
     return peers, workers
@@ -318,6 +382,11 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             f"({results['epoch_vs_bare_step']:.1%} of bare step)",
         ),
         ("JAX dispatch, linear model", f"{results['jax_tiny_step_microseconds']:.0f} us/step"),
+        (
+            "CNN step GFLOP/s (XLA's count) vs f32 2048^2 matmul",
+            f"{results['step_gflops']:.0f} vs {results['matmul_gflops']:.0f} GFLOP/s "
+            f"({results['step_share_of_matmul']:.0%}; {results['step_gflop']:.2f} GFLOP a step)",
+        ),
     ]
     if "jax_default_options_step_images_per_s" in results:
         default = results["jax_default_options_step_images_per_s"]
@@ -356,8 +425,26 @@ def _ratios(results: dict[str, Any]) -> None:
         )
 
 
+def roofline_figures(
+    compiled: Any, images_per_s: float, config: BenchmarkConfig
+) -> dict[str, float]:
+    """The step's achieved GFLOP/s (XLA's FLOP count of the compiled step times its rate)
+    next to the float32 2048x2048 matrix product's, timed now (`benchmarks/roofline.py`)."""
+    step_flops = roofline.compiled_flops(compiled)
+    step_gflops = step_flops * images_per_s / config.batch_size / 1e9
+    matmul = roofline.matmul_gflops()
+    return {
+        "step_gflop": step_flops / 1e9,
+        "step_gflops": step_gflops,
+        "matmul_gflops": matmul,
+        "step_share_of_matmul": step_gflops / matmul,
+    }
+
+
 def _add_worker_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--torch-worker", choices=("cnn", "tiny"), help=argparse.SUPPRESS)
+    parser.add_argument("--torch-device", default="cpu", help=argparse.SUPPRESS)
+    parser.add_argument("--torch-compile", action="store_true", help=argparse.SUPPRESS)
 
 
 def measure(config: BenchmarkConfig) -> dict[str, Any]:
@@ -386,19 +473,22 @@ def measure(config: BenchmarkConfig) -> dict[str, Any]:
         f"load {os.getloadavg()[0]:.2f}",
         flush=True,
     )
-    if config.torch and _torch_version() is None:
+    if config.torch and torch_version() is None:
         print("torch is not installed: skipping the PyTorch eager peer (pip install torch)")
     peers, workers = _peers(config, tuned)
     cnn = peers["_cnn"]
     results["compile_seconds"] = cnn.compile_seconds
     results.update(_time_in_turns(config, peers))
+    results.update(
+        roofline_figures(cnn.trainer.train_step, results["jax_step_images_per_s"], config)
+    )
     for worker in workers:
-        results["torch"], results["torch_threads"] = _torch_version(), worker.threads
+        results["torch"], results["torch_threads"] = torch_version(), worker.threads
         worker.close()
     dataset, results["epoch_data"] = _load_or_make_data(config.data_dir)
     results["epoch_images_per_s"] = _epoch(config, dataset, 1)[0]["images_per_s"]
     # A bare-step timing right after the epoch, so both see about the same load.
-    after = [_time_steps(cnn, config.steps) / config.steps for _ in range(config.repeats)]
+    after = [time_steps(cnn, config.steps) / config.steps for _ in range(config.repeats)]
     results["jax_step_after_epoch_images_per_s"] = _median_rate(after, config.batch_size)
     bare = (results["jax_step_images_per_s"] + results["jax_step_after_epoch_images_per_s"]) / 2
     results["epoch_vs_bare_step"] = results["epoch_images_per_s"] / bare
@@ -418,7 +508,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         extra=_add_worker_flag,
     )
     if namespace.torch_worker:
-        _torch_worker(namespace.torch_worker == "tiny", config.batch_size, config.cpu_tuning)
+        side = TorchSide(
+            namespace.torch_worker == "tiny",
+            config.batch_size,
+            config.cpu_tuning,
+            namespace.torch_device,
+            namespace.torch_compile,
+        )
+        _torch_worker(side)
         return {}
     results = measure(config)
     rows = _rows(results)

@@ -63,22 +63,10 @@ def _make_runner(learning_rate: Any, schedule_as_argument: bool, injected: bool)
     return jax.jit(step, donate_argnums=(0, 1))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--batch", type=int, default=128)
-    args = parser.parse_args()
-
-    key = jax.random.key(0)
-    sizes = [784, args.width, args.width, 10]
-    x = jax.random.normal(key, (args.batch, 784))
-    y = jax.random.randint(key, (args.batch,), 0, 10)
-    horizon = args.steps * args.repeats
+def _variants(horizon: int) -> dict[str, tuple[Any, bool, bool]]:
+    """name -> (learning rate, passed as a jit argument, through jaxsched.inject)."""
     schedule = jaxsched.warmup_cosine_decay(0.0, 1e-3, 50, horizon)
-    # name -> (learning rate, passed as a jit argument, through jaxsched.inject)
-    variants = {
+    return {
         "constant float": (1e-3, False, False),
         "optax warmup_cosine_decay_schedule": (
             optax.warmup_cosine_decay_schedule(0.0, 1e-3, 50, horizon),
@@ -92,6 +80,11 @@ def main() -> None:
         "jaxsched.inject, baked in": (schedule, False, True),
         "jaxsched.inject, traced argument, device_put": (jax.device_put(schedule), True, True),
     }
+
+
+def _prepare(variants: dict[str, Any], key: jax.Array, sizes: list[int], batch: Any) -> dict:
+    """Each variant's runner, parameters, optimizer state and argument, after a first call
+    (its compile and first run, timed)."""
     state = {}
     for name, (lr, as_arg, injected) in variants.items():
         runner = _make_runner(lr, as_arg, injected)
@@ -99,21 +92,54 @@ def main() -> None:
         opt_state = _adam(lr, injected).init(params)
         t0 = time.perf_counter()
         argument = lr if as_arg else None  # closures cannot cross the jit boundary
-        params, opt_state, loss = runner(params, opt_state, (x, y), argument)
+        params, opt_state, loss = runner(params, opt_state, batch, argument)
         loss.block_until_ready()
         state[name] = (runner, params, opt_state, argument, time.perf_counter() - t0)
+    return state
 
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(args.repeats):
-        for name in variants:
+
+def _time(state: dict, batch: Any, steps: int, repeats: int) -> dict[str, list[float]]:
+    """Seconds a step of every variant, in turns, `repeats` times."""
+    times: dict[str, list[float]] = {name: [] for name in state}
+    for _ in range(repeats):
+        for name in state:
             runner, params, opt_state, lr, compile_s = state[name]
             t0 = time.perf_counter()
-            for _ in range(args.steps):
-                params, opt_state, loss = runner(params, opt_state, (x, y), lr)
+            for _ in range(steps):
+                params, opt_state, loss = runner(params, opt_state, batch, lr)
             loss.block_until_ready()
-            times[name].append((time.perf_counter() - t0) / args.steps)
+            times[name].append((time.perf_counter() - t0) / steps)
             state[name] = (runner, params, opt_state, lr, compile_s)
+    return times
 
+
+def _recompiles(state: dict, batch: Any, horizon: int) -> int:
+    """Compiles that three new peak values of a traced schedule cost (none expected)."""
+    runner, params, opt_state, _, _ = state["jaxsched warmup_cosine_decay (traced argument)"]
+    before = runner._cache_size()
+    for peak in (2e-3, 5e-4, 1e-2):
+        new = jaxsched.warmup_cosine_decay(0.0, peak, 50, horizon)
+        params, opt_state, _ = runner(params, opt_state, batch, new)
+    return int(runner._cache_size() - before)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=128)
+    args = parser.parse_args()
+
+    key = jax.random.key(0)
+    sizes = [784, args.width, args.width, 10]
+    batch = (
+        jax.random.normal(key, (args.batch, 784)),
+        jax.random.randint(key, (args.batch,), 0, 10),
+    )
+    horizon = args.steps * args.repeats
+    state = _prepare(_variants(horizon), key, sizes, batch)
+    times = _time(state, batch, args.steps, args.repeats)
     base = statistics.median(times["constant float"])
     print(
         f"jax {jax.__version__}, optax {optax.__version__}, {jax.devices()[0].device_kind}, "
@@ -123,17 +149,10 @@ def main() -> None:
     print(
         f"{'learning rate':48s} {'median us/step':>15s} {'vs constant':>12s} {'first call s':>13s}"
     )
-    for name in variants:
+    for name in times:
         median = statistics.median(times[name])
         print(f"{name:48s} {median * 1e6:15.1f} {median / base:12.3f} {state[name][4]:13.2f}")
-
-    # Changing a traced schedule's numbers reuses the compiled step.
-    runner, params, opt_state, _, _ = state["jaxsched warmup_cosine_decay (traced argument)"]
-    before = runner._cache_size()
-    for peak in (2e-3, 5e-4, 1e-2):
-        new = jaxsched.warmup_cosine_decay(0.0, peak, 50, horizon)
-        params, opt_state, loss = runner(params, opt_state, (x, y), new)
-    print(f"recompiles after 3 new peak values: {runner._cache_size() - before}")
+    print(f"recompiles after 3 new peak values: {_recompiles(state, batch, horizon)}")
 
 
 if __name__ == "__main__":

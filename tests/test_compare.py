@@ -280,3 +280,16 @@ def test_cpu_vmaps_one_run_at_a_time_with_native_convolutions_by_default(device_
     for a, b in zip(one_by_one, together, strict=True):
         assert a.run is b.run
         np.testing.assert_allclose(a.final["test_loss"], b.final["test_loss"], rtol=1e-4)
+
+
+def test_train_all_hands_over_the_runs_so_far_after_every_group(device_data) -> None:
+    # Two structures (a numeric momentum and none), interleaved: two groups, in order of
+    # first appearance; after each, the finished runs in the order of `runs`.
+    runs = [sgd(jaxsched.constant(0.1), 0), sgd(jaxsched.constant(0.1), 0, momentum=None)]
+    runs.append(sgd(jaxsched.constant(0.05), 1))
+    seen: list[list[group.Run]] = []
+    config = dataclasses.replace(MLP, epochs=1)
+    results = group.train_all(runs, device_data, config, on_group=lambda done: seen.append(
+        [r.run for r in done]))  # fmt: skip
+    assert seen == [[runs[0], runs[2]], runs]
+    assert [r.run for r in results] == runs

@@ -551,14 +551,18 @@ def train_all(
     data: core.DeviceData,
     config: GroupConfig,
     log: Callable[[str], None] | None = None,
+    on_group: Callable[[list[RunResult]], None] | None = None,
 ) -> list[RunResult]:
     """Trains every run, in groups of one structure and at most `config.max_group_size` runs;
-    results in the order of `runs`."""
+    results in the order of `runs`. `on_group`, if given, gets the results so far after each
+    group (in the order of `runs`, the runs not trained yet left out)."""
     results: list[RunResult | None] = [None] * len(runs)
     for indices in group_by_structure(runs, config.max_group_size):
         group = RunGroup([runs[i] for i in indices], data, config)
         for index, result in zip(indices, group.train(log), strict=True):
             results[index] = result
+        if on_group is not None:
+            on_group([r for r in results if r is not None])
     return [r for r in results if r is not None]
 
 

@@ -215,7 +215,7 @@ def _find_learning_rates(
     return found, info
 
 
-def _run_record(result: Any) -> dict[str, Any]:
+def run_record(result: Any) -> dict[str, Any]:
     run = result.run
     return {
         "optimizer": run.optimizer,
@@ -233,18 +233,13 @@ def _run_record(result: Any) -> dict[str, Any]:
     }
 
 
-def run_study(config: StudyConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Runs the study and returns what results.json holds (without writing anything)."""
-    from examples.mnist import cpu_tuning, data
-
-    # Before JAX starts its backends (see keep_freed_memory); the groups' default CPU tuning.
-    cpu_tuning.keep_freed_memory()
+def _load(config: StudyConfig) -> Any:
+    """The study's splits on the first device (`core.put_data`)."""
     import jax
 
-    from examples.mnist import core
+    from examples.mnist import core, data
 
-    start = time.perf_counter()
-    device_data = core.put_data(
+    return core.put_data(
         data.load(config.dataset, config.data_dir),
         jax.sharding.SingleDeviceSharding(jax.devices()[0]),
         eval_batch_size=config.eval_batch_size,
@@ -252,6 +247,26 @@ def run_study(config: StudyConfig, log: Callable[[str], None] = print) -> dict[s
         validation_examples=config.validation_examples,
         test_examples=config.test_examples,
     )
+
+
+def run_study(
+    config: StudyConfig,
+    log: Callable[[str], None] = print,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Runs the study and returns what results.json holds (without writing anything).
+
+    `on_progress`, if given, gets the same record after every group, with the runs trained
+    so far and `"partial": True`.
+    """
+    from examples.mnist import cpu_tuning
+
+    # Before JAX starts its backends (see keep_freed_memory); the groups' default CPU tuning.
+    cpu_tuning.keep_freed_memory()
+    import jax
+
+    start = time.perf_counter()
+    device_data = _load(config)
     num_train = device_data.train_images.shape[0]
     steps_per_epoch = num_train // config.batch_size
     group_config = group.GroupConfig(
@@ -270,8 +285,7 @@ def run_study(config: StudyConfig, log: Callable[[str], None] = print) -> dict[s
     found, lr_find_info = _find_learning_rates(config, device_data, group_config, log)
     runs = build_runs(config, config.epochs * steps_per_epoch, found)
     log(f"{len(runs)} runs in {len(group.group_by_structure(runs, config.max_group_size))} groups")
-    results = group.train_all(runs, device_data, group_config, log=log)
-    return {
+    header = {
         "config": dataclasses.asdict(config),
         "machine": group.machine(),
         "jax_version": jax.__version__,
@@ -281,10 +295,18 @@ def run_study(config: StudyConfig, log: Callable[[str], None] = print) -> dict[s
         "num_validation": device_data.num_val,
         "num_test": device_data.num_test,
         "steps_per_epoch": steps_per_epoch,
-        "wall_seconds": time.perf_counter() - start,
         "lr_find": lr_find_info,
-        "runs": [_run_record(r) for r in results],
     }
+
+    def record(results: list[group.RunResult]) -> dict[str, Any]:
+        records = [run_record(r) for r in results]
+        return {**header, "wall_seconds": time.perf_counter() - start, "runs": records}
+
+    def progress(results: list[group.RunResult]) -> None:
+        if on_progress is not None:
+            on_progress({**record(results), "partial": True})
+
+    return record(group.train_all(runs, device_data, group_config, log, progress))
 
 
 def parse(argv: Sequence[str] | None = None) -> tuple[StudyConfig, bool]:
@@ -312,8 +334,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from examples.mnist import data
 
+    def save_partial(study: dict[str, Any]) -> None:  # a cut-off run keeps its groups
+        os.makedirs(config.out, exist_ok=True)
+        with open(os.path.join(config.out, "results.json"), "w") as f:
+            json.dump(study, f)
+
     try:
-        study = run_study(config, log=lambda message: print(message, flush=True))
+        study = run_study(config, lambda message: print(message, flush=True), save_partial)
     except data.DataError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -1,0 +1,1 @@
+"""Benchmarks of jaxsched, its MNIST trainer and its study (README.md); run as modules."""

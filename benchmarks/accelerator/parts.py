@@ -1,0 +1,197 @@
+"""The suite's parts: each fills its entry of the results as it measures, saving after each row.
+
+Every part calls the builders the product uses: the trainer's `train.setup` (through
+`benchmarks.mnist_throughput.TrainerStep`), the study's `RunGroup` (through
+`benchmarks.vmap_sweep.Side`) and `examples.compare.time_to_accuracy.run`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import statistics
+from typing import Any
+
+from benchmarks import mnist_throughput, roofline, vmap_sweep
+from benchmarks.accelerator.suite import Results, SuiteConfig, median_seconds
+
+
+def torch_device() -> str:
+    """The torch device on the one JAX uses: "cuda" beside a GPU, else "cpu"."""
+    import jax
+
+    return "cuda" if jax.default_backend() == "gpu" else "cpu"
+
+
+def _jax_step(config: SuiteConfig, batch_size: int, matmul_gflops: float) -> dict[str, Any]:
+    """The trainer's compiled step at `batch_size`: compile time, rate, GFLOP/s."""
+    step = mnist_throughput.TrainerStep(
+        config.model,
+        mnist_throughput.BenchmarkConfig(batch_size=batch_size),
+        cpu_tuning=True,
+    )
+    seconds = median_seconds(
+        lambda steps: mnist_throughput.time_steps(step, steps), config.steps, config.repeats
+    )
+    flops = roofline.compiled_flops(step.trainer.train_step)
+    return {
+        "batch_size": batch_size,
+        "jax_compile_seconds": step.compile_seconds,
+        "jax_images_per_s": batch_size / seconds,
+        "step_gflop": flops / 1e9,
+        "step_gflops": flops / seconds / 1e9,
+        "step_share_of_matmul": flops / seconds / 1e9 / matmul_gflops,
+    }
+
+
+def _torch_step(
+    config: SuiteConfig, batch_size: int, compile: bool, timeout: float | None
+) -> dict[str, Any]:
+    """The PyTorch step at `batch_size` on the same device, eager or `torch.compile`d."""
+    side = mnist_throughput.TorchSide(
+        tiny=config.model == "linear",
+        batch_size=batch_size,
+        keep_freed_memory=True,
+        device=torch_device(),
+        compile=compile,
+    )
+    worker = mnist_throughput.TorchWorker(side, timeout=timeout)
+    try:
+        seconds = median_seconds(worker.time_steps, config.steps, config.repeats)
+    finally:
+        worker.close()
+    return {
+        "images_per_s": batch_size / seconds,
+        "compile_seconds": worker.compile_seconds,
+        "threads": worker.threads,
+        "device": side.device,
+    }
+
+
+def step_part(config: SuiteConfig, results: Results) -> None:
+    """The trainer's step against PyTorch eager, and the roofline, at each batch size."""
+    rows: list[dict[str, Any]] = []
+    part = results.put("step", {"model": config.model, "rows": rows})
+    part["matmul_size"] = config.matmul_size
+    part["matmul_gflops"] = roofline.matmul_gflops(config.matmul_size)
+    part["steps"], part["repeats"] = config.steps, config.repeats
+    for batch_size in config.batch_sizes:
+        row = _jax_step(config, batch_size, part["matmul_gflops"])
+        rows.append(row)
+        results.save()
+        if config.torch and mnist_throughput.torch_version() is not None:
+            try:  # a PyTorch that cannot use the device must not cost the JAX rows
+                eager = _torch_step(config, batch_size, compile=False, timeout=300)
+            except (RuntimeError, TimeoutError, OSError, ValueError) as e:
+                row["torch_eager_error"] = f"{type(e).__name__}: {e}"
+                results.save()
+                continue
+            row["torch_eager_images_per_s"] = eager["images_per_s"]
+            row["torch_device"], row["torch_threads"] = eager["device"], eager["threads"]
+            row["jax_over_torch_eager"] = row["jax_images_per_s"] / eager["images_per_s"]
+            results.save()
+
+
+def torch_compile_part(config: SuiteConfig, results: Results) -> None:
+    """The PyTorch step under `torch.compile` at each batch size, each try time-limited."""
+    rows: list[dict[str, Any]] = []
+    results.put("torch_compile", {"limit_seconds": config.torch_compile_seconds, "rows": rows})
+    if mnist_throughput.torch_version() is None:
+        raise RuntimeError("torch is not installed")
+    for batch_size in config.batch_sizes:
+        row: dict[str, Any] = {"batch_size": batch_size}
+        rows.append(row)
+        try:
+            timed = _torch_step(config, batch_size, True, config.torch_compile_seconds)
+            row["images_per_s"] = timed["images_per_s"]
+            row["compile_seconds"] = timed["compile_seconds"]
+        except (TimeoutError, RuntimeError) as e:
+            row["error"] = str(e)
+        results.save()
+
+
+def _peak_memory_mb() -> float | None:
+    """The device's peak bytes in use so far, in MB; None where JAX does not expose it."""
+    import jax
+
+    stats = jax.devices()[0].memory_stats() or {}
+    peak = stats.get("peak_bytes_in_use")
+    return None if peak is None else peak / 2**20
+
+
+def _sweep_row(config: SuiteConfig, data: Any, k: int) -> dict[str, Any]:
+    """K runs as one vmapped group against K runs one after another."""
+    from examples.compare import group
+
+    runs = vmap_sweep.make_runs(k, 10 * config.sweep_steps * config.repeats)
+    base = group.GroupConfig(model=config.model)
+    grouped = vmap_sweep.Side([runs], data, dataclasses.replace(base, vmap_size=k))
+    grouped.run(1)  # the first call allocates
+    row: dict[str, Any] = {
+        "k": k,
+        "group_compile_seconds": grouped.compile_seconds,
+        "peak_memory_mb": _peak_memory_mb(),
+    }
+    sequential = vmap_sweep.Side([[run] for run in runs], data, base)
+    sequential.run(1)
+    times: dict[str, list[float]] = {"group": [], "sequential": []}
+    for _ in range(config.repeats):  # alternating, so both see the same conditions
+        times["group"].append(grouped.run(config.sweep_steps))
+        times["sequential"].append(sequential.run(config.sweep_steps))
+    group_seconds = statistics.median(times["group"])
+    sequential_seconds = statistics.median(times["sequential"])
+    row.update(
+        group_seconds=group_seconds,
+        sequential_seconds=sequential_seconds,
+        speedup=sequential_seconds / group_seconds,
+        group_images_per_s=k * config.sweep_steps * base.batch_size / group_seconds,
+    )
+    return row
+
+
+def sweep_part(config: SuiteConfig, results: Results) -> None:
+    """The vmapped sweep at each K. It is the suite's first part and its groups run in
+    ascending K, so the device's running peak after a group's first steps is that group's
+    (what the smaller Ks left is freed; the resident data set is counted)."""
+    rows: list[dict[str, Any]] = []
+    results.put("sweep", {"steps": config.sweep_steps, "repeats": config.repeats, "rows": rows})
+    data = vmap_sweep.synthetic_data(config.sweep_train)
+    for k in sorted(config.ks):
+        rows.append(_sweep_row(config, data, k))
+        results.save()
+
+
+def accuracy_part(config: SuiteConfig, results: Results) -> None:
+    """Time to `config.target` test accuracy on MNIST, one run per recipe."""
+    from examples.compare import time_to_accuracy
+
+    rows: list[dict[str, Any]] = []
+    results.put("accuracy", {"target": config.target, "epochs": config.epochs, "rows": rows})
+    for recipe in config.recipes:
+        time_config = time_to_accuracy.TimeConfig(
+            dataset="mnist",
+            data_dir=config.mnist_dir,
+            out=os.path.join(config.out, "time_to_accuracy"),
+            runs=(f"{recipe}:{config.epochs}",),
+            target=config.target,
+            evals_per_epoch=config.evals_per_epoch,
+            train_examples=config.train_examples,
+            test_examples=config.test_examples,
+            model=config.model,
+        )
+        (run,) = time_to_accuracy.run(time_config)["runs"]
+        final = run["evals"][-1]
+        rows.append(
+            {
+                "recipe": recipe,
+                "learning_rate": time_config.learning_rate,
+                "seconds_to_target": run["seconds_to_target"],
+                "epochs_to_target": run["epochs_to_target"],
+                "best_accuracy": run["best_accuracy"],
+                "compile_seconds": run["compile_seconds"],
+                "train_seconds": final["train_seconds"],
+                "epochs_trained": final["epoch"],
+                "evals": run["evals"],
+            }
+        )
+        results.save()

@@ -1,0 +1,250 @@
+"""The accelerator suite: the trainer's step, the vmapped sweep and time to accuracy on one device.
+
+    python -m benchmarks.accelerator --out results/accelerator --mnist-dir data/mnist
+
+One command, four parts, in this order (`--parts` picks some):
+
+  - `sweep`: K runs as one group of the study's `RunGroup` under one `jax.vmap`, against the
+    same K runs as K groups trained one after another (`benchmarks.vmap_sweep.Side`), for each
+    K of `--ks`, with the device's peak memory after the group's first steps (first, and in
+    ascending K, because JAX cannot reset the peak: each reading is then that group's own);
+  - `step`: the trainer's compiled update step (`train.setup`, through
+    `benchmarks.mnist_throughput.TrainerStep`) at each of `--batch-sizes`, its compile time
+    apart, against the same model and SGD update in PyTorch eager on the same device; the
+    step's GFLOP/s (XLA's FLOP count of the compiled step) next to a jitted float32 matrix
+    product's (`benchmarks/roofline.py`);
+  - `accuracy`: time to `--target` test accuracy on the real MNIST for each of `--recipes`,
+    one run each (`examples.compare.time_to_accuracy.run`), compilation and evaluation excluded;
+  - `torch_compile`: the PyTorch step again under `torch.compile`, each try killed after
+    `--torch-compile-seconds` without an answer (it goes last: it may hang or fail).
+
+results.json and table.md in `--out` are rewritten after every measurement, so a run cut off
+by a time limit leaves what it measured. A part that fails is recorded with its error and the
+next part runs; the exit status is then 1. `--tiny` runs every part at toy sizes on the linear
+model, in seconds on a CPU (the suite's test runs it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from benchmarks.accelerator import tables
+from examples import flags
+
+# The order the parts run in, whatever the order of --parts: the sweep first, so that the
+# device's running peak memory (JAX cannot reset it) is its groups' own.
+PARTS = ("sweep", "step", "accuracy", "torch_compile")
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteConfig:
+    """What the suite measures; each field is a command-line flag.
+
+    Attributes:
+      out: the folder for results.json and table.md (rewritten after every measurement).
+      mnist_dir: a folder of the real MNIST's four IDX files (`benchmarks.accelerator.prepare`).
+      parts: the parts to run, comma-separated (they run in the order sweep, step, accuracy,
+        torch_compile).
+      model: "cnn" or "linear", for every part.
+      batch_sizes: the step's batch sizes, comma-separated.
+      steps: updates per timing of the step.
+      repeats: timings per figure (medians are reported).
+      torch: time PyTorch eager on the same device.
+      torch_compile_seconds: how long each torch.compile try may go without an answer.
+      matmul_size: the side of the float32 matrix product of the roofline.
+      ks: the sweep's group sizes, comma-separated.
+      sweep_steps: updates per run per timing of the sweep.
+      sweep_train: synthetic training images of the sweep.
+      recipes: time to accuracy's schedule recipes, comma-separated (one run each).
+      target: the test accuracy to reach.
+      epochs: each time-to-accuracy run's budget: its schedule spans this many epochs.
+      evals_per_epoch: test evaluations per epoch.
+      train_examples: time to accuracy's training images (0: all).
+      test_examples: time to accuracy's test images (0: all).
+    """
+
+    out: str = "results/accelerator"
+    mnist_dir: str = "data/mnist"
+    parts: tuple[str, ...] = PARTS
+    model: str = "cnn"
+    batch_sizes: tuple[int, ...] = (128, 1024)
+    steps: int = 50
+    repeats: int = 5
+    torch: bool = True
+    torch_compile_seconds: float = 90.0
+    matmul_size: int = 2048
+    ks: tuple[int, ...] = (1, 8, 32, 128)
+    sweep_steps: int = 20
+    sweep_train: int = 4096
+    recipes: tuple[str, ...] = ("one_cycle", "warmup_cosine_decay", "exponential_decay")
+    target: float = 0.99
+    epochs: int = 5
+    evals_per_epoch: int = 4
+    train_examples: int = 0
+    test_examples: int = 0
+
+    def __post_init__(self) -> None:
+        unknown = [part for part in self.parts if part not in PARTS]
+        if unknown:
+            raise ValueError(f"--parts: {', '.join(unknown)} not among {', '.join(PARTS)}")
+        from examples.compare import recipes
+
+        unknown = [recipe for recipe in self.recipes if recipe not in recipes.RECIPES]
+        if unknown:
+            raise ValueError(
+                f"--recipes: {', '.join(unknown)} not among {', '.join(recipes.RECIPES)}"
+            )
+        if min(self.steps, self.repeats, self.sweep_steps, self.epochs) < 1:
+            raise ValueError("--steps, --repeats, --sweep-steps and --epochs must be at least 1")
+        if self.sweep_steps * 128 > self.sweep_train:
+            raise ValueError("--sweep-steps times 128 must fit in --sweep-train (one epoch)")
+
+
+PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "tiny": (
+        "every part at toy sizes on the linear model (seconds on a CPU; the suite's test)",
+        {
+            "parts": ("sweep", "step", "accuracy"),
+            "model": "linear",
+            "batch_sizes": (16,),
+            "steps": 3,
+            "repeats": 2,
+            "matmul_size": 128,
+            "ks": (1, 2),
+            "sweep_steps": 2,
+            "sweep_train": 512,
+            "target": 0.5,
+            "epochs": 1,
+            "evals_per_epoch": 2,
+            "train_examples": 512,
+            "test_examples": 256,
+        },
+    ),
+}
+
+
+class Results:
+    """What the suite measured so far; `save` rewrites results.json and table.md."""
+
+    def __init__(self, out: str, header: dict[str, Any]) -> None:
+        os.makedirs(out, exist_ok=True)
+        self.out, self.start = out, time.perf_counter()
+        self.data: dict[str, Any] = dict(header)
+        self.save()
+
+    def put(self, part: str, value: Any) -> Any:
+        """Records `value` (usually a dict filled in later) as part `part`, and saves."""
+        self.data[part] = value
+        self.save()
+        return value
+
+    def save(self) -> None:
+        self.data["seconds"] = time.perf_counter() - self.start
+        self._write("results.json", json.dumps(self.data, indent=1, default=str))
+        self._write("table.md", tables.render(self.data))
+
+    def _write(self, name: str, text: str) -> None:
+        path = os.path.join(self.out, name)
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)  # a reader never sees half a file
+
+
+def _version(module: str) -> str | None:
+    try:
+        return str(__import__(module).__version__)
+    except ImportError:
+        return None
+
+
+def environment(argv: Sequence[str]) -> dict[str, Any]:
+    """The device, its count, and the versions of what is measured."""
+    import jax
+    import jaxlib
+
+    device = jax.devices()[0]
+    return {
+        "command": "python -m benchmarks.accelerator " + " ".join(argv),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "device_kind": device.device_kind,
+        "device_count": jax.device_count(),
+        "platform": device.platform,
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "flax": _version("flax"),
+        "optax": _version("optax"),
+        "torch": _version("torch"),
+        "python": platform.python_version(),
+        "host_cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def median_seconds(time_steps: Callable[[int], float], steps: int, repeats: int) -> float:
+    """Median seconds a step over `repeats` timings of `steps` steps, after a warm-up."""
+    time_steps(min(steps, 3))
+    return statistics.median(time_steps(steps) / steps for _ in range(repeats))
+
+
+def run_parts(config: SuiteConfig, results: Results) -> bool:
+    """Runs every part of `config.parts` in order; whether all of them finished."""
+    from benchmarks.accelerator import parts
+
+    ok = True
+    for name in (part for part in PARTS if part in config.parts):
+        print(f"== {name}", flush=True)
+        start = time.perf_counter()
+        try:
+            getattr(parts, f"{name}_part")(config, results)
+        except Exception as e:  # one broken part must not cost the others
+            traceback.print_exc()
+            results.data.setdefault(name, {})["error"] = f"{type(e).__name__}: {e}"
+            ok = False
+        results.data.setdefault(name, {})["part_seconds"] = time.perf_counter() - start
+        results.save()
+    return ok
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the suite; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config, _ = flags.parse(
+        SuiteConfig,
+        argv,
+        prog="python -m benchmarks.accelerator",
+        description=__doc__.split("\n\n")[0],
+        choices={"model": ("cnn", "linear")},
+        presets=PRESETS,
+    )
+    from examples.mnist import cpu_tuning, data
+
+    if "accuracy" in config.parts and not data.is_idx_folder(config.mnist_dir):
+        print(
+            f"error: {config.mnist_dir} holds no MNIST IDX files; prepare them with "
+            "python -m benchmarks.accelerator.prepare, or pass --mnist-dir",
+            file=sys.stderr,
+        )
+        return 1
+    # Before JAX starts its backends: the CPU tuning's glibc setting, and on a GPU no
+    # preallocation, so that the PyTorch process has memory and the peak figures mean what
+    # the programs used.
+    cpu_tuning.keep_freed_memory()
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    results = Results(config.out, environment(argv))
+    print(
+        f"{results.data['device_count']} x {results.data['device_kind']}, JAX "
+        f"{results.data['jax']}; writing {config.out}/results.json and table.md",
+        flush=True,
+    )
+    ok = run_parts(config, results)
+    print(tables.render(results.data))
+    return 0 if ok else 1

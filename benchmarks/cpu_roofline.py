@@ -1,0 +1,174 @@
+"""The CNN step's achieved GFLOP/s under ways of compiling it, against a float32 matmul.
+
+    python -m benchmarks.cpu_roofline [--steps 20] [--repeats 5] [--json figures.json]
+
+Every variant is the core's `Core.train_step` (the trainer's update: SGD momentum, batch 128,
+the batch gathered from device-resident uint8 images) for the same computation, compiled in
+another way: XLA options (which fusions go to YNNPACK), without donating the state, the
+convolutions as matrix products (`models.conv_as_matmul`) or in NCHW (transposes around
+`lax.conv`, the layout PyTorch uses). The variants are timed in turns, `--repeats` times;
+each reports images/s and GFLOP/s, where the FLOPs are XLA's count of the trainer's own step
+(`benchmarks/roofline.py`), so that every variant is credited with the same useful work, and
+the share of the jitted float32 2048x2048 matmul's GFLOP/s, timed in the same turns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import statistics
+import sys
+import time
+from typing import Any
+
+import jax
+
+from benchmarks import roofline
+from examples import flags
+from examples.mnist import cpu_tuning
+
+YNN = "xla_cpu_experimental_ynn_fusion_type"
+# The convolution itself, kept before the NCHW variant patches `jax.lax` for its model.
+_LAX_CONV = jax.lax.conv_general_dilated
+
+
+@dataclasses.dataclass(frozen=True)
+class RooflineConfig:
+    """What the benchmark runs; each field is a command-line flag.
+
+    Attributes:
+      steps: updates per timing.
+      repeats: timings of every variant, in turns (their median is reported).
+      batch_size: images per update.
+      json: also write the figures to this file.
+    """
+
+    steps: int = 20
+    repeats: int = 5
+    batch_size: int = 128
+    json: str | None = None
+
+
+def _ynn(*kinds: str) -> dict[str, str]:
+    return {YNN: ",".join(f"LIBRARY_FUSION_TYPE_{kind}" for kind in kinds)}
+
+
+# name -> (XLA options, donate the state, convolutions: "native", "matmul" or "nchw")
+VARIANTS: dict[str, tuple[dict[str, Any], bool, str]] = {
+    "trainer (YNNPACK for dot, eltwise, reduce)": (
+        _ynn("DOT", "ELTWISE", "REDUCE"),
+        True,
+        "native",
+    ),
+    "XLA's default options": ({}, True, "native"),
+    "YNNPACK for dots only": (_ynn("DOT"), True, "native"),
+    "YNNPACK for dot, eltwise": (_ynn("DOT", "ELTWISE"), True, "native"),
+    "trainer, state not donated": (_ynn("DOT", "ELTWISE", "REDUCE"), False, "native"),
+    "NCHW convolutions": (_ynn("DOT", "ELTWISE", "REDUCE"), True, "nchw"),
+    "convolutions as matmuls": ({}, True, "matmul"),
+}
+
+
+def _nchw_conv(inputs: Any, kernel: Any, window_strides: Any, padding: Any, **kwargs: Any) -> Any:
+    """`lax.conv` of NHWC inputs and HWIO kernels computed in NCHW / OIHW."""
+    kwargs.pop("dimension_numbers", None)
+    out = _LAX_CONV(
+        inputs.transpose(0, 3, 1, 2),
+        kernel.transpose(3, 2, 0, 1),
+        window_strides,
+        padding,
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        **kwargs,
+    )
+    return out.transpose(0, 2, 3, 1)
+
+
+def _step(name: str, config: RooflineConfig) -> tuple[Any, list[Any]]:
+    """A variant's compiled step and its arguments (the state first)."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    import jaxsched
+    from examples.mnist import core, models
+
+    options, donate, convs = VARIANTS[name]
+    hyperparams = jax.device_put({"learning_rate": jaxsched.constant(0.01), "momentum": 0.9})
+    original = jax.lax.conv_general_dilated
+    if convs == "nchw":  # the CNN's graph definition keeps the convolution it was built with
+        models.jax.lax.conv_general_dilated = _nchw_conv  # type: ignore[assignment]
+    try:
+        the_core = core.build(
+            "cnn", "sgd", hyperparams, batch_size=config.batch_size, matmul_convs=convs == "matmul"
+        )
+        rng = np.random.default_rng(0)
+        images = jnp.asarray(rng.integers(0, 256, (config.batch_size, 28, 28, 1), np.uint8))
+        labels = jnp.asarray(rng.integers(0, 10, config.batch_size).astype(np.int32))
+        state = jax.jit(the_core.init)(core.seed_keys(0)[0], hyperparams)
+        args = [state, hyperparams, images, labels, jnp.arange(config.batch_size), 0]
+        jitted = jax.jit(the_core.train_step, donate_argnums=0 if donate else ())
+        compiled = jitted.lower(*args).compile(compiler_options=options or None)
+    finally:
+        models.jax.lax.conv_general_dilated = original  # type: ignore[assignment]
+    return compiled, args
+
+
+def _time(compiled: Any, args: list[Any], steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        args[0], metrics = compiled(*args)
+    jax.block_until_ready(metrics)
+    return (time.perf_counter() - start) / steps
+
+
+def measure(config: RooflineConfig) -> dict[str, Any]:
+    """Every variant's images/s and GFLOP/s, in turns, and the matmul's GFLOP/s."""
+    steps = {name: _step(name, config) for name in VARIANTS}
+    flops = roofline.compiled_flops(next(iter(steps.values()))[0])
+    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    for compiled, args in steps.values():
+        _time(compiled, args, 3)  # warm-up
+    matmul_timer, matmul_seconds = roofline.matmul_timer(), []
+    for _ in range(config.repeats):  # the matmul in turns too: it feels the load most
+        for name, (compiled, args) in steps.items():
+            times[name].append(_time(compiled, args, config.steps))
+        matmul_seconds.append(matmul_timer(5))
+    matmul = roofline.gflops(statistics.median(matmul_seconds))
+    results: dict[str, Any] = {"step_gflop": flops / 1e9, "matmul_gflops": matmul, "variants": {}}
+    for name, seconds in times.items():
+        gflops = flops / statistics.median(seconds) / 1e9
+        results["variants"][name] = {
+            "images_per_s": config.batch_size / statistics.median(seconds),
+            "gflops": gflops,
+            "share_of_matmul": gflops / matmul,
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    config, _ = flags.parse(
+        RooflineConfig,
+        argv,
+        prog="python -m benchmarks.cpu_roofline",
+        description=__doc__.split("\n\n")[0],
+    )
+    cpu_tuning.keep_freed_memory()  # before JAX starts its backends, as the trainer does
+    print(f"load before {os.getloadavg()[0]:.2f}", flush=True)
+    results = measure(config)
+    results["load_after"] = os.getloadavg()
+    print(f"{results['step_gflop']:.3f} GFLOP a step (XLA's count of the trainer's step)")
+    print(f"float32 2048x2048 matmul: {results['matmul_gflops']:.0f} GFLOP/s")
+    for name, row in results["variants"].items():
+        print(
+            f"  {name:44s} {row['images_per_s']:6.0f} images/s {row['gflops']:6.1f} GFLOP/s "
+            f"({row['share_of_matmul']:.0%} of matmul)"
+        )
+    print(f"load after {results['load_after'][0]:.2f}")
+    if config.json:
+        with open(config.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

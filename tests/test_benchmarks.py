@@ -1,0 +1,92 @@
+"""The accelerator suite and the roofline: the suite's entry command at toy sizes on CPU, so
+that it cannot rot between the runs on a GPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from benchmarks import mnist_throughput, roofline
+from examples import flags
+from tests import mnist_helpers
+
+
+def _suite(*flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.accelerator", *flags],
+        cwd=mnist_helpers.REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_accelerator_suite_writes_every_part_to_json_and_a_table(tmp_path):
+    mnist = mnist_helpers.write_idx_folder(str(tmp_path / "mnist"), num_train=600, num_test=256)
+    out = tmp_path / "out"
+    done = _suite("--tiny", "--recipes", "one_cycle", "--mnist-dir", mnist, "--out", str(out))
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    assert results["device_count"] == 1 and results["jax"] == jax.__version__
+    # The sweep goes first: its peak-memory readings must not include the step part's peak.
+    assert list(results).index("sweep") < list(results).index("step")
+    (step,) = results["step"]["rows"]
+    assert step["batch_size"] == 16 and step["jax_images_per_s"] > 0
+    assert step["step_gflop"] > 0 and step["step_share_of_matmul"] > 0
+    if mnist_throughput.torch_version() is not None:
+        assert step["torch_device"] == "cpu" and step["jax_over_torch_eager"] > 0
+    sweep = results["sweep"]["rows"]
+    assert [row["k"] for row in sweep] == [1, 2]
+    assert all(row["speedup"] > 0 and row["peak_memory_mb"] is None for row in sweep)  # CPU
+    (accuracy,) = results["accuracy"]["rows"]
+    assert accuracy["recipe"] == "one_cycle" and accuracy["evals"]
+    assert "error" not in json.dumps(results)
+    table = (out / "table.md").read_text()
+    for heading in ("## Update step (linear)", "## Vmapped sweep", "## Time to 50% test"):
+        assert heading in table
+    assert "| 2 |" in table and "| n/a |" in table and "| one_cycle |" in table
+
+
+def test_the_suite_without_mnist_says_so_in_one_line(tmp_path):
+    done = _suite("--tiny", "--mnist-dir", str(tmp_path / "nothing"), "--out", str(tmp_path))
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
+    assert not os.path.exists(tmp_path / "results.json")
+
+
+def test_roofline_counts_a_matmuls_flops_as_two_per_multiply_add():
+    a = jnp.ones((64, 32), jnp.float32)
+    b = jnp.ones((32, 16), jnp.float32)
+    compiled = jax.jit(jnp.matmul).lower(a, b).compile()
+    assert roofline.compiled_flops(compiled) == 2 * 64 * 32 * 16
+
+
+def test_a_torch_worker_that_does_not_answer_in_time_is_killed():
+    if mnist_throughput.torch_version() is None:
+        pytest.skip("torch is not installed")
+    side = mnist_throughput.TorchSide(tiny=True, batch_size=8, keep_freed_memory=False)
+    with pytest.raises(TimeoutError):
+        mnist_throughput.TorchWorker(side, timeout=0.01)  # it cannot even import torch
+
+
+def test_a_pytorch_that_cannot_use_the_device_costs_only_its_own_column(tmp_path, monkeypatch):
+    if mnist_throughput.torch_version() is None:
+        pytest.skip("torch is not installed")
+    from benchmarks.accelerator import parts, suite
+
+    config, _ = flags.parse(suite.SuiteConfig, ["--tiny", "--batch-sizes", "8,16"], prog="x",
+                            description="", presets=suite.PRESETS)  # fmt: skip
+    monkeypatch.setattr(parts, "torch_device", lambda: "no-such-device")
+    results = suite.Results(str(tmp_path), suite.environment([]))
+    parts.step_part(config, results)
+    rows = results.data["step"]["rows"]
+    assert [row["batch_size"] for row in rows] == [8, 16]  # the JAX rows of both batches
+    assert all(row["jax_images_per_s"] > 0 and "torch_eager_error" in row for row in rows)
+    table = (tmp_path / "table.md").read_text()
+    assert "PyTorch eager at batch 16 failed: RuntimeError" in table
