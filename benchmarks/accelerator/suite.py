@@ -214,6 +214,14 @@ def run_parts(config: SuiteConfig, results: Results) -> bool:
     return ok
 
 
+def _holds_idx_files(data: Any, folder: str) -> bool:
+    """Whether `folder` holds the IDX files; a folder that is missing or unreadable does not."""
+    try:
+        return bool(data.is_idx_folder(folder))
+    except data.DataError:
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the suite; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -227,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     from examples.mnist import cpu_tuning, data
 
-    if "accuracy" in config.parts and not data.is_idx_folder(config.mnist_dir):
+    if "accuracy" in config.parts and not _holds_idx_files(data, config.mnist_dir):
         print(
             f"error: {config.mnist_dir} holds no MNIST IDX files; prepare them with "
             "python -m benchmarks.accelerator.prepare, or pass --mnist-dir",
