@@ -1,12 +1,13 @@
-"""Benchmark: an lr_find sweep against the same number of plain jitted training steps.
+"""Benchmark: an lr_find sweep against the same number of the trainer's own training steps.
 
-Run: python benchmarks/lr_find_overhead.py
+Run: python -m benchmarks.lr_find_overhead
 
-A flax MLP (784-256-256-10) on fixed random data, Adam. Both sides are warmed up first (the
-compiled programs are reused), then timed over repeats: the sweep is `jaxsched.lr_find` with
-100 updates (its end_lr is low enough that it never stops early); the baseline is 100 calls
-of a jitted `value_and_grad` + `optax.adam` update + `apply_updates`, with the loss kept, as
-a training loop would. Reports medians and their ratio.
+The MNIST trainer's NNX MLP (`examples/mnist/core.py`, built with `core.build`) on fixed
+random data, Adam. Both sides are warmed up first (the compiled programs are reused), then
+timed in turns: the sweep is `jaxsched.lr_find` with 100 updates on the core's loss (its
+`end_lr` is low enough that it never stops early); the baseline is 100 calls of the core's
+jitted `train_step`, the update the trainer runs, with its metrics kept as the trainer keeps
+them. Reports medians and their ratio.
 """
 
 from __future__ import annotations
@@ -15,82 +16,91 @@ import platform
 import statistics
 import sys
 import time
+from typing import Any
 
-import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import optax
+from flax import nnx
 
 import jaxsched
+from examples.mnist import core
 
 STEPS = 100
 REPEATS = 15
 BATCH = 128
+NUM_IMAGES = 8 * BATCH
 
 
-class MLP(nn.Module):
-    @nn.compact
-    def __call__(self, x):
-        x = nn.relu(nn.Dense(256)(x))
-        x = nn.relu(nn.Dense(256)(x))
-        return nn.Dense(10)(x)
+def _data() -> tuple[jax.Array, jax.Array]:
+    keys = jax.random.split(jax.random.PRNGKey(0), 2)
+    images = jax.random.randint(keys[0], (NUM_IMAGES, 28, 28, 1), 0, 256).astype(jnp.uint8)
+    labels = jax.random.randint(keys[1], (NUM_IMAGES,), 0, 10)
+    return images, labels
 
 
-MODEL = MLP()
+def _sweep(the_core: core.Core, params: Any, images: jax.Array, labels: jax.Array) -> Any:
+    """A function that runs lr_find on the core's loss and returns its seconds."""
+    batches = [(images[i : i + BATCH], labels[i : i + BATCH]) for i in range(0, NUM_IMAGES, BATCH)]
 
+    def loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
+        model = nnx.merge(the_core.model_graphdef, params)
+        return core.loss_fn(model, core.as_float(batch[0]), batch[1])[0]
 
-def loss_fn(params, batch):
-    images, labels = batch
-    logits = MODEL.apply(params, images)
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
-
-
-def main() -> None:
-    keys = jax.random.split(jax.random.PRNGKey(0), 3)
-    images = jax.random.normal(keys[0], (8, BATCH, 784))
-    labels = jax.random.randint(keys[1], (8, BATCH), 0, 10)
-    batches = [(images[i], labels[i]) for i in range(8)]
-    params = MODEL.init(keys[2], images[0])
-
-    def sweep() -> float:
+    def run() -> float:
         start = time.perf_counter()
-        result = jaxsched.lr_find(
-            loss_fn, params, optax.adam, batches, num_steps=STEPS, end_lr=1e-3
-        )
+        result = jaxsched.lr_find(loss, params, optax.adam, batches, num_steps=STEPS, end_lr=1e-3)
         assert len(result.lrs) == STEPS and not result.diverged
         return time.perf_counter() - start
 
-    tx = optax.adam(1e-3)
+    return run
 
-    @jax.jit
-    def train_step(params, opt_state, batch):
-        loss, grads = jax.value_and_grad(loss_fn)(params, batch)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
 
-    def plain() -> float:
+def _plain(the_core: core.Core, hyperparams: Any, images: jax.Array, labels: jax.Array) -> Any:
+    """A function that runs STEPS of the core's jitted train step and returns its seconds."""
+    step = jax.jit(the_core.train_step, donate_argnums=0)
+    init = jax.jit(the_core.init)
+    order = jnp.arange(NUM_IMAGES)
+    key = jax.random.PRNGKey(1)
+
+    def run() -> float:
+        state = init(key, hyperparams)
+        jax.block_until_ready(state)
         start = time.perf_counter()
-        p, state, losses = params, tx.init(params), []
+        metrics = []
         for i in range(STEPS):
-            p, state, loss = train_step(p, state, batches[i % len(batches)])
-            losses.append(loss)
-        jax.block_until_ready((p, losses))
+            state, m = step(state, hyperparams, images, labels, order, (i * BATCH) % NUM_IMAGES)
+            metrics.append(m)
+        jax.block_until_ready((state, metrics))
         return time.perf_counter() - start
 
+    return run
+
+
+def main() -> None:
+    hyperparams = {"learning_rate": jaxsched.constant(1e-3)}
+    the_core = core.build("mlp", "adam", hyperparams, batch_size=BATCH)
+    params = jax.jit(the_core.init_model)(jax.random.PRNGKey(1))
+    images, labels = _data()
+    sweep = _sweep(the_core, params, images, labels)
+    plain = _plain(the_core, hyperparams, images, labels)
     sweep(), plain()  # compile both
     sweeps, plains = [], []
-    for _ in range(REPEATS):  # interleaved, so background load hits both alike
+    for _ in range(REPEATS):  # in turns, so background load hits both alike
         sweeps.append(sweep())
         plains.append(plain())
     s, p = statistics.median(sweeps), statistics.median(plains)
-    print(f"command: python {' '.join(sys.argv)}")
+    print(f"command: python -m benchmarks.lr_find_overhead {' '.join(sys.argv[1:])}")
     print(
         f"machine: {platform.processor() or platform.machine()}, {jax.device_count()} "
         f"{jax.default_backend()} device(s); jax {jax.__version__}, optax {optax.__version__}"
     )
-    print(f"model: MLP 784-256-256-10, batch {BATCH}, Adam; {STEPS} updates; medians of {REPEATS}")
-    print(f"lr_find sweep : {s * 1e3:8.1f} ms ({s / STEPS * 1e6:.0f} us/update)")
-    print(f"plain training: {p * 1e3:8.1f} ms ({p / STEPS * 1e6:.0f} us/update)")
-    print(f"ratio sweep / plain: {s / p:.3f}")
+    print(
+        f"model: the trainer's NNX MLP, batch {BATCH}, Adam; {STEPS} updates; medians of {REPEATS}"
+    )
+    print(f"lr_find sweep       : {s * 1e3:8.1f} ms ({s / STEPS * 1e6:.0f} us/update)")
+    print(f"trainer train_step  : {p * 1e3:8.1f} ms ({p / STEPS * 1e6:.0f} us/update)")
+    print(f"ratio sweep / steps : {s / p:.3f}")
 
 
 if __name__ == "__main__":
