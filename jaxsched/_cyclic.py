@@ -34,6 +34,22 @@ _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 _ANNEAL_STRATEGIES = ("cos", "linear")
 
 
+def check_one_cycle_values(obj: Any) -> None:
+    """The one-cycle values of `obj` (torch's and optax's): a finite peak, positive divisors,
+    and start and final values that stay finite in the dtype schedules compute in."""
+    check_finite("peak_value", obj.peak_value)
+    check_positive("div_factor", obj.div_factor)
+    check_positive("final_div_factor", obj.final_div_factor)
+    check_computed(
+        "div_factor", "peak_value / div_factor", lambda d, p: p / d, obj.div_factor,
+        obj.peak_value,
+    )  # fmt: skip
+    check_computed(
+        "final_div_factor", "peak_value / div_factor / final_div_factor",
+        lambda f, p, d: p / d / f, obj.final_div_factor, obj.peak_value, obj.div_factor,
+    )  # fmt: skip
+
+
 @register("cyclic")
 class Cyclic(Schedule):
     """Triangular cycles between `base_value` and `max_value` (cyclical learning rates).
@@ -199,17 +215,7 @@ class OneCycle(Schedule):
     three_phase: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
-        check_finite("peak_value", self.peak_value)
-        check_positive("div_factor", self.div_factor)
-        check_positive("final_div_factor", self.final_div_factor)
-        check_computed(
-            "div_factor", "peak_value / div_factor", lambda d, p: p / d, self.div_factor,
-            self.peak_value,
-        )  # fmt: skip
-        check_computed(
-            "final_div_factor", "peak_value / div_factor / final_div_factor",
-            lambda f, p, d: p / d / f, self.final_div_factor, self.peak_value, self.div_factor,
-        )  # fmt: skip
+        check_one_cycle_values(self)
         _check_one_cycle(self.total_steps, self.pct_start, self.anneal_strategy, self.three_phase)
 
     def _at(self, step: jax.Array) -> jax.Array:

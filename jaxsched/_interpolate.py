@@ -14,7 +14,6 @@ from jaxsched._base import (
     Schedule,
     check,
     check_choice,
-    check_computed,
     check_finite,
     check_increasing,
     check_positive,
@@ -24,6 +23,7 @@ from jaxsched._base import (
     snap_to_whole,
     static_field,
 )
+from jaxsched._cyclic import check_one_cycle_values
 from jaxsched._step import split_boundaries_and_scales
 
 _INTERPOLATE_TYPES = ("linear", "cosine")
@@ -97,20 +97,6 @@ class PiecewiseInterpolate(Schedule):
         return _piecewise(step, bounds, values, self.interpolate_type)
 
 
-def _check_one_cycle_values(obj: Any) -> None:
-    check_finite("peak_value", obj.peak_value)
-    check_positive("div_factor", obj.div_factor)
-    check_positive("final_div_factor", obj.final_div_factor)
-    check_computed(
-        "div_factor", "peak_value / div_factor", lambda d, p: p / d, obj.div_factor,
-        obj.peak_value,
-    )  # fmt: skip
-    check_computed(
-        "final_div_factor", "peak_value / div_factor / final_div_factor",
-        lambda f, p, d: p / d / f, obj.final_div_factor, obj.peak_value, obj.div_factor,
-    )  # fmt: skip
-
-
 def _whole(x: Any) -> jax.Array:
     """optax's `int(x)` of a non-negative step count, the same in every evaluation mode."""
     return jnp.floor(snap_to_whole(jnp.asarray(x)))
@@ -170,7 +156,7 @@ class LinearOneCycle(Schedule):
         check_positive("transition_steps", self.transition_steps)
         check("pct_start", self.pct_start, lambda v: (v >= 0) & (v <= 1), "in [0, 1]")
         check("pct_final", self.pct_final, lambda v: (v >= 0) & (v <= 1), "in [0, 1]")
-        _check_one_cycle_values(self)
+        check_one_cycle_values(self)
         if all(is_concrete(v) for v in (self.transition_steps, self.pct_start, self.pct_final)):
             total = float(self.transition_steps)
             a = _int(float(self.pct_start) * total)
@@ -239,7 +225,7 @@ class CosineOneCycle(Schedule):
     def __post_init__(self) -> None:
         check_positive("transition_steps", self.transition_steps)
         check("pct_start", self.pct_start, lambda v: (v >= 0) & (v < 1), "in [0, 1)")
-        _check_one_cycle_values(self)
+        check_one_cycle_values(self)
         if is_concrete(self.transition_steps) and is_concrete(self.pct_start):
             total = float(self.transition_steps)
             a, end = _int(float(self.pct_start) * total), float(np.floor(total))
