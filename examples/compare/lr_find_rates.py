@@ -14,9 +14,7 @@ to `--out/{table.md,results.json}`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from examples import flags
+from examples import flags, outputs
 from examples.compare import group, recipes
 from examples.mnist import configs
 
@@ -213,10 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices={"dataset": configs.DATASETS, "model": configs.MODELS},
         extra=flags.add_replot,
     )
-    path = os.path.join(config.out, "results.json")
     if namespace.replot:
-        with open(path) as f:
-            report = json.load(f)
+        report = outputs.read_results(config.out)
     else:
         from examples.mnist import data
 
@@ -225,12 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except data.DataError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
-        os.makedirs(config.out, exist_ok=True)
-        with open(path, "w") as f:
-            json.dump(report, f, indent=1)
+        outputs.write_results(config.out, report)
     text = table(report)
-    with open(os.path.join(config.out, "table.md"), "w") as f:
-        f.write(text + "\n")
+    outputs.write_table(config.out, text + "\n")
     print(text)
     return 0
 

@@ -5,7 +5,6 @@ Plain Python, NumPy and matplotlib: no JAX, so `--replot` redraws without traini
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from examples import outputs
 from examples.compare.recipes import DESCRIPTIONS
 
 LR_FIND_DESCRIPTION = "constant at lr_find's valley"
@@ -205,12 +205,9 @@ def plot_accuracy(study: dict[str, Any], path: str) -> None:
 
 def write_study(study: dict[str, Any], out: str, results: bool = True) -> None:
     """Writes table.md, lr_curves.png, accuracy.png and (if `results`) results.json."""
-    os.makedirs(out, exist_ok=True)
     if results:
-        with open(os.path.join(out, "results.json"), "w") as f:
-            json.dump(study, f)
-    with open(os.path.join(out, "table.md"), "w") as f:
-        f.write(table(study))
+        outputs.write_results(out, study, indent=None)
+    outputs.write_table(out, table(study))
     plot_lr_curves(study, os.path.join(out, "lr_curves.png"))
     plot_accuracy(study, os.path.join(out, "accuracy.png"))
 
@@ -283,10 +280,7 @@ def plot_time(report: dict[str, Any], path: str) -> None:
 
 def write_time(report: dict[str, Any], out: str, results: bool = True) -> None:
     """Writes table.md, accuracy_vs_time.png and (if `results`) results.json into `out`."""
-    os.makedirs(out, exist_ok=True)
     if results:
-        with open(os.path.join(out, "results.json"), "w") as f:
-            json.dump(report, f, indent=1)
-    with open(os.path.join(out, "table.md"), "w") as f:
-        f.write(time_table(report))
+        outputs.write_results(out, report)
+    outputs.write_table(out, time_table(report))
     plot_time(report, os.path.join(out, "accuracy_vs_time.png"))

@@ -21,15 +21,13 @@ epochs for a GPU, `--smoke` a seconds-long check.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import jaxsched
-from examples import flags
+from examples import flags, outputs
 from examples.compare import group, recipes, report
 from examples.mnist import configs
 
@@ -327,17 +325,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the study and writes its outputs; returns the exit status."""
     config, replot = parse(argv)
     if replot:
-        with open(os.path.join(config.out, "results.json")) as f:
-            study = json.load(f)
+        study = outputs.read_results(config.out)
         report.write_study(study, config.out, results=False)
         print(report.table(study))
         return 0
     from examples.mnist import data
 
     def save_partial(study: dict[str, Any]) -> None:  # a cut-off run keeps its groups
-        os.makedirs(config.out, exist_ok=True)
-        with open(os.path.join(config.out, "results.json"), "w") as f:
-            json.dump(study, f)
+        outputs.write_results(config.out, study, indent=None)
 
     try:
         study = run_study(config, lambda message: print(message, flush=True), save_partial)

@@ -13,14 +13,12 @@ accuracy_vs_time.png into --out.
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from examples import flags
+from examples import flags, outputs
 from examples.compare import group, recipes, report
 from examples.mnist import configs
 
@@ -176,8 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra=flags.add_replot,
     )
     if namespace.replot:
-        with open(os.path.join(config.out, "results.json")) as f:
-            results = json.load(f)
+        results = outputs.read_results(config.out)
         report.write_time(results, config.out, results=False)
         print(report.time_table(results))
         return 0

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from examples import flags
+from examples import flags, outputs
 from examples.mnist import configs
 
 
@@ -231,10 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=configs.CHOICES,
         extra=flags.add_replot,
     )
-    path = os.path.join(config.out, "results.json")
     if namespace.replot:
-        with open(path) as f:
-            report = json.load(f)
+        report = outputs.read_results(config.out)
     else:
         from examples.mnist import cooldown, data, train
 
@@ -243,11 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, data.DataError, train.TrainingError, cooldown.BranchError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
-        with open(path, "w") as f:
-            json.dump(report, f, indent=1)
+        outputs.write_results(config.out, report)
     text = table(report)
-    with open(os.path.join(config.out, "table.md"), "w") as f:
-        f.write(text + "\n")
+    outputs.write_table(config.out, text + "\n")
     print(text)
     return 0
 
