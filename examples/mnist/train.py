@@ -278,10 +278,11 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     )
     schedule = cooldown.branch_schedule(config, schedule)
     replicated = NamedSharding(mesh, P())
+    hyperparams = make_hyperparams(config, schedule)
     the_core = core.build(
         config.model,
         config.optimizer,
-        make_hyperparams(config, schedule),
+        hyperparams,
         batch_size=config.batch_size,
         batch_sharding=NamedSharding(mesh, P("batch")),
     )
@@ -289,7 +290,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     device_data = core.put_data(dataset, replicated, eval_batch_size=eval_batch)
     platform = mesh.devices.flat[0].platform
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
-    hyperparams = replicate(make_hyperparams(config, schedule), replicated)
+    hyperparams = replicate(hyperparams, replicated)
     train_step, compile_seconds = _compile_train_step(
         the_core, hyperparams, device_data, replicated, options
     )
@@ -524,8 +525,9 @@ def train_epoch(
     checkpoints every `checkpoint_every_steps`; returns the run, seconds and images trained.
     Ends early, at a step boundary, once `stop` is requested."""
     config = trainer.config
+    total, every = trainer.total_steps, config.checkpoint_every_steps
     first = run.step - epoch * trainer.steps_per_epoch
-    last = min(trainer.steps_per_epoch, trainer.total_steps - epoch * trainer.steps_per_epoch)
+    last = min(trainer.steps_per_epoch, total - epoch * trainer.steps_per_epoch)
     order = trainer.permute(run.data_key, epoch)
     progress = report.Progress(
         config.progress and trainer.is_main,
@@ -548,9 +550,8 @@ def train_epoch(
         )
         step += 1
         pending.append((step, metrics))
-        every = config.checkpoint_every_steps
         kept = step in config.keep_checkpoint_steps
-        save_now = (kept or (every and step % every == 0)) and step != trainer.total_steps
+        save_now = (kept or (every and step % every == 0)) and step != total
         if save_now or step % config.log_every_steps == 0:
             _flush(pending, epoch + 1, log, progress, config.batch_size, checkpoints)
         if save_now:
