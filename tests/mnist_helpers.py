@@ -1,13 +1,17 @@
-"""Shared by the tests of examples/mnist: small IDX folders and running the real CLI."""
+"""Shared by the tests of examples/mnist: small IDX folders, small configs and running the
+real CLI."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import os
 import subprocess
 import sys
 
 import numpy as np
+
+from examples.mnist import configs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
@@ -30,6 +34,15 @@ def synthetic_digits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         row, col = 7 * (k // 4), 7 * (k % 4)
         images[labels == k, row : row + 7, col : col + 7] = 255
     return images, labels
+
+
+def small_config(tmp_path: os.PathLike, **overrides) -> configs.Config:
+    """A run that trains in seconds: the MLP for one epoch, no progress bar or plot, in
+    `tmp_path`/run; `overrides` set any other field."""
+    defaults = dict(
+        model="mlp", epochs=1, progress=False, plot=False, workdir=os.path.join(tmp_path, "run")
+    )
+    return dataclasses.replace(configs.Config(), **{**defaults, **overrides})
 
 
 def write_idx_folder(folder: str, num_train: int = 1024, num_test: int = 256) -> str:

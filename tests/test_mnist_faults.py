@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from examples.mnist import checkpoint, configs, data, main, train, workdir
-from tests.mnist_helpers import cli, idx_bytes, write_idx_folder
+from tests.mnist_helpers import cli, idx_bytes, small_config, write_idx_folder
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +29,7 @@ def data_dir(tmp_path_factory):
 
 def _config(tmp_path, data_dir, **overrides) -> configs.Config:
     # 8 updates of 64 images.
-    defaults = dict(
-        data_dir=data_dir,
-        model="mlp",
-        epochs=1,
-        batch_size=64,
-        progress=False,
-        plot=False,
-        workdir=str(tmp_path / "run"),
-    )
-    return dataclasses.replace(configs.Config(), **{**defaults, **overrides})
+    return small_config(tmp_path, **{"data_dir": data_dir, "batch_size": 64, **overrides})
 
 
 def _steps(config: configs.Config) -> list[int]:

@@ -13,19 +13,11 @@ import pytest
 
 import jaxsched
 from examples.mnist import checkpoint, configs, data, train
-from tests.mnist_helpers import FASHION_MNIST, write_idx_folder
+from tests.mnist_helpers import FASHION_MNIST, small_config, write_idx_folder
 
 
 def _config(tmp_path, **overrides) -> configs.Config:
-    defaults = dict(
-        model="mlp",
-        epochs=1,
-        batch_size=32,
-        progress=False,
-        plot=False,
-        workdir=str(tmp_path / "run"),
-    )
-    return dataclasses.replace(configs.Config(), **{**defaults, **overrides})
+    return small_config(tmp_path, **{"batch_size": 32, **overrides})
 
 
 def test_schedule_gets_run_length_and_learning_rate_when_left_out():
