@@ -15,11 +15,11 @@ def read_results(out: str) -> Any:
         return json.load(f)
 
 
-def write_results(out: str, results: Any, *, indent: int | None = 1) -> None:
+def write_results(out: str, results: Any) -> None:
     """Writes `results` to `out`/results.json, creating `out` if needed."""
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump(results, f, indent=indent)
+        json.dump(results, f, indent=1)
 
 
 def write_table(out: str, text: str) -> None:
