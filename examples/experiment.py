@@ -3,16 +3,19 @@
 A study (`examples.compare.study`, `time_to_accuracy`, `lr_find_rates`,
 `examples.mnist.cooldown_study`) is a config dataclass that nests `DataConfig` and has an
 `out` folder, a function `run(config, log, save)` that trains and returns what results.json
-holds, and a function that writes its table and figures from those results. `main` parses
-the flags, does the process-wide setup (here alone: glibc's memory setting before JAX starts
-its backends), runs the study, and writes config.json, results.json and what the study writes
-into `--out`; `--replot` rewrites the table and figures from results.json without training.
+holds, and functions that make its Markdown table and draw its figures from those results
+alone. `main` parses the flags, does the process-wide setup (here alone: glibc's memory
+setting before JAX starts its backends), runs the study, and writes config.json,
+results.json, table.md and the figures into `--out`; `--replot` redraws the table and the
+figures from results.json without training anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import json
 import os
 import platform
 import sys
@@ -22,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 import jax
 
-from examples import flags, outputs
+from examples import flags
 from examples.mnist import checkpoint, configs, core, cpu_tuning, data, train, workdir
 
 ERRORS = (data.DataError, train.TrainingError, checkpoint.CheckpointError, workdir.WorkdirError)
@@ -45,18 +48,13 @@ class DataConfig:
 
     dataset: str = flags.option("fashion_mnist", choices=configs.DATASETS)
     data_dir: str | None = None
-    train_examples: int = 0
-    validation_examples: int = 0
-    test_examples: int = 0
-    eval_batch_size: int = 250
+    train_examples: int = flags.option(0, at_least=0)
+    validation_examples: int = flags.option(0, at_least=0)
+    test_examples: int = flags.option(0, at_least=0)
+    eval_batch_size: int = flags.option(250, at_least=1)
 
     def __post_init__(self) -> None:
-        flags.check_choices(self)
-        for name in ("train_examples", "validation_examples", "test_examples"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{flags.flag(name)} must be 0 or more, got {getattr(self, name)}")
-        if self.eval_batch_size < 1:
-            raise ValueError(f"--eval-batch-size must be at least 1, got {self.eval_batch_size}")
+        flags.check(self)
 
     def load(self) -> data.Dataset:
         """The training and test images on the host, the validation images left out."""
@@ -131,23 +129,31 @@ def header(config: Study, prog: str, device_data: core.DeviceData | None = None)
     return results
 
 
+def _write(out: str, name: str, text: str) -> None:
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, name), "w") as f:
+        f.write(text)
+
+
 def _run(config: S, run: Run[S]) -> Results | None:
-    """Runs the study, saving results.json after every part it reports and at the end; None
-    after an error, said in one line."""
+    """Runs the study, writing results.json after every part it reports (marked partial)
+    and at the end; None after an error, said in one line."""
     start = time.perf_counter()
 
-    def save(results: Results, partial: bool = True) -> None:
-        results = {**results, "wall_seconds": time.perf_counter() - start}
-        outputs.write_results(config.out, {**results, "partial": True} if partial else results)
+    def stamped(results: Results, **partial: bool) -> Results:
+        return {**results, "wall_seconds": time.perf_counter() - start, **partial}
 
+    def save(results: Results) -> None:
+        _write(config.out, "results.json", json.dumps(stamped(results, partial=True), indent=1))
+
+    os.makedirs(config.out, exist_ok=True)
     flags.write(config, os.path.join(config.out, configs.CONFIG_FILE))
     try:
-        results = run(config, lambda message: print(message, flush=True), save)
+        results = stamped(run(config, functools.partial(print, flush=True), save))
     except ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return None
-    results["wall_seconds"] = time.perf_counter() - start
-    outputs.write_results(config.out, results)
+    _write(config.out, "results.json", json.dumps(results, indent=1))
     return results
 
 
@@ -155,14 +161,16 @@ def main(
     config_type: type[S],
     argv: Sequence[str] | None,
     run: Run[S],
-    write: Callable[[Results, str], str],
+    table: Callable[[Results], str],
     *,
     prog: str,
     doc: str,
+    figures: Callable[[Results, str], None] | None = None,
     presets: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
 ) -> int:
-    """A study's command line: parses `argv` into a `config_type`, runs `run` and writes its
-    outputs with `write` (which returns the table to print); returns the exit status."""
+    """A study's command line: parses `argv` into a `config_type`, runs `run`, writes and
+    prints the Markdown `table` of its results and draws its `figures` into `--out`;
+    returns the exit status."""
 
     def add_replot(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
@@ -178,12 +186,16 @@ def main(
         extra=add_replot,
     )
     if namespace.replot:
-        results = outputs.read_results(config.out)
+        with open(os.path.join(config.out, "results.json")) as f:
+            results = json.load(f)
     else:
         cpu_tuning.keep_freed_memory()  # process-wide; before JAX starts its backends
-        os.makedirs(config.out, exist_ok=True)
         results = _run(config, run)
         if results is None:
             return 1
-    print(write(results, config.out))
+    text = table(results).rstrip("\n")
+    _write(config.out, "table.md", text + "\n")
+    if figures is not None:
+        figures(results, config.out)
+    print(text)
     return 0

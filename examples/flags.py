@@ -51,10 +51,14 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def option(default: Any, *, choices: Sequence[str] = (), **metadata: Any) -> Any:
-    """A config field with a default, the values its flag accepts (any if empty) and other
-    marks that its config reads (`metadata`)."""
-    return dataclasses.field(default=default, metadata={"choices": tuple(choices), **metadata})
+def option(
+    default: Any, *, choices: Sequence[str] = (), at_least: int | None = None, **metadata: Any
+) -> Any:
+    """A config field with a default, the values its flag accepts (`choices`, any if empty;
+    numbers of `at_least` or more) and other marks that its config reads (`metadata`);
+    `check` enforces the first two."""
+    metadata = {"choices": tuple(choices), "at_least": at_least, **metadata}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def flag(name: str) -> str:
@@ -75,14 +79,17 @@ def render(values: Mapping[str, Any]) -> str:
     return " ".join(words)
 
 
-def check_choices(config: Any) -> None:
-    """Raises ValueError for a field of `config` whose value is not among its choices."""
+def check(config: Any) -> None:
+    """Raises ValueError for a field of `config` whose value is not among its `choices` or
+    below its `at_least` (`option`), naming its flag."""
     for field in dataclasses.fields(config):
-        choices = field.metadata.get("choices")
-        value = getattr(config, field.name)
+        choices, low = field.metadata.get("choices"), field.metadata.get("at_least")
+        value, name = getattr(config, field.name), flag(field.name)
         if choices and value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        if low is not None and value < low:
             raise ValueError(
-                f"{flag(field.name)} must be one of {', '.join(choices)}; got {value!r}"
+                f"{name} must be {'0 or more' if low == 0 else f'at least {low}'}, got {value}"
             )
 
 

@@ -108,7 +108,7 @@ for module in ("examples.mnist.main", "examples.mnist.fetch_mnist"):
     sys.argv = [module, "--help"]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
         runpy.run_module(module, run_name="__main__", alter_sys=True)
-import examples.compare.report, examples.mnist.report, examples.mnist.configs, examples.outputs
+import examples.compare.report, examples.mnist.report, examples.mnist.configs, examples.flags
 print(json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] in ("jax", "flax"))))
 """
 

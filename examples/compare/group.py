@@ -136,23 +136,15 @@ class GroupConfig:
     """
 
     model: str = flags.option("cnn", choices=configs.MODELS)
-    batch_size: int = 128
-    evals_per_epoch: int = 1
+    batch_size: int = flags.option(128, at_least=1)
+    evals_per_epoch: int = flags.option(1, at_least=1)
     conv: str = flags.option("auto", choices=CONVS)
-    max_group_size: int = 0
-    vmap_size: int = 0
+    max_group_size: int = flags.option(0, at_least=0)
+    vmap_size: int = flags.option(0, at_least=0)
     cpu_tuning: bool = True
 
     def __post_init__(self) -> None:
-        flags.check_choices(self)
-        for name in ("max_group_size", "vmap_size"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{flags.flag(name)} must be 0 or more, got {getattr(self, name)}")
-        for name in ("batch_size", "evals_per_epoch"):
-            if getattr(self, name) < 1:
-                raise ValueError(
-                    f"{flags.flag(name)} must be at least 1, got {getattr(self, name)}"
-                )
+        flags.check(self)
 
 
 def resolve_vmap_size(vmap_size: int, group_size: int) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from examples import experiment, flags, outputs
+from examples import experiment, flags
 from examples.compare import group, recipes
 from examples.mnist.report import count
 
@@ -54,18 +54,15 @@ class RatesConfig:
     )
     group: group.GroupConfig = dataclasses.field(default_factory=group.GroupConfig)
     out: str = "results/lr_find_rates"
-    epochs: int = 5
-    seeds: int = 3
+    epochs: int = flags.option(5, at_least=1)
+    seeds: int = flags.option(3, at_least=1)
     momentum: float = 0.9
-    lr_find_steps: int = 100
+    lr_find_steps: int = flags.option(100, at_least=1)
     sgd_reference: float = 0.05
     adam_reference: float = 1e-3
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "seeds", "lr_find_steps"):
-            value = getattr(self, name)
-            if value < 1:
-                raise ValueError(f"{flags.flag(name)} must be at least 1, got {value}")
+        flags.check(self)
         for name in ("sgd_reference", "adam_reference"):
             value = getattr(self, name)
             if not value > 0:
@@ -181,16 +178,9 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def write(report: dict[str, Any], out: str) -> str:
-    """Writes table.md into `out`; returns the table."""
-    text = table(report) + "\n"
-    outputs.write_table(out, text)
-    return text
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the measurement and writes its outputs; returns the exit status."""
-    return experiment.main(RatesConfig, argv, run, write, prog=PROG, doc=__doc__)
+    return experiment.main(RatesConfig, argv, run, table, prog=PROG, doc=__doc__)
 
 
 if __name__ == "__main__":

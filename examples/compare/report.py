@@ -1,6 +1,6 @@
 """The study's and time to accuracy's tables and figures, from their results.json alone.
 
-Plain Python, NumPy and matplotlib: no JAX, so `--replot` redraws without training anything.
+Plain Python, NumPy and matplotlib: no JAX.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-
-from examples import outputs
 
 # What each schedule recipe of `recipes.build` gives, in the order of the table's rows.
 DESCRIPTIONS = {
@@ -220,13 +218,10 @@ def plot_accuracy(study: dict[str, Any], path: str) -> None:
     _save(plt, figure, path, "epoch", "test accuracy (mean +- std over the seeds that trained)")
 
 
-def write_study(study: dict[str, Any], out: str) -> str:
-    """Writes table.md, lr_curves.png and accuracy.png into `out`; returns the table."""
-    text = table(study)
-    outputs.write_table(out, text)
+def study_figures(study: dict[str, Any], out: str) -> None:
+    """Draws lr_curves.png and accuracy.png into `out`."""
     plot_lr_curves(study, os.path.join(out, "lr_curves.png"))
     plot_accuracy(study, os.path.join(out, "accuracy.png"))
-    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -295,9 +290,6 @@ def plot_time(report: dict[str, Any], path: str) -> None:
     )
 
 
-def write_time(report: dict[str, Any], out: str) -> str:
-    """Writes table.md and accuracy_vs_time.png into `out`; returns the table."""
-    text = time_table(report)
-    outputs.write_table(out, text)
+def time_figures(report: dict[str, Any], out: str) -> None:
+    """Draws accuracy_vs_time.png into `out`."""
     plot_time(report, os.path.join(out, "accuracy_vs_time.png"))
-    return text

@@ -68,8 +68,8 @@ class StudyConfig:
     )
     group: group.GroupConfig = dataclasses.field(default_factory=group.GroupConfig)
     out: str = "results/study"
-    epochs: int = 3
-    seeds: int = 3
+    epochs: int = flags.option(3, at_least=1)
+    seeds: int = flags.option(3, at_least=1)
     sgd_learning_rates: tuple[float, ...] = (0.05, 0.3)
     adam_learning_rates: tuple[float, ...] = (1e-3,)
     adagrad_learning_rates: tuple[float, ...] = (0.01,)
@@ -78,16 +78,15 @@ class StudyConfig:
     adam_recipes: tuple[str, ...] = ("constant", "warmup_cosine_decay", "one_cycle")
     schedule_free: bool = True
     momentum: float = 0.9
-    lr_find_steps: int = 100
+    lr_find_steps: int = flags.option(100, at_least=0)
 
     def __post_init__(self) -> None:
+        flags.check(self)
         for name in ("sgd_recipes", "adam_recipes"):
             unknown = [r for r in getattr(self, name) if r not in recipes.RECIPES]
             if unknown:
                 known = ", ".join(recipes.RECIPES)
                 raise ValueError(f"{flags.flag(name)}: {', '.join(unknown)} not among {known}")
-        if self.seeds < 1 or self.epochs < 1:
-            raise ValueError("--seeds and --epochs must be at least 1")
 
 
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -247,7 +246,14 @@ def run(
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the study and writes its outputs; returns the exit status."""
     return experiment.main(
-        StudyConfig, argv, run, report.write_study, prog=PROG, doc=__doc__, presets=PRESETS
+        StudyConfig,
+        argv,
+        run,
+        report.table,
+        figures=report.study_figures,
+        prog=PROG,
+        doc=__doc__,
+        presets=PRESETS,
     )
 
 

@@ -126,7 +126,15 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs time to accuracy and writes its outputs; returns the exit status."""
-    return experiment.main(TimeConfig, argv, run, report.write_time, prog=PROG, doc=__doc__)
+    return experiment.main(
+        TimeConfig,
+        argv,
+        run,
+        report.time_table,
+        figures=report.time_figures,
+        prog=PROG,
+        doc=__doc__,
+    )
 
 
 if __name__ == "__main__":

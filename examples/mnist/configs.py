@@ -103,12 +103,12 @@ class Config:
     dataset: str = option("mnist", choices=DATASETS, kind="run")
     data_dir: str | None = option(None, kind="run")
     download: bool = False
-    max_train_examples: int = option(0, kind="run")
-    max_test_examples: int = option(0, kind="run")
+    max_train_examples: int = option(0, at_least=0, kind="run")
+    max_test_examples: int = option(0, at_least=0, kind="run")
     model: str = option("cnn", choices=MODELS, kind="run")
-    epochs: int = option(2, kind="run")
-    batch_size: int = option(128, kind="run")
-    eval_batch_size: int = 1000
+    epochs: int = option(2, at_least=1, kind="run")
+    batch_size: int = option(128, at_least=1, kind="run")
+    eval_batch_size: int = option(1000, at_least=1)
     optimizer: str = option("sgd", choices=OPTIMIZERS, kind="run")
     momentum: float = option(0.9, kind="run")
     weight_decay: float = option(1e-4, kind="run")
@@ -117,17 +117,17 @@ class Config:
     schedule_args: str = option("{}", kind="run")
     seed: int = option(0, kind="run")
     workdir: str = option("runs/mnist", kind="launch")
-    checkpoint_every_steps: int = 500
-    keep_checkpoints: int = 2
+    checkpoint_every_steps: int = option(500, at_least=0)
+    keep_checkpoints: int = option(2, at_least=1)
     keep_checkpoint_steps: tuple[int, ...] = ()
     resume: bool = option(False, kind="launch")
-    log_every_steps: int = 50
+    log_every_steps: int = option(50, at_least=1)
     progress: bool = True
     plot: bool = True
-    num_devices: int = 0
+    num_devices: int = option(0, at_least=0)
     distributed: bool = option(False, kind="launch")
     coordinator_address: str | None = option(None, kind="launch")
-    num_processes: int = option(0, kind="launch")
+    num_processes: int = option(0, at_least=0, kind="launch")
     process_id: int = option(0, kind="launch")
     cpu_tuning: bool = option(True, kind="run")
     cooldown_from: str | None = None
@@ -136,25 +136,11 @@ class Config:
     cooldown_shape: str = option("1-sqrt", choices=COOLDOWN_SHAPES)
 
     def __post_init__(self) -> None:
-        flags.check_choices(self)
-        for name in ("epochs", "batch_size", "eval_batch_size", "log_every_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{flag(name)} must be at least 1, got {getattr(self, name)}")
-        for name in (
-            "max_train_examples",
-            "max_test_examples",
-            "checkpoint_every_steps",
-            "num_devices",
-            "num_processes",
-        ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{flag(name)} must be 0 or more, got {getattr(self, name)}")
+        flags.check(self)
         if self.num_processes and not 0 <= self.process_id < self.num_processes:
             raise ValueError(
                 f"--process-id must be in [0, {self.num_processes}), got {self.process_id}"
             )
-        if self.keep_checkpoints < 1:
-            raise ValueError(f"--keep-checkpoints must be at least 1, got {self.keep_checkpoints}")
         if not 0 <= self.seed < 2**32:  # jax.random.PRNGKey keeps 32 bits without x64
             raise ValueError(f"--seed must be in [0, 2**32), got {self.seed}")
         _check_number("learning_rate", self.learning_rate, low=0.0, low_allowed=False)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from examples import experiment, flags, outputs
+from examples import experiment, flags
 from examples.mnist import configs, data, train
 from examples.mnist.report import count
 
@@ -57,20 +57,18 @@ class CooldownStudyConfig:
     model: str = flags.option("mlp", choices=configs.MODELS)
     optimizer: str = flags.option("sgd", choices=configs.OPTIMIZERS)
     learning_rate: float = 0.05
-    batch_size: int = 128
+    batch_size: int = flags.option(128, at_least=1)
     lengths_epochs: tuple[int, ...] = (3, 6, 9)
     cooldown_fraction: float = 0.2
-    warmup_steps: int = 50
-    seeds: int = 3
+    warmup_steps: int = flags.option(50, at_least=0)
+    seeds: int = flags.option(3, at_least=1)
 
     def __post_init__(self) -> None:
-        flags.check_choices(self)
+        flags.check(self)
         if not self.lengths_epochs or min(self.lengths_epochs) < 1:
             raise ValueError(f"--lengths-epochs must be 1 or more, got {self.lengths_epochs}")
         if not 0 < self.cooldown_fraction < 1:
             raise ValueError(f"--cooldown-fraction must be in (0, 1), got {self.cooldown_fraction}")
-        if self.seeds < 1:
-            raise ValueError(f"--seeds must be at least 1, got {self.seeds}")
 
 
 def plan(config: CooldownStudyConfig, steps_per_epoch: int) -> list[dict[str, int]]:
@@ -213,16 +211,9 @@ def run(
     return results
 
 
-def write(report: dict[str, Any], out: str) -> str:
-    """Writes table.md into `out`; returns the table."""
-    text = table(report) + "\n"
-    outputs.write_table(out, text)
-    return text
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the comparison and writes its outputs; returns the exit status."""
-    return experiment.main(CooldownStudyConfig, argv, run, write, prog=PROG, doc=__doc__)
+    return experiment.main(CooldownStudyConfig, argv, run, table, prog=PROG, doc=__doc__)
 
 
 if __name__ == "__main__":
