@@ -185,6 +185,7 @@ def test_smoke_study_writes_every_row_and_figure(tmp_path) -> None:
     with open(os.path.join(out, "results.json")) as f:
         results = json.load(f)
     config, _ = parse_study(flags)
+    assert parse_study(["--config", os.path.join(out, "config.json")])[0] == config
     expected = (
         4 * len(config.sgd_learning_rates) + 1  # and lr_find's
         + 1 + 1  # Adam: one-cycle, lr_find's
