@@ -32,6 +32,7 @@ import numpy as np
 import jaxsched
 from examples import flags
 from examples.mnist import configs, core, cpu_tuning
+from examples.mnist.report import count
 
 CONVS = ("auto", "matmul", "native")
 # Which optimizer argument `Run.momentum` sets.
@@ -467,7 +468,7 @@ class RunGroup:
         if log is not None:
             first = self.runs[0]
             log(
-                f"  group {first.optimizer}/{first.recipe}: {len(self.runs)} runs, "
+                f"  group {first.optimizer}/{first.recipe}: {count(len(self.runs), 'run')}, "
                 f"{self.vmap_size} per vmap, update compiled in {self.compile_seconds:.1f} s"
             )
         history = _History(evals=[[] for _ in self.runs])

@@ -353,7 +353,8 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
         if trainer.is_main:
             print(
                 f"branching off {config.cooldown_from} at step {config.cooldown_at}: "
-                f"{config.cooldown_shape} cooldown over {config.cooldown_steps} steps",
+                f"{config.cooldown_shape} cooldown over "
+                f"{report.count(config.cooldown_steps, 'step')}",
                 flush=True,
             )
         return run
