@@ -186,8 +186,12 @@ def main(
         extra=add_replot,
     )
     if namespace.replot:
-        with open(os.path.join(config.out, "results.json")) as f:
-            results = json.load(f)
+        try:
+            with open(os.path.join(config.out, "results.json")) as f:
+                results = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"error: --replot needs {config.out}/results.json ({e})", file=sys.stderr)
+            return 1
     else:
         cpu_tuning.keep_freed_memory()  # process-wide; before JAX starts its backends
         results = _run(config, run)

@@ -84,16 +84,6 @@ def candidates(suggestions: dict[str, float], reference: float) -> dict[float, l
     return rates
 
 
-def _runs(config: RatesConfig, optimizer: str, rates: Sequence[float], steps: int) -> list[Any]:
-    momentum = config.momentum if optimizer == "sgd" else None
-    return [
-        group.Run(optimizer, recipes.build("constant", rate, steps).schedule, seed, rate,
-                  "constant", momentum)
-        for rate in rates
-        for seed in range(config.seeds)
-    ]  # fmt: skip
-
-
 def run(
     config: RatesConfig, log: Callable[[str], None], save: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:
@@ -117,7 +107,9 @@ def run(
             "rates": list(rates.items()),
         }
         log(f"lr_find ({optimizer}):\n{found.table(config.reference(optimizer))}")
-        runs += _runs(config, optimizer, list(rates), steps)
+        momentum = config.momentum if optimizer == "sgd" else None
+        for rate in rates:
+            runs += recipes.runs("constant", optimizer, rate, steps, range(config.seeds), momentum)
     log(count(len(runs), "run"))
 
     def records(done: list[group.RunResult]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -91,6 +92,26 @@ def build(recipe: str, learning_rate: float, total_steps: int) -> Scheduled:
     if recipe == "reduce_on_plateau":
         return Scheduled(schedule, plateau=jaxsched.reduce_on_plateau(factor=0.3, patience=0))
     return Scheduled(schedule)
+
+
+def runs(
+    recipe: str,
+    optimizer: str,
+    learning_rate: float,
+    total_steps: int,
+    seeds: Sequence[int],
+    momentum: float | None = None,
+    from_lr_find: bool = False,
+) -> list[group.Run]:
+    """One run per seed of `optimizer` under `recipe` at `learning_rate` over `total_steps`;
+    the recipe's momentum schedule (one-cycle's) in place of `momentum` where it has one."""
+    scheduled = build(recipe, learning_rate, total_steps)
+    momentum_or_schedule = momentum if scheduled.momentum is None else scheduled.momentum
+    return [
+        group.Run(optimizer, scheduled.schedule, seed, learning_rate, recipe,
+                  momentum_or_schedule, scheduled.plateau, from_lr_find)
+        for seed in seeds
+    ]  # fmt: skip
 
 
 def suggest_learning_rate(

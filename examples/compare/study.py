@@ -29,7 +29,6 @@ from typing import Any
 
 import numpy as np
 
-import jaxsched
 from examples import experiment, flags
 from examples.compare import group, recipes, report
 from examples.mnist import core
@@ -142,23 +141,11 @@ def build_runs(config: StudyConfig, total_steps: int, found: dict[str, float]) -
     """Every run of the study: each configuration of `plan` with every seed."""
     runs = []
     for optimizer, recipe, learning_rate, from_lr_find in plan(config, found):
-        scheduled = recipes.build(recipe, learning_rate, total_steps)
-        momentum: float | jaxsched.Schedule | None = scheduled.momentum
-        if momentum is None and optimizer == "sgd":
-            momentum = config.momentum
-        runs += [
-            group.Run(
-                optimizer,
-                scheduled.schedule,
-                seed,
-                learning_rate,
-                recipe,
-                momentum,
-                scheduled.plateau,
-                from_lr_find,
-            )
-            for seed in range(config.seeds)
-        ]
+        momentum = config.momentum if optimizer == "sgd" else None
+        seeds = range(config.seeds)
+        runs += recipes.runs(
+            recipe, optimizer, learning_rate, total_steps, seeds, momentum, from_lr_find
+        )
     return runs
 
 

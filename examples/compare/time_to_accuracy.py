@@ -78,17 +78,8 @@ def _train_one(
 ) -> dict[str, Any]:
     """Trains the run `recipe:epochs` alone until the target; its results.json entry."""
     steps_per_epoch = data.train_images.shape[0] // config.group.batch_size
-    scheduled = recipes.build(recipe, config.learning_rate, epochs * steps_per_epoch)
-    momentum = 0.9 if scheduled.momentum is None else scheduled.momentum
-    run = group.Run(
-        "sgd",
-        scheduled.schedule,
-        config.seed,
-        config.learning_rate,
-        recipe,
-        momentum,
-        scheduled.plateau,
-    )
+    total_steps = epochs * steps_per_epoch
+    (run,) = recipes.runs(recipe, "sgd", config.learning_rate, total_steps, [config.seed], 0.9)
     log(f"{recipe}, {count(epochs, 'epoch')}:")
     (result,) = group.RunGroup([run], data, config.group).train(epochs, log, config.target)
     hit = report.first_at(result.evals, config.target)

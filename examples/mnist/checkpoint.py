@@ -202,8 +202,9 @@ class Checkpoints:
             )
         if saved != record:
             raise CheckpointError(
-                f"{where} is of another run ({differences(saved, record)}); leave these flags "
-                "out to take that run's, or start a new run in another --workdir"
+                f"{where} is of another run ({differences(saved, record)}); pass that run's "
+                "values (left out, they are taken from its config.json), or start a new run "
+                "in another --workdir"
             )
         try:
             restored = self.restore(step, like)
