@@ -631,9 +631,10 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
     Raises:
       data.DataError: the data cannot be loaded.
       workdir.WorkdirError: the work dir cannot be written, or another trainer holds it.
-      TrainingError: bad settings, a checkpoint that does not fit, or a non-finite loss.
+      TrainingError: bad settings, a run where one exists, or a non-finite loss.
+      checkpoint.CheckpointError: no checkpoint to continue from that is of this run (or,
+        for a branch, of its stable run), intact and finite.
       RunInterruptedError: SIGINT or SIGTERM stopped the run; its checkpoint is written.
-      cooldown.BranchError: a cooldown branch whose stable run or checkpoint does not fit.
     """
     lock = workdir.claim(config.workdir, exclusive=jax.process_index() == 0)
     try:
