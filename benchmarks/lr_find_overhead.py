@@ -24,6 +24,7 @@ import optax
 from flax import nnx
 
 import jaxsched
+from examples import flags
 from examples.mnist import core
 
 STEPS = 100
@@ -78,6 +79,9 @@ def _plain(the_core: core.Core, hyperparams: Any, images: jax.Array, labels: jax
 
 
 def main() -> None:
+    flags.ArgumentParser(
+        prog="python -m benchmarks.lr_find_overhead", description=__doc__.split("\n\n")[0]
+    ).parse_args()
     hyperparams = {"learning_rate": jaxsched.constant(1e-3)}
     the_core = core.build("mlp", "adam", hyperparams, batch_size=BATCH)
     params = jax.jit(the_core.init_model)(jax.random.PRNGKey(1))

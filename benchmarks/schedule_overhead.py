@@ -14,7 +14,6 @@ to the constant.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import time
@@ -25,6 +24,7 @@ import jax.numpy as jnp
 import optax
 
 import jaxsched
+from examples import flags
 
 
 def _mlp_loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
@@ -124,11 +124,13 @@ def _recompiles(state: dict, batch: Any, horizon: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--batch", type=int, default=128)
+    parser = flags.ArgumentParser(
+        prog="python -m benchmarks.schedule_overhead", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per repeat")
+    parser.add_argument("--repeats", type=int, default=15, help="timings per variant")
+    parser.add_argument("--width", type=int, default=256, help="the MLP's hidden width")
+    parser.add_argument("--batch", type=int, default=128, help="examples per step")
     args = parser.parse_args()
 
     key = jax.random.key(0)

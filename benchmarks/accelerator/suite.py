@@ -75,7 +75,7 @@ class SuiteConfig:
     out: str = "results/accelerator"
     mnist_dir: str = "data/mnist"
     parts: tuple[str, ...] = PARTS
-    model: str = "cnn"
+    model: str = flags.option("cnn", choices=("cnn", "linear"))
     batch_sizes: tuple[int, ...] = (128, 1024)
     steps: int = 50
     repeats: int = 5
@@ -230,7 +230,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv,
         prog="python -m benchmarks.accelerator",
         description=__doc__.split("\n\n")[0],
-        choices={"model": ("cnn", "linear")},
         presets=PRESETS,
     )
     from examples.mnist import cpu_tuning, data
