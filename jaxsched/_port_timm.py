@@ -227,7 +227,7 @@ def create_scheduler_v2(
     del cooldown_epochs, patience_epochs, plateau_mode
     if sched == "plateau":
         raise ValueError(
-            "sched='plateau' is stateful: build it with jaxsched.get('PlateauLRScheduler', "
+            "sched='plateau' is stateful: use jaxsched.get('PlateauLRScheduler', "
             "lr=..., decay_rate=..., patience_t=..., lr_min=..., mode=...)"
         )
     if not step_on_epochs and not updates_per_epoch > 0:

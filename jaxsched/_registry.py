@@ -203,8 +203,12 @@ def _check_arguments(
     """ValueError for an argument `builder` does not take, or a required one left out."""
     params = _port.parameters(builder)
     accepted = [p.name for p in params]
+    takes_any = any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in inspect.signature(builder).parameters.values()
+    )
     for key in kwargs:
-        if key not in accepted:
+        if key not in accepted and not takes_any:
             raise ValueError(_port.unexpected(name, key, accepted, peer))
     missing = [
         p.name for p in params if p.default is inspect.Parameter.empty and p.name not in kwargs

@@ -17,6 +17,7 @@ from typing import Any
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "golden.json"
 PAGE = pathlib.Path(__file__).parent.parent / "docs" / "porting.md"
 START, END = "<!-- port-table:start -->", "<!-- port-table:end -->"
+HEADER = "| the peer's scheduler | `jaxsched.get`, in the peer's words | in jaxsched's words |"
 LIBRARIES = {
     "torch": "PyTorch (`torch.optim.lr_scheduler`; the optimizer built with `lr=0.1`)",
     "transformers": "transformers (the optimizer built with `lr=0.1`)",
@@ -26,8 +27,9 @@ LIBRARIES = {
 
 
 def port_entries(golden: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every case with a `"port"` entry, in file order (schedules, then stateful ones)."""
-    return [c for c in [*golden["cases"], *golden.get("stateful", [])] if "port" in c]
+    """Every entry with a `"port"` part, in file order: schedules, stateful ones, refusals."""
+    entries = [*golden["cases"], *golden.get("stateful", []), *golden.get("refused", [])]
+    return [c for c in entries if "port" in c]
 
 
 def _code(text: str | None) -> str:
@@ -39,13 +41,12 @@ def render(golden: dict[str, Any]) -> str:
     lines = [START]
     for library, title in LIBRARIES.items():
         lines += ["", f"### {title}", ""]
-        lines += ["| the peer's scheduler | `jaxsched.get`, in the peer's words | in jaxsched's words |"]
-        lines += ["|---|---|---|"]
+        lines += [HEADER, "|---|---|---|"]
         for case in port_entries(golden):
             port = case["port"]
             if port["library"] == library:
-                own = port["own"] if port["own"] else port["refused"]
-                lines.append(f"| {_code(port['peer'])} | {_code(port['call'])} | {_code(own)} |")
+                own = _code(port["own"]) if port["own"] else port["refused"]
+                lines.append(f"| {_code(port['peer'])} | {_code(port['call'])} | {own} |")
     lines += ["", END]
     return "\n".join(lines)
 

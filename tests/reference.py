@@ -617,6 +617,14 @@ def shrinking_factor(step, rate):
     return 1.0 / (1.0 + rate / (1.0 + step))
 
 
+def geometric(step):
+    return 0.95**step
+
+
+def ninety_percent(step):
+    return 0.9 + 0.0 * step
+
+
 def halving(cycle):
     return 0.5 ** (cycle - 1.0)
 

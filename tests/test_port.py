@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import math
+import re
+from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import jaxsched
+from jaxsched import _port
+from jaxsched._port_transformers import SCHEDULER_TYPES
+from tests import port_table
 
 
 @pytest.mark.parametrize(
@@ -34,3 +41,72 @@ def test_momentum_schedules_refuse_a_momentum_that_is_not_finite(bad) -> None:
         jaxsched.one_cycle_momentum(10, max_momentum=bad)
     with pytest.raises(ValueError, match="base_value"):
         jaxsched.cyclic(bad, 0.9, step_size_up=3)
+
+
+# ----------------------------------------------------------------------------- the porting table
+
+GOLDEN = port_table.load()
+ROWS = port_table.port_entries(GOLDEN)
+VALUED = [row for row in ROWS if "values" in row and "metrics" not in row]
+STATEFUL = [row for row in ROWS if "metrics" in row]
+REFUSED = [row for row in ROWS if row["port"].get("refused")]
+
+
+def test_the_porting_page_shows_the_table_rendered_from_the_golden_cases() -> None:
+    page = port_table.PAGE.read_text()
+    assert port_table.page_table(page) == port_table.render(GOLDEN), (
+        "docs/porting.md's table differs from the golden port cases: run tests/golden/generate.py"
+    )
+
+
+def _steps(row: dict) -> np.ndarray:
+    return np.asarray(row.get("steps", range(len(row["values"]))), dtype=np.float64)
+
+
+def _run(text: str) -> Any:
+    return eval(text, {"jaxsched": jaxsched})  # the table's own text, as a reader pastes it
+
+
+@pytest.mark.parametrize("row", VALUED, ids=[row["id"] for row in VALUED])
+def test_every_row_of_the_porting_table_gives_the_peers_values(row: dict) -> None:
+    expected = np.asarray(row["values"], dtype=np.float64)
+    texts = [t for t in (row["port"]["call"], row["port"]["own"]) if t]
+    with jax.enable_x64(True):
+        built = [_run(text) for text in texts]
+        for text, schedule in zip(texts, built, strict=True):
+            got = np.asarray(schedule(_steps(row)))
+            np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-12, err_msg=text)
+    if len(built) == 2:  # by name, in the peer's words, and in jaxsched's: one kind
+        assert type(built[0]) is type(built[1])
+
+
+@pytest.mark.parametrize("row", STATEFUL, ids=[row["id"] for row in STATEFUL])
+def test_every_plateau_row_follows_the_peers_learning_rate_over_the_metrics(row: dict) -> None:
+    for text in (row["port"]["call"], row["port"]["own"]):
+        plateau = _run(text)
+        assert isinstance(plateau, jaxsched.ReduceOnPlateau), text
+        state, got = plateau.init(), []
+        for metric in row["metrics"]:
+            state = plateau.update(state, metric)
+            got.append(float(plateau.value(state)))
+        np.testing.assert_allclose(got, row["values"], rtol=1e-6, err_msg=text)
+
+
+@pytest.mark.parametrize("row", REFUSED, ids=[row["id"] for row in REFUSED])
+def test_every_refused_row_raises_saying_what_to_use_instead(row: dict) -> None:
+    with pytest.raises(ValueError, match="use"):
+        _run(row["port"]["call"])
+
+
+def test_every_peer_and_scheduler_type_name_has_a_tested_row() -> None:
+    called = {ast.literal_eval(row["port"]["call"].split("(", 1)[1].split(",")[0].rstrip(")"))
+              for row in ROWS if row["port"]["call"]}  # fmt: skip
+    names = set(_port.PEERS) | set(SCHEDULER_TYPES)
+    assert names <= called, sorted(names - called)
+    scheds = {
+        ast.literal_eval(m)
+        for row in ROWS
+        for m in re.findall(r'sched=("\w+")', row["port"]["peer"])
+    }
+    assert scheds == {"cosine", "tanh", "step", "constant", "multistep", "poly", "wsd", "rsqrt",
+                      "plateau", "none"}  # fmt: skip
