@@ -10,10 +10,12 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxsched
 from jaxsched import _port
+from jaxsched._lr_find import _Sweep
 from jaxsched._port_transformers import SCHEDULER_TYPES
 from tests import port_table
 
@@ -110,3 +112,40 @@ def test_every_peer_and_scheduler_type_name_has_a_tested_row() -> None:
     }
     assert scheds == {"cosine", "tanh", "step", "constant", "multistep", "poly", "wsd", "rsqrt",
                       "plateau", "none"}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- lr_find (fastai)
+
+
+def _constant_slope(params: jax.Array, batch: jax.Array) -> jax.Array:
+    return 1e6 + jnp.sum(params * batch)  # never diverges: the sweep runs all its steps
+
+
+@pytest.mark.parametrize(("start_lr", "end_lr", "num_steps"), [(1e-7, 10.0, 100), (1e-6, 1.0, 300)])
+def test_lr_find_sweeps_the_float32_nearest_to_fastais_learning_rates(
+    start_lr, end_lr, num_steps
+) -> None:
+    result = jaxsched.lr_find(_constant_slope, jnp.zeros(2), optax.sgd, [jnp.ones(2)],
+                              start_lr=start_lr, end_lr=end_lr, num_steps=num_steps)  # fmt: skip
+    # fastai: start * (end / start) ** (i / n) in Python floats, then rounded once.
+    fastai = [
+        np.float32(start_lr * (end_lr / start_lr) ** (i / num_steps)) for i in range(num_steps)
+    ]
+    assert not result.diverged
+    np.testing.assert_array_equal(result.lrs.astype(np.float32), fastai)
+
+
+def test_lr_find_applies_the_rates_it_reports() -> None:
+    def slope(params: jax.Array, batch: jax.Array) -> jax.Array:
+        return 1.0 + jnp.sum(params * batch)
+
+    result = jaxsched.lr_find(slope, jnp.zeros(1), optax.sgd, [jnp.ones(1)],
+                              start_lr=1e-3, end_lr=1e-2, num_steps=20, skip_end=0)  # fmt: skip
+    # SGD on a slope of 1 moves the parameter by exactly the rate: the loss falls by it.
+    np.testing.assert_allclose(-np.diff(result.raw_losses), result.lrs[:-1], rtol=1e-3)
+
+
+def test_lr_find_sweep_in_x64_is_fastais_float64() -> None:
+    with jax.enable_x64(True):
+        rates = np.asarray(_Sweep.of(1e-7, 10.0, 100)(np.arange(100)))
+    np.testing.assert_array_equal(rates, [1e-7 * (10.0 / 1e-7) ** (i / 100) for i in range(100)])
