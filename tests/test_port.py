@@ -149,3 +149,123 @@ def test_lr_find_sweep_in_x64_is_fastais_float64() -> None:
     with jax.enable_x64(True):
         rates = np.asarray(_Sweep.of(1e-7, 10.0, 100)(np.arange(100)))
     np.testing.assert_array_equal(rates, [1e-7 * (10.0 / 1e-7) ** (i / 100) for i in range(100)])
+
+
+# ----------------------------------------------------------------------------- names and words
+
+
+@pytest.mark.parametrize(
+    ("name", "closest"),
+    [("OneCyleLR", "OneCycleLR"), ("cosine_decy", "cosine_decay"), ("steplr", "StepLR"),
+     ("get_cosine_schedule_with_warmpu", "get_cosine_schedule_with_warmup"),
+     ("CosineAnealingLR", "CosineAnnealingLR"), ("create_scheduler", "create_scheduler_v2")],
+)  # fmt: skip
+def test_a_misspelled_name_gets_the_closest_known_names(name, closest) -> None:
+    with pytest.raises(ValueError, match=f"did you mean .*'{closest}'"):
+        jaxsched.get(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "words"),
+    [
+        ("one_cycle", {"max_lr": 0.1, "total_steps": 10}, r"peak_value.*get\('OneCycleLR'"),
+        ("cosine_decay", {"init_value": 1.0, "T_max": 10}, r"decay_steps.*CosineAnnealingLR"),
+        ("cyclic", {"base_lr": 0.1}, "base_value"),
+        ("cosine_decay", {"initial_learning_rate": 1.0, "decay_steps": 4, "alpha": 0.1},
+         "init_value"),
+        ("cosine", {"lr": 0.1, "num_training_steps": 10},
+         r"peak_value.*get_cosine_schedule_with_warmup"),
+        ("OneCycleLR", {"peak_value": 0.1, "total_steps": 10}, "torch's names.*max_lr"),
+        ("CosineDecay", {"init_value": 0.1, "decay_steps": 10}, "initial_learning_rate"),
+        ("StepLR", {"lr": 0.1, "step_siz": 3}, "did you mean 'step_size'"),
+        ("StepLR", {"step_size": 3}, "missing lr .*learning rate the optimizer was built with"),
+        ("MultiplicativeLR", {"lr": 0.1, "lr_lambda": "tests.reference:geometric"}, "max_steps"),
+    ],
+)  # fmt: skip
+def test_a_wrong_keyword_names_what_to_pass(name, kwargs, words) -> None:
+    with pytest.raises(ValueError, match=words):
+        jaxsched.get(name, **kwargs)
+
+
+def test_a_peer_name_may_keep_its_module_path() -> None:
+    by_path = jaxsched.get("torch.optim.lr_scheduler.StepLR", lr=0.1, step_size=3)
+    assert by_path == jaxsched.get("StepLR", lr=0.1, step_size=3) == jaxsched.step_decay(0.1, 3)
+    assert jaxsched.get("keras.optimizers.schedules.CosineDecay", initial_learning_rate=1.0,
+                        decay_steps=5) == jaxsched.cosine_decay(1.0, 5)  # fmt: skip
+    assert isinstance(jaxsched.get("timm.scheduler.CosineLRScheduler", lr=0.1, t_initial=5),
+                      jaxsched.CosineRestarts)  # fmt: skip
+
+
+def test_a_peer_name_takes_the_peers_numbers_not_jaxsched_durations() -> None:
+    with pytest.raises(ValueError, match="run_steps"):
+        jaxsched.get("StepLR", lr=0.1, step_size=3, run_steps=100)
+    # OneCycleLR's own steps_per_epoch is get's: torch's total = epochs * steps_per_epoch.
+    schedule = jaxsched.get("OneCycleLR", max_lr=0.1, epochs=3, steps_per_epoch=50)
+    assert schedule.total_steps == 150
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "words"),
+    [
+        ("SequentialLR", {"lr": 0.1, "milestones": [3],
+                          "schedulers": [{"name": "LinearLR"}, {"name": "OneCycleLR"}]},
+         "schedulers.1."),
+        ("SequentialLR", {"lr": 0.1, "milestones": [3],
+                          "schedulers": [{"name": "LinearLR", "lr": 0.2}, {"name": "StepLR"}]},
+         "give lr once"),
+        ("ChainedScheduler", {"lr": 0.1, "schedulers": [{"name": "CosineAnnealingLR"}]},
+         "jaxsched.product"),
+        ("TanhLRScheduler", {"lr": 0.1, "t_initial": 10, "cycle_limit": 2}, "cycle_limit"),
+        ("PolyLRScheduler", {"lr": 0.1, "t_initial": 10, "cycle_limit": 3}, "cycle_limit"),
+        ("MultiStepLRScheduler", {"lr": 0.1, "decay_t": [6, 3]}, "decay_t must be sorted"),
+        ("WSDLRScheduler", {"lr": 0.1, "t_initial": 10, "decay_t": 3, "decay_fn": "exp"},
+         "decay_fn"),
+        ("create_scheduler_v2", {"lr": 0.1, "sched": "rsqrt", "min_lr": 0.01}, "rsqrt"),
+        ("create_scheduler_v2", {"lr": 0.1, "sched": "cosine", "step_on_epochs": False},
+         "updates_per_epoch"),
+        ("create_scheduler_v2", {"lr": 0.1, "sched": "cosinus"}, "sched"),
+        ("PlateauLRScheduler", {"lr": 0.1, "warmup_t": 3}, "warmup"),
+        ("OneCycleLR", {"max_lr": 0.1}, "total_steps"),
+    ],
+)  # fmt: skip
+def test_what_has_no_equivalent_is_refused_naming_the_argument(name, kwargs, words) -> None:
+    with pytest.raises(ValueError, match=words):
+        jaxsched.get(name, **kwargs)
+
+
+def test_timm_noise_becomes_jaxsched_noise_over_timms_range() -> None:
+    schedule = jaxsched.get("create_scheduler_v2", lr=0.1, sched="cosine", num_epochs=20,
+                            noise=[0.5, 0.9], noise_pct=0.1, noise_seed=7)  # fmt: skip
+    assert isinstance(schedule, jaxsched.Noise)
+    assert (schedule.noise_start, schedule.noise_end, schedule.seed) == (10.0, 18.0, 7.0)
+    clean = np.asarray(schedule.schedule(jnp.arange(25)))
+    noisy = np.asarray(schedule(jnp.arange(25)))
+    np.testing.assert_array_equal(noisy[:10], clean[:10])
+    assert np.all(np.abs(noisy[10:18] / clean[10:18] - 1) < 0.1)
+    np.testing.assert_array_equal(noisy[18:], clean[18:])
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULER_TYPES))
+def test_every_scheduler_type_takes_both_counts_and_ignores_the_one_it_does_not_use(name) -> None:
+    extra = {"min_lr_rate": 0.1} if "min_lr" in name else {}
+    extra = {"num_decay_steps": 3} if name == "warmup_stable_decay" else extra
+
+    def build(warmup: int, total: int) -> Any:
+        return jaxsched.get(name, peak_value=0.1, num_warmup_steps=warmup,
+                            num_training_steps=total, **extra)  # fmt: skip
+
+    if name == "greedy":
+        with pytest.raises(ValueError, match="reduce_on_plateau"):
+            build(2, 10)
+        return
+    both = build(2, 10)
+    if name in ("constant", "reduce_lr_on_plateau"):
+        assert both == build(7, 99)
+    if name in ("constant_with_warmup", "inverse_sqrt"):
+        assert both == build(2, 99)
+
+
+def test_wsd_with_both_training_and_stable_steps_uses_the_stable_steps_as_transformers() -> None:
+    schedule = jaxsched.get("get_wsd_schedule", lr=1.0, num_warmup_steps=2, num_decay_steps=4,
+                            num_training_steps=100, num_stable_steps=3)  # fmt: skip
+    assert schedule.total_steps == 9.0
