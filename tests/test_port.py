@@ -269,3 +269,10 @@ def test_wsd_with_both_training_and_stable_steps_uses_the_stable_steps_as_transf
     schedule = jaxsched.get("get_wsd_schedule", lr=1.0, num_warmup_steps=2, num_decay_steps=4,
                             num_training_steps=100, num_stable_steps=3)  # fmt: skip
     assert schedule.total_steps == 9.0
+
+
+@pytest.mark.parametrize("name", ["constant", "constant_with_warmup"])
+def test_a_keyword_transformers_would_drop_unread_is_an_error_here(name) -> None:
+    # get_scheduler passes no scheduler_specific_kwargs to these two; jaxsched refuses them.
+    with pytest.raises(ValueError, match="num_cycles"):
+        jaxsched.get(name, peak_value=0.1, num_warmup_steps=2, num_training_steps=9, num_cycles=2)

@@ -1703,6 +1703,15 @@ NUMERIC_BAD: list[tuple[str, Callable[[Any], Any], float, str]] = [
     ("scale nan", lambda x: jaxsched.scale(C(1.0), x), math.nan, "factor"),
     ("clip max < min", lambda x: jaxsched.clip(C(1.0), 0.5, x), 0.1, "max_value"),
     ("clip min nan", lambda x: jaxsched.clip(C(1.0), x), math.nan, "min_value"),
+    ("poly k_decay", lambda x: jaxsched.polynomial_decay(1.0, 0.0, 9, k_decay=x), 0.0, "k_decay"),
+    ("ramp zero steps", lambda x: jaxsched.polynomial_ramp(0.0, 1.0, x), 0, "transition_steps"),
+    ("ramp power", lambda x: jaxsched.polynomial_ramp(0.0, 1.0, 5, power=x), -1.0, "power"),
+    ("ramp end inf", lambda x: jaxsched.polynomial_ramp(0.0, x, 5), math.inf, "end_value"),
+    ("alternate negative", lambda x: jaxsched.alternate((C(1.0), C(2.0)), (3, x)), -1, "steps"),
+    ("alternate period", lambda x: jaxsched.alternate((C(1.0), C(2.0)), (0, x)), 0, "steps"),
+    ("advance nan", lambda x: jaxsched.advance(C(1.0), x), math.nan, "steps"),
+    ("advance min_step", lambda x: jaxsched.advance(C(1.0), 1, x), -1, "min_step"),
+    ("momentum nan", lambda x: jaxsched.one_cycle_momentum(9, x), math.nan, "base_momentum"),
 ]
 
 STRUCTURAL_BAD: list[tuple[str, Callable[[], Any], str]] = [
@@ -1728,6 +1737,10 @@ STRUCTURAL_BAD: list[tuple[str, Callable[[], Any], str]] = [
         "anneal_strategy",
     ),
     ("warmup shape", lambda: jaxsched.warmup(C(1.0), 5, shape="quadratic"), "shape"),
+    ("warmup continuous", lambda: jaxsched.warmup(C(1.0), 5, continuous="yes"), "continuous"),
+    ("alternate lengths", lambda: jaxsched.alternate((C(1.0), C(2.0)), (3,)), "steps"),
+    ("alternate non-schedule", lambda: jaxsched.alternate((0.1, C(2.0)), (1, 1)), "schedules"),
+    ("advance non-schedule", lambda: jaxsched.advance(0.1, 1), "schedule"),
     ("piecewise lengths", lambda: jaxsched.piecewise_constant((1, 2), (1.0, 2.0)), "values"),
     ("join lengths", lambda: jaxsched.join((C(1.0), C(2.0)), (1, 2)), "boundaries"),
     ("join non-schedule", lambda: jaxsched.join((0.1, C(2.0)), (1,)), "schedules"),
