@@ -294,8 +294,10 @@ def get(
     `run_steps`, `"2 epochs"` (times `steps_per_epoch`), `"300 steps"`, or
     `{"fraction": 0.1}`, `{"epochs": 2}`, `{"steps": 300}`; converted values are rounded to
     the nearest step. These forms are JSON, so a trainer's `--schedule-args` can use them
-    directly. A peer's name takes the peer's own numbers (`OneCycleLR` reads
-    `steps_per_epoch` as torch does).
+    directly. A peer's name takes the peer's own numbers; `run_steps` and `steps_per_epoch`
+    do not change them (`OneCycleLR` reads `steps_per_epoch` as torch does). Keras' names
+    (`"CosineDecay"`, `"ExponentialDecay"`, ...) are also the CamelCase names of jaxsched's
+    classes; `get` reads them as Keras', with Keras' arguments.
 
     `min_lr_ratio` (levanter's and MaxText's end value as a share of the peak) sets
     `end_value = min_lr_ratio * peak_value` (or `* init_value`) for any jaxsched schedule with
@@ -338,7 +340,7 @@ def get(
       100.0 1000.0 0.1
     """
     if name not in REGISTRY and name not in SCHEDULER_TYPES and _port.resolve(name) is not None:
-        return _get_peer(name, run_steps, steps_per_epoch, kwargs)
+        return _get_peer(name, steps_per_epoch, kwargs)
     kwargs = {k: _convert(k, v, run_steps, steps_per_epoch) for k, v in kwargs.items()}
     transformers_style = name in SCHEDULER_TYPES and (
         name not in REGISTRY or any(k in kwargs for k in _TRANSFORMERS_MARKERS)
@@ -360,16 +362,12 @@ def get(
     return builder(**kwargs)
 
 
-def _get_peer(name: str, run_steps: Any, steps_per_epoch: Any, kwargs: dict[str, Any]) -> Any:
+def _get_peer(name: str, steps_per_epoch: Any, kwargs: dict[str, Any]) -> Any:
+    """A peer's name: `run_steps` and `steps_per_epoch` are context for jaxsched's durations
+    (a trainer passes them for every name); only `OneCycleLR` reads `steps_per_epoch`."""
     found = _port.resolve(name)
     assert found is not None
     takes_steps_per_epoch = "steps_per_epoch" in inspect.signature(found[2]).parameters
-    if steps_per_epoch is not None and takes_steps_per_epoch:
+    if steps_per_epoch is not None and takes_steps_per_epoch and "steps_per_epoch" not in kwargs:
         kwargs = {**kwargs, "steps_per_epoch": steps_per_epoch}
-    elif run_steps is not None or steps_per_epoch is not None:
-        raise ValueError(
-            f"run_steps and steps_per_epoch convert jaxsched's durations; {name!r} takes "
-            f"{found[0]}'s own numbers, got run_steps={run_steps!r}, "
-            f"steps_per_epoch={steps_per_epoch!r}"
-        )
     return _build_peer(name, **kwargs)

@@ -196,9 +196,12 @@ def test_a_peer_name_may_keep_its_module_path() -> None:
                       jaxsched.CosineRestarts)  # fmt: skip
 
 
-def test_a_peer_name_takes_the_peers_numbers_not_jaxsched_durations() -> None:
-    with pytest.raises(ValueError, match="run_steps"):
-        jaxsched.get("StepLR", lr=0.1, step_size=3, run_steps=100)
+def test_a_peer_name_takes_the_peers_numbers_whatever_the_runs_context() -> None:
+    # A trainer passes run_steps and steps_per_epoch for every name: they change nothing here.
+    plain = jaxsched.get("StepLR", lr=0.1, step_size=3)
+    assert jaxsched.get("StepLR", lr=0.1, step_size=3, run_steps=100, steps_per_epoch=7) == plain
+    with pytest.raises(ValueError, match="step_size"):
+        jaxsched.get("StepLR", lr=0.1, step_size="10%", run_steps=100)
     # OneCycleLR's own steps_per_epoch is get's: torch's total = epochs * steps_per_epoch.
     schedule = jaxsched.get("OneCycleLR", max_lr=0.1, epochs=3, steps_per_epoch=50)
     assert schedule.total_steps == 150
