@@ -10,10 +10,10 @@ from typing import Any, Literal, overload
 
 import jax.numpy as jnp
 
-from jaxsched import _port
 from jaxsched._base import REGISTRY, Schedule, check_finite, check_positive
 from jaxsched._cosine import sgdr
 from jaxsched._plateau import ReduceOnPlateau
+from jaxsched._port import PEERS, did_you_mean, parameters, resolve, unexpected
 from jaxsched._port_transformers import SCHEDULER_TYPES
 
 # Names shared with jaxsched's own schedules switch to the transformers meaning when one of
@@ -201,7 +201,7 @@ def _check_arguments(
     name: str, builder: Callable[..., Any], kwargs: Mapping[str, Any], peer: str | None
 ) -> None:
     """ValueError for an argument `builder` does not take, or a required one left out."""
-    params = _port.parameters(builder)
+    params = parameters(builder)
     accepted = [p.name for p in params]
     takes_any = any(
         p.kind is inspect.Parameter.VAR_KEYWORD
@@ -209,7 +209,7 @@ def _check_arguments(
     )
     for key in kwargs:
         if key not in accepted and not takes_any:
-            raise ValueError(_port.unexpected(name, key, accepted, peer))
+            raise ValueError(unexpected(name, key, accepted, peer))
     missing = [
         p.name for p in params if p.default is inspect.Parameter.empty and p.name not in kwargs
     ]
@@ -220,11 +220,9 @@ def _check_arguments(
 
 def _build_peer(name: str, /, **kwargs: Any) -> Any:
     """A peer's scheduler from that library's arguments (no durations: the peer's numbers)."""
-    found = _port.resolve(name)
+    found = resolve(name)
     if found is None:
-        raise ValueError(
-            f"name={name!r} is not a peer scheduler{_port.did_you_mean(name, _port.PEERS)}"
-        )
+        raise ValueError(f"name={name!r} is not a peer scheduler{did_you_mean(name, PEERS)}")
     library, bare, builder = found
     _check_arguments(bare, builder, kwargs, library)
     if "build" in inspect.signature(builder).parameters:  # SequentialLR, ChainedScheduler
@@ -233,7 +231,7 @@ def _build_peer(name: str, /, **kwargs: Any) -> Any:
 
 
 def _known_names() -> list[str]:
-    return sorted(set(REGISTRY) | set(SCHEDULER_TYPES) | set(BUILDERS) | set(_port.PEERS))
+    return sorted(set(REGISTRY) | set(SCHEDULER_TYPES) | set(BUILDERS) | set(PEERS))
 
 
 @overload
@@ -339,7 +337,7 @@ def get(
       >>> print(schedule.warmup_steps, schedule.decay_steps, schedule.end_value)
       100.0 1000.0 0.1
     """
-    if name not in REGISTRY and name not in SCHEDULER_TYPES and _port.resolve(name) is not None:
+    if name not in REGISTRY and name not in SCHEDULER_TYPES and resolve(name) is not None:
         return _get_peer(name, steps_per_epoch, kwargs)
     kwargs = {k: _convert(k, v, run_steps, steps_per_epoch) for k, v in kwargs.items()}
     transformers_style = name in SCHEDULER_TYPES and (
@@ -356,7 +354,7 @@ def get(
         if "min_lr_ratio" in kwargs:
             _min_lr_ratio(name, REGISTRY[name], kwargs)
     else:
-        hint = _port.did_you_mean(name, _known_names()) or f"; known names: {_known_names()}"
+        hint = did_you_mean(name, _known_names()) or f"; known names: {_known_names()}"
         raise ValueError(f"name={name!r} is not a known schedule{hint}")
     _check_arguments(name, builder, kwargs, "transformers" if transformers_style else None)
     return builder(**kwargs)
@@ -365,7 +363,7 @@ def get(
 def _get_peer(name: str, steps_per_epoch: Any, kwargs: dict[str, Any]) -> Any:
     """A peer's name: `run_steps` and `steps_per_epoch` are context for jaxsched's durations
     (a trainer passes them for every name); only `OneCycleLR` reads `steps_per_epoch`."""
-    found = _port.resolve(name)
+    found = resolve(name)
     assert found is not None
     takes_steps_per_epoch = "steps_per_epoch" in inspect.signature(found[2]).parameters
     if steps_per_epoch is not None and takes_steps_per_epoch and "steps_per_epoch" not in kwargs:
