@@ -7,6 +7,8 @@ CamelCase names are the same classes, for `isinstance` checks and type hints.
 
 from jaxsched._base import Schedule as Schedule
 from jaxsched._base import from_config as from_config
+from jaxsched._combine import Advance as Advance
+from jaxsched._combine import Alternate as Alternate
 from jaxsched._combine import ByFraction as ByFraction
 from jaxsched._combine import Clip as Clip
 from jaxsched._combine import Join as Join
@@ -47,6 +49,7 @@ from jaxsched._plateau import ReduceOnPlateau as ReduceOnPlateau
 from jaxsched._plot import plot as plot
 from jaxsched._polynomial import Linear as Linear
 from jaxsched._polynomial import PolynomialDecay as PolynomialDecay
+from jaxsched._polynomial import PolynomialRamp as PolynomialRamp
 from jaxsched._polynomial import WarmupConstant as WarmupConstant
 from jaxsched._registry import get as get
 from jaxsched._step import ConstantFactor as ConstantFactor
@@ -97,8 +100,13 @@ constant_factor = ConstantFactor
 lambda_schedule = LambdaSchedule
 multiplicative = Multiplicative
 warmup_stable_decay_cycles = WarmupStableDecayCycles
+polynomial_ramp = PolynomialRamp
+alternate = Alternate
+advance = Advance
 
 __all__ = [
+    "Advance",
+    "Alternate",
     "ByFraction",
     "Clip",
     "Constant",
@@ -126,6 +134,7 @@ __all__ = [
     "PiecewiseInterpolate",
     "PlateauState",
     "PolynomialDecay",
+    "PolynomialRamp",
     "Product",
     "ReduceOnPlateau",
     "Scale",
@@ -140,6 +149,8 @@ __all__ = [
     "WarmupExponentialDecay",
     "WarmupStableDecay",
     "WarmupStableDecayCycles",
+    "advance",
+    "alternate",
     "by_fraction",
     "clip",
     "constant",
@@ -172,6 +183,7 @@ __all__ = [
     "piecewise_interpolate",
     "plot",
     "polynomial_decay",
+    "polynomial_ramp",
     "product",
     "reduce_on_plateau",
     "scale",

@@ -1,4 +1,4 @@
-"""Schedules made of schedules: joins, warmups, products, scaling and clipping."""
+"""Schedules made of schedules: joins, warmups, turns, advances, products, scaling, clipping."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from jaxsched._base import (
     check_positive,
     clamp01,
     float_dtype,
+    floor_div,
     is_concrete,
     lerp,
     register,
@@ -152,9 +153,12 @@ class Warmup(Schedule):
     warmup ends: at step `warmup_steps + k` the value is `schedule(k)`. With `prefix=False`
     the warmup replaces the first `warmup_steps` steps of the schedule instead of delaying it:
     from `warmup_steps` on the value is `schedule(step)`, as timm's schedulers do with
-    `warmup_t` and `warmup_prefix=False` (their default). The ramp shape is "linear",
-    "cosine" or "1-sqrt". A warmup of 0 steps is the schedule itself. From Goyal et al.
-    (2017), https://arxiv.org/abs/1706.02677.
+    `warmup_t` and `warmup_prefix=False` (their default). The ramp then still heads for
+    `schedule(0)`, as timm's cosine, poly, step and multistep schedulers do, so the value
+    jumps where the schedule takes over; with `continuous=True` it heads for
+    `schedule(warmup_steps)` instead and meets the schedule there, as timm's
+    `TanhLRScheduler` does. The ramp shape is "linear", "cosine" or "1-sqrt". A warmup of 0
+    steps is the schedule itself. From Goyal et al. (2017), https://arxiv.org/abs/1706.02677.
 
     Args:
       schedule: the schedule to run after the warmup.
@@ -162,6 +166,8 @@ class Warmup(Schedule):
       init_value: value at step 0.
       shape: "linear", "cosine" or "1-sqrt".
       prefix: delay the schedule by the warmup (True) or overlay its first steps (False).
+      continuous: with `prefix=False`, ramp to the schedule's value where the warmup ends
+        rather than its value at step 0 (with `prefix=True` the two are the same).
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -175,6 +181,7 @@ class Warmup(Schedule):
     init_value: Any = 0.0
     shape: str = static_field(default="linear")
     prefix: bool = static_field(default=True)
+    continuous: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -184,11 +191,102 @@ class Warmup(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
-        target = self.schedule(jnp.zeros_like(step))
+        anchor = warmup if self.continuous and not self.prefix else 0.0
+        target = self.schedule(jnp.full_like(step, anchor))
         progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
         ramp = lerp(self.init_value, target, progress)
         after = step if not self.prefix else jnp.maximum(step - warmup, 0.0)
         return jnp.where(step < warmup, ramp, self.schedule(after))
+
+
+@register("alternate")
+class Alternate(Schedule):
+    """Takes turns between `schedules`, each for its number of `steps`, on the absolute step.
+
+    With the period `P = sum(steps)`, step `t` uses `schedules[i]` for the piece `i` that holds
+    `t mod P`: `steps[0]` steps of the first schedule, then `steps[1]` of the second, and so
+    on, round and round. Unlike `join`, every schedule sees the absolute step `t`, not the
+    step counted from its own start, so two decays alternate while both keep decaying. A
+    piece of 0 steps is never used. It never stops.
+
+    Equivalent: praxis `CycleSchedule(schedules, steps)` (`praxis/schedules.py`),
+    formula-level parity, tested against a NumPy transcription of its source.
+
+    Args:
+      schedules: the schedules to take turns between.
+      steps: the non-negative number of steps each one runs per turn, with a positive sum.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> fast = jaxsched.exponential_decay(1.0, decay_rate=0.5)
+      >>> schedule = jaxsched.alternate((fast, jaxsched.constant(0.1)), steps=(2, 1))
+      >>> print(schedule(jnp.arange(7)))
+      [1.       0.5      0.1      0.125    0.0625   0.1      0.015625]
+    """
+
+    schedules: Any
+    steps: Any
+
+    def __post_init__(self) -> None:
+        schedules = check_schedules("schedules", self.schedules)
+        steps = as_tuple("steps", self.steps)
+        set_field(self, "schedules", schedules)
+        set_field(self, "steps", steps)
+        if len(steps) != len(schedules):
+            raise ValueError(
+                f"steps must have one entry per schedule, got len(steps)={len(steps)} and "
+                f"len(schedules)={len(schedules)}"
+            )
+        for count in steps:
+            check_non_negative("steps", count)
+        if all(is_concrete(c) for c in steps):
+            check("steps", np.sum(steps, axis=0), lambda v: v > 0, "summing to a positive period")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        period = sum(self.steps[1:], self.steps[0])
+        position = step - floor_div(step, period) * period  # in [0, period): exact
+        value = self.schedules[0](step)
+        start = self.steps[0]
+        for count, schedule in zip(self.steps[1:], self.schedules[1:], strict=True):
+            value = jnp.where(position >= start, schedule(step), value)
+            start = start + count
+        return value
+
+
+@register("advance")
+class Advance(Schedule):
+    """`schedule(max(step + steps, min_step))`: a schedule run ahead of, or behind, the step.
+
+    `steps=1` evaluates the schedule one step ahead (transformers'
+    `cosine_warmup_with_min_lr` decays as if one step later); a negative `steps` runs it
+    behind, holding `schedule(min_step)` until it starts; `min_step=1` clamps the step to at
+    least 1 (praxis' `LinearRampupSqrtDecay` gives step 0 the value of step 1).
+
+    Args:
+      schedule: the schedule to evaluate.
+      steps: added to the step (finite, either sign).
+      min_step: the smallest step the schedule sees (non-negative).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> ramp = jaxsched.linear(0.0, 1.0, transition_steps=4)
+      >>> print(jaxsched.advance(ramp, steps=1)(jnp.arange(5)))
+      [0.25 0.5  0.75 1.   1.  ]
+      >>> print(jaxsched.advance(ramp, min_step=1)(jnp.arange(3)))
+      [0.25 0.25 0.5 ]
+    """
+
+    schedule: Any
+    steps: Any = 0.0
+    min_step: Any = 0.0
+
+    def __post_init__(self) -> None:
+        check_schedules("schedule", self.schedule)
+        check_finite("steps", self.steps)
+        check_non_negative("min_step", self.min_step)
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        return self.schedule(jnp.maximum(step + self.steps, self.min_step))
 
 
 @register("product")
@@ -202,9 +300,14 @@ class Product(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         value = jnp.ones_like(step, dtype=float_dtype())
+        zero = jnp.zeros_like(step, dtype=bool)
         for schedule in self.schedules:
-            value = value * schedule(step)
-        return value
+            factor = schedule(step)
+            zero = zero | (factor == 0)
+            value = value * factor
+        # A factor of exactly 0 makes the product 0 even where another one overflowed to inf
+        # at a huge step (0 * inf is NaN); elsewhere the plain product keeps its derivatives.
+        return jnp.where(zero & jnp.isnan(value), 0.0, value)
 
 
 def product(*schedules: Schedule) -> Product:

@@ -62,9 +62,11 @@ class Cyclic(Schedule):
     is not used. Cyclic by definition: it never stops.
 
     Equivalent: torch `CyclicLR(base_lr, max_lr, step_size_up, step_size_down, mode, gamma,
-    scale_fn, scale_mode)` (learning rate). `scale_fn` must be jittable (`jax.numpy`) and is
-    static; in a config it is written as `"module:qualname"`. From Smith (2017),
-    https://arxiv.org/abs/1506.01186.
+    scale_fn, scale_mode)` (learning rate); its momentum cycle (`cycle_momentum=True`) is
+    `cyclic(max_momentum, base_momentum, ...)` with the same steps and mode: `base_value`
+    may exceed `max_value`, and any finite values are accepted, momenta included.
+    `scale_fn` must be jittable (`jax.numpy`) and is static; in a config it is written as
+    `"module:qualname"`. From Smith (2017), https://arxiv.org/abs/1506.01186.
 
     Args:
       base_value: value at the start of each cycle.
@@ -237,13 +239,18 @@ class OneCycleMomentum(Schedule):
     with the same `total_steps`, `pct_start`, `anneal_strategy` and `three_phase` as the
     learning rate, for example as `b1` of Adam or `momentum` of SGD through `jaxsched.inject`.
 
+    Any finite momenta are accepted, in either order: a schedule does not know what its value
+    feeds (a momentum, Adam's `b1`, a loss weight), and torch accepts any (its own tests cycle
+    momentum between 1 and 22). Every schedule in jaxsched that carries a momentum or a beta
+    (this one, `cyclic` used for momentum) follows the same rule.
+
     Equivalent: torch `OneCycleLR(..., cycle_momentum=True, base_momentum, max_momentum)`
     (momentum). From Smith (2018), https://arxiv.org/abs/1803.09820.
 
     Args:
       total_steps: length of the cycle (positive).
-      base_momentum: the lowest momentum, at the peak learning rate.
-      max_momentum: the highest momentum, at the start and the end.
+      base_momentum: the momentum at the peak learning rate (any finite number).
+      max_momentum: the momentum at the start and the end (any finite number).
       pct_start: share of the cycle spent with momentum falling, in (0, 1).
       anneal_strategy: "cos" or "linear".
       three_phase: as in `one_cycle`.
@@ -264,8 +271,12 @@ class OneCycleMomentum(Schedule):
     three_phase: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
-        for name in ("base_momentum", "max_momentum"):
-            check(name, getattr(self, name), lambda v: (v >= 0) & (v < 1), "in [0, 1)")
+        check_finite("base_momentum", self.base_momentum)
+        check_finite("max_momentum", self.max_momentum)
+        check_computed(
+            "max_momentum", "max_momentum - base_momentum", np.subtract, self.max_momentum,
+            self.base_momentum,
+        )  # fmt: skip
         _check_one_cycle(self.total_steps, self.pct_start, self.anneal_strategy, self.three_phase)
 
     def _at(self, step: jax.Array) -> jax.Array:

@@ -380,6 +380,11 @@ CATALOGUE = {
     "warmup_stable_decay_cycles": jaxsched.warmup_stable_decay_cycles(
         0.1, (5, 10), 1, decay_steps=2, rewarmup_steps=1, end_value=0.01
     ),
+    "polynomial_ramp": jaxsched.polynomial_ramp(0.01, 0.1, 5, power=2.0),
+    "alternate": jaxsched.alternate(
+        (jaxsched.cosine_decay(0.1, 10), jaxsched.constant(0.05)), steps=(3, 1)
+    ),
+    "advance": jaxsched.advance(jaxsched.cosine_decay(0.1, 10), steps=1, min_step=2),
 }
 
 

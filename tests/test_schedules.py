@@ -145,7 +145,7 @@ def test_repr_reads_like_the_constructor_call() -> None:
     schedule = jaxsched.warmup(jaxsched.constant(0.1), 5)
     assert repr(schedule) == (
         "warmup(schedule=constant(value=0.1), warmup_steps=5.0, init_value=0.0, shape='linear', "
-        "prefix=True)"
+        "prefix=True, continuous=False)"
     )
 
 

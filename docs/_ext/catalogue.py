@@ -116,6 +116,17 @@ GALLERY: dict[str, tuple[jaxsched.Schedule, int]] = {
         ),
         1000,
     ),
+    "polynomial_ramp": (jaxsched.polynomial_ramp(0.1, 0.001, 800, power=0.5), 1000),
+    "alternate": (
+        jaxsched.alternate(
+            (jaxsched.cosine_decay(0.1, 1000), jaxsched.cosine_decay(0.05, 500)), (150, 50)
+        ),
+        1000,
+    ),
+    "advance": (
+        jaxsched.advance(jaxsched.warmup(jaxsched.cosine_decay(0.1, 800), 200), steps=-100),
+        1000,
+    ),
 }
 
 OUTPUT = pathlib.Path(__file__).resolve().parent.parent / "_generated" / "catalogue"
