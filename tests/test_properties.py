@@ -28,6 +28,7 @@ from hypothesis import assume, example, given, settings
 import jaxsched
 from tests import reference
 from tests.reference import Spec, is_spec
+from tests.x64 import enable_x64
 
 N_STEPS = 256
 F32_WINDOW = 2.0**-17  # relative step window within which float32 may resolve a jump
@@ -1030,7 +1031,7 @@ X64_FAMILIES = (
 @given(spec_and_steps(st.one_of(*(FAMILIES[f] for f in X64_FAMILIES))))
 def test_x64_matches_float64_reference_tightly(case: tuple[Spec, np.ndarray]) -> None:
     spec, steps = case
-    with jax.enable_x64(True):
+    with enable_x64():
         schedule = build(spec)
         got = evaluate(schedule, steps.astype(np.float64))
         assert got.dtype == jnp.float64

@@ -20,6 +20,7 @@ import pytest
 
 import jaxsched
 from tests.test_inject import CATALOGUE
+from tests.x64 import enable_x64
 
 PLATEAU = jaxsched.reduce_on_plateau()
 INSTANCES: dict[str, Any] = {**CATALOGUE, "reduce_on_plateau": PLATEAU}
@@ -172,7 +173,7 @@ def test_the_issues_cases_are_refused(make: Any, name: str) -> None:
 
 
 def test_x64_schedules_accept_what_only_float32_refuses() -> None:
-    with jax.enable_x64(True):
+    with enable_x64():
         assert float(jaxsched.constant(1e39)(0)) == 1e39
     with pytest.raises(ValueError, match="float32"):
         jaxsched.constant(1e39)
