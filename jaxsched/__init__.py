@@ -55,6 +55,7 @@ from jaxsched._step import PiecewiseConstant as PiecewiseConstant
 from jaxsched._step import PiecewiseConstantScales as PiecewiseConstantScales
 from jaxsched._step import StepDecay as StepDecay
 from jaxsched._tanh import TanhDecay as TanhDecay
+from jaxsched._typing import ArrayLike as ArrayLike
 from jaxsched._wsd import WarmupStableDecay as WarmupStableDecay
 from jaxsched._wsd import WarmupStableDecayCycles as WarmupStableDecayCycles
 
@@ -99,6 +100,7 @@ multiplicative = Multiplicative
 warmup_stable_decay_cycles = WarmupStableDecayCycles
 
 __all__ = [
+    "ArrayLike",
     "ByFraction",
     "Clip",
     "Constant",
