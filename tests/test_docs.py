@@ -33,6 +33,7 @@ sys.path.insert(0, str(DOCS / "_ext"))
 
 import api_reference  # noqa: E402
 import catalogue  # noqa: E402
+import offline_inventories  # noqa: E402
 
 BLOCK = re.compile(r"^```(python|pycon)\n(.*?)^```", flags=re.S | re.M)
 # Exact outputs, as a reader sees them; `...` stands for a part that varies between machines.
@@ -118,3 +119,24 @@ def test_a_public_name_in_no_api_group_is_reported(monkeypatch) -> None:
     monkeypatch.setattr(jaxsched, "__all__", [*jaxsched.__all__, "new_schedule"])
     monkeypatch.setattr(jaxsched, "new_schedule", jaxsched.CosineDecay, raising=False)
     assert api_reference.undocumented() == ["new_schedule"]
+
+
+def test_the_offline_inventories_load_as_sphinx_reads_them(tmp_path: pathlib.Path) -> None:
+    from sphinx.util.inventory import InventoryFile
+
+    for project, (base, entries) in offline_inventories.INVENTORIES.items():
+        path = tmp_path / f"{project}.inv"
+        offline_inventories.write_inventory(project, entries, path)
+        items = InventoryFile.loads(path.read_bytes(), uri=base).data
+        urls = {name: item.uri for kind in items.values() for name, item in kind.items()}
+        assert urls == {n: offline_inventories.urls()[n] for n, _, _ in entries}
+        # Each target is the page of the name's own documentation, anchored at the name.
+        assert all(url.startswith(base) and url.endswith(f"#{n}") for n, url in urls.items())
+
+
+def test_private_paths_in_type_hints_resolve_under_their_public_names() -> None:
+    public = offline_inventories.public_name
+    assert public("optax._src.base.GradientTransformation") == "optax.GradientTransformation"
+    assert public("jax.jaxlib._jax.Array") == "jax.Array"
+    assert public("jaxsched._combine.Join") == "jaxsched.Join"
+    assert public("collections.abc.Sequence") == "collections.abc.Sequence"

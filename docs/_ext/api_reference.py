@@ -138,7 +138,7 @@ def summary(name: str) -> str:
     """The first line of the name's docstring."""
     obj = getattr(jaxsched, name)
     if not is_code(obj):  # a `#:` comment: its first sentence
-        return " ".join(data_doc(name)).split(". ")[0].split(": ")[0] + "."
+        return " ".join(data_doc(name)).split(". ")[0].split(" (")[0] + "."
     return (inspect.getdoc(obj) or "").splitlines()[0]
 
 

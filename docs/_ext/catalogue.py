@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import inspect
 import pathlib
 import re
 from typing import Any, ClassVar
@@ -169,7 +170,9 @@ def draw(schedule: jaxsched.Schedule, steps: int, label: str) -> pathlib.Path:
     import numpy as np
 
     values = np.asarray(schedule(np.arange(steps)))
-    key = hashlib.sha256(values.tobytes()).hexdigest()[:12]
+    # The same curve drawn by the same code is the same file: a rebuild reuses it.
+    drawing = values.tobytes() + inspect.getsource(draw).encode()
+    key = hashlib.sha256(drawing).hexdigest()[:12]
     path = OUTPUT / f"{label}-{key}.png"
     if path.exists():
         return path
