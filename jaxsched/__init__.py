@@ -58,6 +58,7 @@ from jaxsched._step import PiecewiseConstant as PiecewiseConstant
 from jaxsched._step import PiecewiseConstantScales as PiecewiseConstantScales
 from jaxsched._step import StepDecay as StepDecay
 from jaxsched._tanh import TanhDecay as TanhDecay
+from jaxsched._typing import ArrayLike as ArrayLike
 from jaxsched._wsd import WarmupStableDecay as WarmupStableDecay
 from jaxsched._wsd import WarmupStableDecayCycles as WarmupStableDecayCycles
 
@@ -107,6 +108,7 @@ advance = Advance
 __all__ = [
     "Advance",
     "Alternate",
+    "ArrayLike",
     "ByFraction",
     "Clip",
     "Constant",

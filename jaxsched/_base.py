@@ -21,7 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-Numeric = Any  # a Python number, a NumPy or JAX scalar or array, or a tracer
+from jaxsched._typing import ArrayLike as Numeric
+
 _S = TypeVar("_S", bound="Schedule")
 _T = TypeVar("_T")
 

@@ -28,6 +28,7 @@ from jaxsched._base import (
     static_field,
 )
 from jaxsched._shapes import check_shape, warmup_fraction
+from jaxsched._typing import ArrayLike
 
 
 def check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
@@ -71,8 +72,8 @@ class Join(Schedule):
       [0.   0.5  1.   0.5  0.25]
     """
 
-    schedules: Any
-    boundaries: Any
+    schedules: Sequence[Schedule]
+    boundaries: Sequence[ArrayLike]
 
     def __post_init__(self) -> None:
         schedules = check_schedules("schedules", self.schedules)
@@ -111,9 +112,9 @@ class ByFraction(Schedule):
       [1.  1.  1.  0.1 0.1]
     """
 
-    total_steps: Any
-    fractions: Any
-    schedules: Any
+    total_steps: ArrayLike
+    fractions: Sequence[ArrayLike]
+    schedules: Sequence[Schedule]
 
     def __post_init__(self) -> None:
         check_positive("total_steps", self.total_steps)
@@ -176,9 +177,9 @@ class Warmup(Schedule):
       [0.  0.5 1.  0.5 0.  0. ]
     """
 
-    schedule: Any
-    warmup_steps: Any
-    init_value: Any = 0.0
+    schedule: Schedule
+    warmup_steps: ArrayLike
+    init_value: ArrayLike = 0.0
     shape: str = static_field(default="linear")
     prefix: bool = static_field(default=True)
     continuous: bool = static_field(default=False)
@@ -293,7 +294,7 @@ class Advance(Schedule):
 class Product(Schedule):
     """The product of several schedules, step by step (build it with `jaxsched.product`)."""
 
-    schedules: Any
+    schedules: Sequence[Schedule]
 
     def __post_init__(self) -> None:
         set_field(self, "schedules", check_schedules("schedules", self.schedules))
@@ -343,8 +344,8 @@ class Scale(Schedule):
       0.1
     """
 
-    schedule: Any
-    factor: Any
+    schedule: Schedule
+    factor: ArrayLike
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -370,9 +371,9 @@ class Clip(Schedule):
       [1.   0.1  0.05 0.05]
     """
 
-    schedule: Any
-    min_value: Any = None
-    max_value: Any = None
+    schedule: Schedule
+    min_value: ArrayLike | None = None
+    max_value: ArrayLike | None = None
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)

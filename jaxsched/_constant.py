@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
 from jaxsched._base import Schedule, check_finite, float_dtype, register
+from jaxsched._typing import ArrayLike
 
 
 @register("constant")
@@ -27,7 +26,7 @@ class Constant(Schedule):
       0.1 0.1
     """
 
-    value: Any
+    value: ArrayLike
 
     def __post_init__(self) -> None:
         check_finite("value", self.value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
@@ -20,6 +18,7 @@ from jaxsched._base import (
 )
 from jaxsched._combine import check_schedules
 from jaxsched._shapes import check_shape, decay_fraction
+from jaxsched._typing import ArrayLike
 
 
 @register("cooldown")
@@ -57,11 +56,11 @@ class Cooldown(Schedule):
       [0.   0.5  1.   1.   1.   0.75 0.5  0.25 0.   0.  ]
     """
 
-    schedule: Any
-    start_step: Any
-    decay_steps: Any
+    schedule: Schedule
+    start_step: ArrayLike
+    decay_steps: ArrayLike
     shape: str = static_field(default="1-sqrt")
-    end_value: Any = 0.0
+    end_value: ArrayLike = 0.0
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -114,9 +113,9 @@ class Swa(Schedule):
       [1.   0.75 0.5  0.5 ]
     """
 
-    init_value: Any
-    swa_value: Any
-    anneal_steps: Any = 10
+    init_value: ArrayLike
+    swa_value: ArrayLike
+    anneal_steps: ArrayLike = 10
     anneal_strategy: str = static_field(default="cos")
 
     def __post_init__(self) -> None:

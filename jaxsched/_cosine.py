@@ -27,6 +27,7 @@ from jaxsched._base import (
     times_power,
 )
 from jaxsched._combine import Join
+from jaxsched._typing import ArrayLike
 
 
 def _cosine(init_value: Any, end_value: Any, progress: jax.Array, exponent: Any = 1.0) -> jax.Array:
@@ -58,10 +59,10 @@ class CosineDecay(Schedule):
       [1. 0.8536 0.5 0.1464 0. 0. ]
     """
 
-    init_value: Any
-    decay_steps: Any
-    end_value: Any = 0.0
-    exponent: Any = 1.0
+    init_value: ArrayLike
+    decay_steps: ArrayLike
+    end_value: ArrayLike = 0.0
+    exponent: ArrayLike = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -98,12 +99,12 @@ class WarmupCosineDecay(Schedule):
       [0.  0.5 1.  0.5 0.  0. ]
     """
 
-    init_value: Any
-    peak_value: Any
-    warmup_steps: Any
-    decay_steps: Any
-    end_value: Any = 0.0
-    exponent: Any = 1.0
+    init_value: ArrayLike
+    peak_value: ArrayLike
+    warmup_steps: ArrayLike
+    decay_steps: ArrayLike
+    end_value: ArrayLike = 0.0
+    exponent: ArrayLike = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -173,14 +174,14 @@ class CosineRestarts(Schedule):
       [1. 0.5 0.5 0.25 0.25 ]
     """
 
-    init_value: Any
-    first_decay_steps: Any
-    t_mul: Any = 1.0
-    m_mul: Any = 1.0
-    end_value: Any = 0.0
-    cycle_limit: Any = None
-    cycle_decay: Any = 1.0
-    k_decay: Any = 1.0
+    init_value: ArrayLike
+    first_decay_steps: ArrayLike
+    t_mul: ArrayLike = 1.0
+    m_mul: ArrayLike = 1.0
+    end_value: ArrayLike = 0.0
+    cycle_limit: ArrayLike | None = None
+    cycle_decay: ArrayLike = 1.0
+    k_decay: ArrayLike = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

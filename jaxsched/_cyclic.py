@@ -29,6 +29,7 @@ from jaxsched._base import (
     static_field,
     times_power,
 )
+from jaxsched._typing import ArrayLike
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 _ANNEAL_STRATEGIES = ("cos", "linear")
@@ -75,8 +76,8 @@ class Cyclic(Schedule):
       step_size_down: steps back down (positive); None means `step_size_up`.
       mode: "triangular", "triangular2" or "exp_range".
       gamma: per-step amplitude factor of "exp_range" (positive).
-      scale_fn: None, or a function of the 1-based cycle (or of the step) giving the
-        amplitude factor.
+      scale_fn (Callable | str | None): None, or a function of the 1-based cycle (or of the
+        step) giving the amplitude factor.
       scale_mode: "cycle" or "iterations": what `scale_fn` receives.
 
     Examples:
@@ -86,12 +87,12 @@ class Cyclic(Schedule):
       [0.   0.5  1.   0.5  0.   0.25 0.5  0.25 0.  ]
     """
 
-    base_value: Any
-    max_value: Any
-    step_size_up: Any
-    step_size_down: Any = None
+    base_value: ArrayLike
+    max_value: ArrayLike
+    step_size_up: ArrayLike
+    step_size_down: ArrayLike | None = None
     mode: str = static_field(default="triangular")
-    gamma: Any = 1.0
+    gamma: ArrayLike = 1.0
     scale_fn: Any = static_field(default=None)
     scale_mode: str = static_field(default="cycle")
 
@@ -208,11 +209,11 @@ class OneCycle(Schedule):
       [0.1, 0.55, 1.0, 0.67, 0.34, 0.01, 0.01]
     """
 
-    peak_value: Any
-    total_steps: Any
-    pct_start: Any = 0.3
-    div_factor: Any = 25.0
-    final_div_factor: Any = 1e4
+    peak_value: ArrayLike
+    total_steps: ArrayLike
+    pct_start: ArrayLike = 0.3
+    div_factor: ArrayLike = 25.0
+    final_div_factor: ArrayLike = 1e4
     anneal_strategy: str = static_field(default="cos")
     three_phase: bool = static_field(default=False)
 
@@ -263,10 +264,10 @@ class OneCycleMomentum(Schedule):
       [0.95, 0.9, 0.85, 0.8833, 0.9167, 0.95, 0.95]
     """
 
-    total_steps: Any
-    base_momentum: Any = 0.85
-    max_momentum: Any = 0.95
-    pct_start: Any = 0.3
+    total_steps: ArrayLike
+    base_momentum: ArrayLike = 0.85
+    max_momentum: ArrayLike = 0.95
+    pct_start: ArrayLike = 0.3
     anneal_strategy: str = static_field(default="cos")
     three_phase: bool = static_field(default=False)
 

@@ -18,6 +18,7 @@ from jaxsched._base import (
     set_field,
     static_field,
 )
+from jaxsched._typing import ArrayLike
 
 
 def _check_params(obj: Any) -> None:
@@ -64,9 +65,9 @@ class LambdaSchedule(Schedule):
     `init_value`, with `lr_lambda(t) = fn(t, **params)`.
 
     Args:
-      fn: a function `fn(step, **params) -> value`, or its `"module:qualname"`.
+      fn (Callable | str): a function `fn(step, **params) -> value`, or its `"module:qualname"`.
       init_value: the multiplier of `fn`'s value (torch's base learning rate).
-      params: a dict of numbers passed to `fn` by keyword.
+      params (Mapping[str, ArrayLike] | None): numbers passed to `fn` by keyword.
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -78,7 +79,7 @@ class LambdaSchedule(Schedule):
     """
 
     fn: Any = static_field()
-    init_value: Any = 1.0
+    init_value: ArrayLike = 1.0
     params: Any = None
 
     def __post_init__(self) -> None:
@@ -107,10 +108,10 @@ class Multiplicative(Schedule):
     rate `init_value`, for steps up to `max_steps` (torch keeps multiplying after).
 
     Args:
-      fn: a function `fn(steps, **params) -> factors`, or its `"module:qualname"`.
+      fn (Callable | str): a function `fn(steps, **params) -> factors`, or its `"module:qualname"`.
       max_steps: the last step whose factor counts (a non-negative int).
       init_value: the value at step 0.
-      params: a dict of numbers passed to `fn` by keyword.
+      params (Mapping[str, ArrayLike] | None): numbers passed to `fn` by keyword.
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -123,7 +124,7 @@ class Multiplicative(Schedule):
 
     fn: Any = static_field()
     max_steps: int = static_field()
-    init_value: Any = 1.0
+    init_value: ArrayLike = 1.0
     params: Any = None
 
     def __post_init__(self) -> None:

@@ -21,6 +21,7 @@ from jaxsched._base import (
     register_pytree,
     static_field,
 )
+from jaxsched._typing import ArrayLike
 
 
 class PlateauState(NamedTuple):
@@ -40,8 +41,8 @@ class PlateauState(NamedTuple):
     best: jax.Array
     num_bad_epochs: jax.Array
     cooldown_counter: jax.Array
-    average: Any = 0.0
-    count: Any = 0
+    average: ArrayLike = 0.0
+    count: ArrayLike = 0
 
 
 @register_pytree
@@ -112,17 +113,17 @@ class ReduceOnPlateau:
       optax.contrib.reduce_on_plateau.
     """
 
-    init_value: Any = 1.0
-    factor: Any = 0.1
-    patience: Any = 10
-    threshold: Any = 1e-4
+    init_value: ArrayLike = 1.0
+    factor: ArrayLike = 0.1
+    patience: ArrayLike = 10
+    threshold: ArrayLike = 1e-4
     threshold_mode: str = static_field(default="rel")
     mode: str = static_field(default="min")
-    cooldown: Any = 0
-    min_value: Any = 0.0
-    eps: Any = 1e-8
-    atol: Any = 0.0
-    accumulation_size: Any = 1
+    cooldown: ArrayLike = 0
+    min_value: ArrayLike = 0.0
+    eps: ArrayLike = 1e-8
+    atol: ArrayLike = 0.0
+    accumulation_size: ArrayLike = 1
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
@@ -20,6 +18,7 @@ from jaxsched._base import (
     safe_div,
     static_field,
 )
+from jaxsched._typing import ArrayLike
 
 
 @register("linear")
@@ -46,10 +45,10 @@ class Linear(Schedule):
       [0.   0.25 0.5  0.75 1.   1.  ]
     """
 
-    init_value: Any
-    end_value: Any
-    transition_steps: Any
-    transition_begin: Any = 0
+    init_value: ArrayLike
+    end_value: ArrayLike
+    transition_steps: ArrayLike
+    transition_begin: ArrayLike = 0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -98,11 +97,11 @@ class PolynomialDecay(Schedule):
       [1.     0.5625 0.25   0.0625 0.     0.    ]
     """
 
-    init_value: Any
-    end_value: Any
-    decay_steps: Any
-    power: Any = 1.0
-    transition_begin: Any = 0
+    init_value: ArrayLike
+    end_value: ArrayLike
+    decay_steps: ArrayLike
+    power: ArrayLike = 1.0
+    transition_begin: ArrayLike = 0
     cycle: bool = static_field(default=False)
     k_decay: Any = 1.0
 
@@ -192,9 +191,9 @@ class WarmupConstant(Schedule):
       [0.   0.25 0.5  0.75 1.   1.  ]
     """
 
-    init_value: Any
-    peak_value: Any
-    warmup_steps: Any
+    init_value: ArrayLike
+    peak_value: ArrayLike
+    warmup_steps: ArrayLike
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -18,6 +16,7 @@ from jaxsched._base import (
     register,
     safe_div,
 )
+from jaxsched._typing import ArrayLike
 
 
 @register("tanh_decay")
@@ -44,11 +43,11 @@ class TanhDecay(Schedule):
       [0.99999917 0.9998766  0.9820138  0.2689414  0.         0.        ]
     """
 
-    init_value: Any
-    end_value: Any
-    decay_steps: Any
-    lower: Any = -7.0
-    upper: Any = 3.0
+    init_value: ArrayLike
+    end_value: ArrayLike
+    decay_steps: ArrayLike
+    lower: ArrayLike = -7.0
+    upper: ArrayLike = 3.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
