@@ -225,8 +225,8 @@ class Alternate(Schedule):
       [1.       0.5      0.1      0.125    0.0625   0.1      0.015625]
     """
 
-    schedules: Any
-    steps: Any
+    schedules: Sequence[Schedule]
+    steps: Sequence[ArrayLike]
 
     def __post_init__(self) -> None:
         schedules = check_schedules("schedules", self.schedules)
@@ -277,9 +277,9 @@ class Advance(Schedule):
       [0.25 0.25 0.5 ]
     """
 
-    schedule: Any
-    steps: Any = 0.0
-    min_step: Any = 0.0
+    schedule: Schedule
+    steps: ArrayLike = 0.0
+    min_step: ArrayLike = 0.0
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)

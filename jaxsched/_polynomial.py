@@ -103,7 +103,7 @@ class PolynomialDecay(Schedule):
     power: ArrayLike = 1.0
     transition_begin: ArrayLike = 0
     cycle: bool = static_field(default=False)
-    k_decay: Any = 1.0
+    k_decay: ArrayLike = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -153,11 +153,11 @@ class PolynomialRamp(Schedule):
       [0.     0.0625 0.25   0.5625 1.     1.    ]
     """
 
-    init_value: Any
-    end_value: Any
-    transition_steps: Any
-    power: Any = 1.0
-    transition_begin: Any = 0
+    init_value: ArrayLike
+    end_value: ArrayLike
+    transition_steps: ArrayLike
+    power: ArrayLike = 1.0
+    transition_begin: ArrayLike = 0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

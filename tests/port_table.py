@@ -17,7 +17,6 @@ from typing import Any
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "golden.json"
 PAGE = pathlib.Path(__file__).parent.parent / "docs" / "porting.md"
 START, END = "<!-- port-table:start -->", "<!-- port-table:end -->"
-HEADER = "| the peer's scheduler | `jaxsched.get`, in the peer's words | in jaxsched's words |"
 LIBRARIES = {
     "torch": "PyTorch (`torch.optim.lr_scheduler`; the optimizer built with `lr=0.1`)",
     "transformers": "transformers (the optimizer built with `lr=0.1`)",
@@ -36,17 +35,28 @@ def _code(text: str | None) -> str:
     return f"`{text}`" if text else "-"
 
 
+def _entry(port: dict[str, Any]) -> list[str]:
+    own = _code(port["own"]) if port["own"] else port["refused"]
+    call = f"  - by name, in the peer's words: {_code(port['call'])}" if port["call"] else None
+    lines = [
+        f"- {_code(port['peer'])}",
+        *([call] if call else []),
+        f"  - in jaxsched's words: {own}",
+    ]
+    return lines
+
+
 def render(golden: dict[str, Any]) -> str:
-    """The Markdown between the page's markers: one table per library."""
+    """The Markdown between the page's markers: a list per library, an item per scheduler.
+
+    A list rather than a table: the calls are too long for three columns of the page.
+    """
     lines = [START]
     for library, title in LIBRARIES.items():
         lines += ["", f"### {title}", ""]
-        lines += [HEADER, "|---|---|---|"]
         for case in port_entries(golden):
-            port = case["port"]
-            if port["library"] == library:
-                own = _code(port["own"]) if port["own"] else port["refused"]
-                lines.append(f"| {_code(port['peer'])} | {_code(port['call'])} | {own} |")
+            if case["port"]["library"] == library:
+                lines += _entry(case["port"])
     lines += ["", END]
     return "\n".join(lines)
 

@@ -39,7 +39,14 @@ GROUPS: dict[str, tuple[str, list[str]]] = {
     ),
     "Constant, linear and polynomial": (
         "",
-        ["constant", "linear", "polynomial_decay", "warmup_constant", "constant_factor"],
+        [
+            "constant",
+            "linear",
+            "polynomial_decay",
+            "polynomial_ramp",
+            "warmup_constant",
+            "constant_factor",
+        ],
     ),
     "Steps and piecewise": (
         "",
@@ -67,7 +74,18 @@ GROUPS: dict[str, tuple[str, list[str]]] = {
     "Other shapes": ("", ["tanh_decay", "lambda_schedule", "multiplicative", "noise"]),
     "Combinators": (
         "Schedules made of schedules; the result is again a schedule.",
-        ["warmup", "join", "by_fraction", "product", "Product", "scale", "clip", "stack"],
+        [
+            "warmup",
+            "join",
+            "by_fraction",
+            "alternate",
+            "advance",
+            "product",
+            "Product",
+            "scale",
+            "clip",
+            "stack",
+        ],
     ),
     "With optax": (
         "Hyperparameters in the optimizer state: read them, scale them from outside.",
