@@ -5,8 +5,6 @@ a learning rate. The lowercase names are the constructors (`jaxsched.cosine_deca
 CamelCase names are the same classes, for `isinstance` checks and type hints.
 """
 
-from jaxsched._base import Schedule as Schedule
-from jaxsched._base import from_config as from_config
 from jaxsched._combine import ByFraction as ByFraction
 from jaxsched._combine import Clip as Clip
 from jaxsched._combine import Join as Join
@@ -15,6 +13,7 @@ from jaxsched._combine import Scale as Scale
 from jaxsched._combine import Warmup as Warmup
 from jaxsched._combine import product as product
 from jaxsched._combine import stack as stack
+from jaxsched._config import from_config as from_config
 from jaxsched._constant import Constant as Constant
 from jaxsched._cooldown import Cooldown as Cooldown
 from jaxsched._cooldown import Swa as Swa
@@ -49,6 +48,7 @@ from jaxsched._polynomial import Linear as Linear
 from jaxsched._polynomial import PolynomialDecay as PolynomialDecay
 from jaxsched._polynomial import WarmupConstant as WarmupConstant
 from jaxsched._registry import get as get
+from jaxsched._schedule import Schedule as Schedule
 from jaxsched._step import ConstantFactor as ConstantFactor
 from jaxsched._step import MultistepDecay as MultistepDecay
 from jaxsched._step import PiecewiseConstant as PiecewiseConstant

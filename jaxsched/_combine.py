@@ -9,23 +9,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
+from jaxsched._checks import (
     as_tuple,
     check,
     check_finite,
     check_increasing,
     check_non_negative,
     check_positive,
-    clamp01,
-    float_dtype,
     is_concrete,
-    lerp,
-    register,
-    safe_div,
-    set_field,
-    static_field,
 )
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, float_dtype, lerp, safe_div
+from jaxsched._schedule import Schedule, set_field, static_field
 from jaxsched._shapes import check_shape, warmup_fraction
 
 

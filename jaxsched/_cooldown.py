@@ -7,18 +7,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
-    check_choice,
-    check_finite,
-    check_non_negative,
-    clamp01,
-    lerp,
-    register,
-    safe_div,
-    static_field,
-)
+from jaxsched._checks import check_choice, check_finite, check_non_negative
 from jaxsched._combine import check_schedules
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, lerp, safe_div
+from jaxsched._schedule import Schedule, static_field
 from jaxsched._shapes import check_shape, decay_fraction
 
 

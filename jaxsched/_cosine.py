@@ -9,24 +9,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    PI,
-    Schedule,
+from jaxsched._checks import (
     check,
     check_computed,
     check_finite,
     check_non_negative,
     check_positive,
-    clamp01,
     is_concrete,
-    lerp,
-    power,
-    register,
-    safe_div,
-    snap_to_whole,
-    times_power,
 )
 from jaxsched._combine import Join
+from jaxsched._config import register
+from jaxsched._numerics import PI, clamp01, lerp, power, safe_div, snap_to_whole, times_power
+from jaxsched._schedule import Schedule
 
 
 def _cosine(init_value: Any, end_value: Any, progress: jax.Array, exponent: Any = 1.0) -> jax.Array:

@@ -8,16 +8,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
-    as_float_leaf,
-    check_finite,
-    float_dtype,
-    register,
-    resolve_function,
-    set_field,
-    static_field,
-)
+from jaxsched._allowed_functions import resolve_function
+from jaxsched._checks import check_finite
+from jaxsched._config import register
+from jaxsched._numerics import float_dtype
+from jaxsched._schedule import Schedule, as_float_leaf, set_field, static_field
 
 
 def _check_params(obj: Any) -> None:

@@ -11,7 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched._base import Schedule, float_dtype
+from jaxsched._numerics import float_dtype
+from jaxsched._schedule import Schedule
 
 
 class ScheduledState(NamedTuple):

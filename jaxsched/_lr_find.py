@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched._base import check, check_computed, check_positive
+from jaxsched._checks import check, check_computed, check_positive
 from jaxsched._exponential import ExponentialDecay
 from jaxsched._inject import inject
 

@@ -9,18 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Numeric,
-    _short_repr,
-    check,
-    check_choice,
-    check_finite,
-    check_non_negative,
-    float_dtype,
-    normalise_floats,
-    register_pytree,
-    static_field,
-)
+from jaxsched._checks import check, check_choice, check_finite, check_non_negative, short_repr
+from jaxsched._numerics import Numeric, float_dtype
+from jaxsched._schedule import normalise_floats, register_pytree, static_field
 
 
 class PlateauState(NamedTuple):
@@ -214,7 +205,7 @@ class ReduceOnPlateau:
 
     def __repr__(self) -> str:
         args = ", ".join(
-            f"{f.name}={_short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)
+            f"{f.name}={short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)
         )
         return f"reduce_on_plateau({args})"
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from jaxsched._base import Schedule
+from jaxsched._schedule import Schedule
 
 
 def plot(

@@ -9,12 +9,14 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from jaxsched._base import REGISTRY, Schedule, check_finite, check_positive, is_concrete
+from jaxsched._checks import check_finite, check_positive, is_concrete
 from jaxsched._combine import Warmup
+from jaxsched._config import REGISTRY
 from jaxsched._constant import Constant
 from jaxsched._cosine import CosineDecay, CosineRestarts, sgdr
 from jaxsched._exponential import InverseSqrt
 from jaxsched._polynomial import PolynomialDecay
+from jaxsched._schedule import Schedule
 from jaxsched._wsd import WarmupStableDecay
 
 # Names shared with jaxsched's own schedules switch to the transformers meaning when one of

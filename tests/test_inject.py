@@ -12,7 +12,7 @@ import pytest
 from optax._src import alias
 
 import jaxsched
-from jaxsched._base import REGISTRY
+from jaxsched._config import REGISTRY
 from tests import reference
 
 PARAMS = {"w": jnp.array([[0.5, -1.0], [2.0, 0.25]]), "b": jnp.array([0.1, -0.3])}

@@ -16,7 +16,7 @@ from sphinx.application import Sphinx
 from sphinx.util.nodes import nested_parse_with_titles
 
 import jaxsched
-from jaxsched._base import REGISTRY
+from jaxsched._config import REGISTRY
 
 # The public names that are not schedules, by section.
 GROUPS: dict[str, list[str]] = {

@@ -16,7 +16,7 @@ from docutils.parsers.rst import Directive
 from sphinx.application import Sphinx
 
 import jaxsched
-from jaxsched._base import REGISTRY
+from jaxsched._config import REGISTRY
 
 C = jaxsched.constant
 
