@@ -20,7 +20,7 @@ from jaxsched._checks import (
 )
 from jaxsched._config import register
 from jaxsched._numerics import clamp01, float_dtype, lerp, safe_div
-from jaxsched._schedule import Schedule, set_field, static_field
+from jaxsched._schedule import Schedule, check_nesting, set_field, static_field
 from jaxsched._shapes import check_shape, warmup_fraction
 
 
@@ -34,6 +34,7 @@ def check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
             )
     if not schedules:
         raise ValueError(f"{name} must hold at least one schedule")
+    check_nesting(name, schedules)
     return schedules
 
 
@@ -179,11 +180,13 @@ class Warmup(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
-        target = self.schedule(jnp.zeros_like(step))
-        progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
-        ramp = lerp(self.init_value, target, progress)
         after = step if not self.prefix else jnp.maximum(step - warmup, 0.0)
-        return jnp.where(step < warmup, ramp, self.schedule(after))
+        # One evaluation of the schedule: at step 0 (the ramp's target) during the warmup, at
+        # `after` from its end. Two would double the work at every level of nesting.
+        warming = step < warmup
+        inner = self.schedule(jnp.where(warming, 0.0, after))
+        progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
+        return jnp.where(warming, lerp(self.init_value, inner, progress), inner)
 
 
 @register("product")

@@ -67,12 +67,14 @@ class Cooldown(Schedule):
         start = jnp.asarray(self.start_step, step.dtype)
         progress = clamp01(safe_div(step - start, self.decay_steps))
         progress = jnp.where(step >= start + self.decay_steps, 1.0, progress)
-        branch_value = self.schedule(jnp.broadcast_to(start, step.shape))
-        decayed = lerp(self.end_value, branch_value, decay_fraction(self.shape, progress))
-        # The branch value is only read from start_step on: a schedule that is not finite
+        # One evaluation of the schedule: at the step before start_step, at start_step (the
+        # branch value) from there on; two would double the work at every level of nesting.
+        # The branch value is only read from start_step on, so a schedule that is not finite
         # there (a growing one at a huge start) cannot leak into the steps before.
-        before = self.schedule(jnp.minimum(step, start))
-        return jnp.where(step < start, before, decayed)
+        before_start = step < start
+        inner = self.schedule(jnp.where(before_start, step, start))
+        decayed = lerp(self.end_value, inner, decay_fraction(self.shape, progress))
+        return jnp.where(before_start, inner, decayed)
 
 
 _ANNEAL_STRATEGIES = ("cos", "linear")

@@ -22,6 +22,15 @@ from jaxsched._numerics import Numeric, float_dtype
 
 _T = TypeVar("_T")
 
+# How deep schedules may nest in schedules. Real ones nest a handful of levels
+# (`noise(warmup(cooldown(join(...))))` is four); each level costs a few Python frames in
+# every evaluation, repr and config, so a bound keeps all of them far from RecursionError.
+MAX_DEPTH = 32
+# How many schedules one schedule may hold in all, counting each use: every evaluation visits
+# each once. Ten thousand is far beyond a hand-written schedule; a table of values belongs in
+# `piecewise_constant` or `piecewise_interpolate`.
+MAX_SCHEDULES = 10_000
+
 
 def static_field(default: Any = dataclasses.MISSING) -> Any:
     """A dataclass field that is pytree metadata (part of the structure, never traced)."""
@@ -103,6 +112,43 @@ def as_step(step: Numeric) -> jax.Array:
     if isinstance(step, jax.Array):  # includes tracers
         return step.astype(float_dtype())
     return jnp.asarray(np.asarray(step, dtype=np.float64), dtype=float_dtype())
+
+
+def child_schedules(schedule: Any) -> list[Schedule]:
+    """The schedules held in `schedule`'s fields (a `join`'s pieces, a `warmup`'s schedule)."""
+    children: list[Schedule] = []
+    for field in dataclasses.fields(schedule):
+        value = getattr(schedule, field.name)
+        values = value if isinstance(value, tuple) else (value,)
+        children.extend(v for v in values if isinstance(v, Schedule))
+    return children
+
+
+def check_nesting(name: str, schedules: tuple[Schedule, ...]) -> None:
+    """Raises ValueError if a schedule made of `schedules` is too deep or too large.
+
+    Too deep: schedules nested more than MAX_DEPTH levels. Too large: more than
+    MAX_SCHEDULES schedules in all, a schedule used twice counting twice (each use is
+    evaluated, printed and written to the config), so that `join((s, s))` nested n times
+    cannot ask for 2**n evaluations. The walk is iterative and stops at the first limit:
+    it costs at most MAX_SCHEDULES steps, whatever was passed.
+    """
+    count, stack = 1, [(schedule, 2) for schedule in schedules]
+    while stack:
+        schedule, level = stack.pop()
+        count += 1
+        if level > MAX_DEPTH:
+            raise ValueError(
+                f"{name} nests schedules {level} deep, more than jaxsched's limit of "
+                f"{MAX_DEPTH} (MAX_DEPTH); flatten the combination, for example one join "
+                "instead of nested joins"
+            )
+        if count > MAX_SCHEDULES:
+            raise ValueError(
+                f"{name} holds more than {MAX_SCHEDULES} schedules in all, jaxsched's limit "
+                "(MAX_SCHEDULES; a schedule used twice counts twice, as it is evaluated twice)"
+            )
+        stack.extend((child, level + 1) for child in child_schedules(schedule))
 
 
 class Schedule:
