@@ -5,6 +5,7 @@ a learning rate. The lowercase names are the constructors (`jaxsched.cosine_deca
 CamelCase names are the same classes, for `isinstance` checks and type hints.
 """
 
+from jaxsched._allowed_functions import register_function as register_function
 from jaxsched._combine import ByFraction as ByFraction
 from jaxsched._combine import Clip as Clip
 from jaxsched._combine import Join as Join
@@ -174,6 +175,7 @@ __all__ = [
     "polynomial_decay",
     "product",
     "reduce_on_plateau",
+    "register_function",
     "scale",
     "set_scale",
     "sgdr",

@@ -53,13 +53,16 @@ class LambdaSchedule(Schedule):
     numbers in `params` are leaves, passed to it by keyword: change them, trace them, vmap
     or differentiate over them without recompiling. `fn` receives the step as a float array
     and must use `jax.numpy` (it runs under `jax.jit`). In a config `fn` is written as
-    `"module:qualname"`, and such a string is accepted in its place.
+    `"module:qualname"`; such a string is accepted in its place only for a function allowed
+    by `jaxsched.register_function` (or `from_config(config, functions=[fn])`): a name is
+    never imported.
 
     Equivalent: torch `LambdaLR(optimizer, lr_lambda)` on an optimizer with learning rate
     `init_value`, with `lr_lambda(t) = fn(t, **params)`.
 
     Args:
-      fn: a function `fn(step, **params) -> value`, or its `"module:qualname"`.
+      fn: a function `fn(step, **params) -> value`, or the `"module:qualname"` of a
+        registered one.
       init_value: the multiplier of `fn`'s value (torch's base learning rate).
       params: a dict of numbers passed to `fn` by keyword.
 
@@ -102,7 +105,8 @@ class Multiplicative(Schedule):
     rate `init_value`, for steps up to `max_steps` (torch keeps multiplying after).
 
     Args:
-      fn: a function `fn(steps, **params) -> factors`, or its `"module:qualname"`.
+      fn: a function `fn(steps, **params) -> factors`, or the `"module:qualname"` of a
+        registered one.
       max_steps: the last step whose factor counts (a non-negative int).
       init_value: the value at step 0.
       params: a dict of numbers passed to `fn` by keyword.
