@@ -104,14 +104,38 @@ def normalise_floats(obj: Any, *names: str) -> None:
 
 
 def as_step(step: Numeric) -> jax.Array:
-    """Converts a step of any integer or float type to a float array.
+    """Converts a step of any integer or float type to a float array; TypeError otherwise.
 
     Concrete Python and NumPy integers go through float64 first: `jnp.asarray(2**40)` would
-    overflow (or wrap) in JAX's default int32.
+    overflow (or wrap) in JAX's default int32. A step that is not a real number (None, a
+    string, bytes, a bool, a complex number, a date or duration, any other object) is refused:
+    NumPy would read `"3"` as 3 and None as NaN. A JAX array's dtype is known when tracing,
+    so the check costs nothing inside `jax.jit`.
     """
     if isinstance(step, jax.Array):  # includes tracers
+        _check_step_dtype(step, step.dtype)
         return step.astype(float_dtype())
-    return jnp.asarray(np.asarray(step, dtype=np.float64), dtype=float_dtype())
+    if isinstance(step, int) and not isinstance(step, bool):
+        return jnp.asarray(np.float64(step), dtype=float_dtype())  # 2**70 has no NumPy int
+    array = np.asarray(step)
+    _check_step_dtype(step, array.dtype)
+    return jnp.asarray(array.astype(np.float64), dtype=float_dtype())
+
+
+def _check_step_dtype(step: Any, dtype: Any) -> None:
+    # timedelta64 counts as an integer type in NumPy's hierarchy; it is a duration, not a step.
+    real = jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
+    if not real or np.dtype(dtype).kind in "mM":
+        if isinstance(step, jax.Array):  # a tracer's type name would say nothing
+            shown = f"a JAX array of dtype {dtype}"
+        elif isinstance(step, (np.ndarray, list, tuple)):
+            shown = f"a {type(step).__name__} of dtype {dtype}"
+        else:
+            shown = f"{step!r} of type {type(step).__name__}"
+        raise TypeError(
+            "step must be a real number or an array of them (the count of updates applied), "
+            f"got {shown}"
+        )
 
 
 def child_schedules(schedule: Any) -> list[Schedule]:
