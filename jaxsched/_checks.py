@@ -67,6 +67,33 @@ def check_number(name: str, value: Any) -> None:
     raise ValueError(f"{name} must be a number, got {name}={value!r}")
 
 
+def check_real(name: str, value: Any, what: str = "a finite real number") -> None:
+    """Raises ValueError naming `name` unless `value` is a real number or an array of them.
+
+    For numbers that are not a schedule's (an optimizer's hyperparameters, `set_scale`'s
+    multipliers), where arrays of any shape may be meant: a bool, a string, a complex number
+    or any other object is refused, and so is a concrete value that is not finite. A traced
+    value is checked for its dtype only.
+    """
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, (bool, np.bool_, int, float)) or not hasattr(value, "shape"):
+        real = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        real = dtype is not None and (
+            jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(dtype, jnp.floating)
+        )
+    if not real:
+        raise ValueError(f"{name} must be {what}, got {name}={value!r}")
+    if not is_concrete(value):
+        return
+    try:
+        finite = bool(np.all(np.isfinite(np.asarray(value, np.float64))))
+    except OverflowError:  # a Python int beyond float64
+        finite = False
+    if not finite:
+        raise ValueError(f"{name} must be {what}, got {name}={short_repr(value)}")
+
+
 def check(
     name: str,
     value: Any,

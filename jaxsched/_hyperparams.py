@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxsched._checks import check_real
 from jaxsched._inject import ScheduledState
 
 _INJECTED_STATES = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
@@ -258,7 +259,8 @@ def set_scale(opt_state: Any, *, group: str | None = None, **scales: Any) -> Any
       The new optimizer state (the same object for NNX).
 
     Raises:
-      ValueError: if no injected state schedules one of the names.
+      ValueError: if no injected state schedules one of the names, or a multiplier is not a
+        finite real number (a bool, a string, a complex number, inf or NaN).
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxsched
@@ -267,6 +269,8 @@ def set_scale(opt_state: Any, *, group: str | None = None, **scales: Any) -> Any
       >>> print(jaxsched.current_lr(state, "next"))
       0.05
     """
+    for name, scale in scales.items():
+        check_real(name, scale, "a finite real number (its schedule's multiplier)")
     if group is not None:
         _find(opt_state, group)
     changed = dict.fromkeys(scales, False)

@@ -16,7 +16,7 @@ import optax
 
 from jaxsched._checks import check, check_computed, check_positive
 from jaxsched._exponential import ExponentialDecay
-from jaxsched._inject import inject
+from jaxsched._inject import factory_parameters, inject
 
 
 @dataclasses.dataclass(frozen=True)
@@ -209,6 +209,7 @@ def lr_find(
     skip_start = _check_arguments(
         start_lr, end_lr, num_steps, beta, diverge_factor, skip_start, skip_end
     )
+    factory_parameters("optimizer", optimizer)
     if isinstance(slide_lr_diff, bool) or not (
         isinstance(slide_lr_diff, int) and slide_lr_diff >= 1
     ):
