@@ -14,6 +14,11 @@ from jaxsched._config import register
 from jaxsched._numerics import float_dtype
 from jaxsched._schedule import Schedule, as_float_leaf, set_field, static_field
 
+# `multiplicative` evaluates `fn` at every step up to `max_steps` and keeps their running
+# product, at each evaluation: the table costs 4 bytes a step and its time grows with it
+# (8.6 ms at 2**20 on the 2-core build machine, BUILD_NOTES.md). 2**31 steps would ask for 8 GiB.
+MAX_TABLE_STEPS = 2**20
+
 
 def _check_params(obj: Any) -> None:
     params = {} if obj.params is None else obj.params
@@ -107,7 +112,7 @@ class Multiplicative(Schedule):
     Args:
       fn: a function `fn(steps, **params) -> factors`, or the `"module:qualname"` of a
         registered one.
-      max_steps: the last step whose factor counts (a non-negative int).
+      max_steps: the last step whose factor counts (an int in [0, 2**20]).
       init_value: the value at step 0.
       params: a dict of numbers passed to `fn` by keyword.
 
@@ -128,10 +133,13 @@ class Multiplicative(Schedule):
     def __post_init__(self) -> None:
         set_field(self, "fn", resolve_function(self.fn, "fn"))
         if isinstance(self.max_steps, bool) or not (
-            isinstance(self.max_steps, int) and 0 <= self.max_steps < 2**31
+            isinstance(self.max_steps, int) and 0 <= self.max_steps <= MAX_TABLE_STEPS
         ):
             raise ValueError(
-                f"max_steps must be an int in [0, 2**31), got max_steps={self.max_steps!r}"
+                "max_steps must be an int in [0, 2**20], the longest table of factors "
+                "jaxsched builds (4 MiB, about 10 ms per evaluation on a CPU); for a longer "
+                "run write the product in closed form with lambda_schedule, got "
+                f"max_steps={self.max_steps!r}"
             )
         check_finite("init_value", self.init_value)
         _check_params(self)
