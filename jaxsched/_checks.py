@@ -67,13 +67,15 @@ def check_number(name: str, value: Any) -> None:
     raise ValueError(f"{name} must be a number, got {name}={value!r}")
 
 
-def check_real(name: str, value: Any, what: str = "a finite real number") -> None:
+def check_real(
+    name: str, value: Any, what: str = "a finite real number", finite: bool = True
+) -> None:
     """Raises ValueError naming `name` unless `value` is a real number or an array of them.
 
     For numbers that are not a schedule's (an optimizer's hyperparameters, `set_scale`'s
     multipliers), where arrays of any shape may be meant: a bool, a string, a complex number
-    or any other object is refused, and so is a concrete value that is not finite. A traced
-    value is checked for its dtype only.
+    or any other object is refused, and so is a concrete value that is not finite (unless
+    `finite` is False). A traced value is checked for its dtype only.
     """
     dtype = getattr(value, "dtype", None)
     if isinstance(value, (bool, np.bool_, int, float)) or not hasattr(value, "shape"):
@@ -84,7 +86,7 @@ def check_real(name: str, value: Any, what: str = "a finite real number") -> Non
         )
     if not real:
         raise ValueError(f"{name} must be {what}, got {name}={value!r}")
-    if not is_concrete(value):
+    if not finite or not is_concrete(value):
         return
     try:
         finite = bool(np.all(np.isfinite(np.asarray(value, np.float64))))
@@ -135,6 +137,21 @@ def check_positive(name: str, value: Any, optional: bool = False) -> None:
 
 def check_non_negative(name: str, value: Any, optional: bool = False) -> None:
     check(name, value, lambda v: np.isfinite(v) & (v >= 0), "non-negative and finite", optional)
+
+
+def check_greater(name: str, value: Any, other_name: str, other: Any, note: str = "") -> None:
+    """Raises ValueError unless concrete `value > other`, reporting both as the user passed them.
+
+    For a constraint between two arguments: the message names both and their values, never
+    a difference computed from them.
+    """
+    if not (is_concrete(value) and is_concrete(other)):
+        return
+    if not bool(np.all(np.asarray(value, np.float64) > np.asarray(other, np.float64))):
+        raise ValueError(
+            f"{name} must be greater than {other_name}={short_repr(other)}{note}, got "
+            f"{name}={short_repr(value)}"
+        )
 
 
 def check_computed(name: str, formula: str, compute: Callable[..., Any], *values: Any) -> None:

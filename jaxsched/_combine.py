@@ -17,6 +17,7 @@ from jaxsched._checks import (
     check_non_negative,
     check_positive,
     is_concrete,
+    short_repr,
 )
 from jaxsched._config import register
 from jaxsched._numerics import clamp01, float_dtype, lerp, safe_div
@@ -124,12 +125,12 @@ class ByFraction(Schedule):
         for fraction in fractions:
             check_positive("fractions", fraction)
         if all(is_concrete(f) for f in fractions):
-            check(
-                "fractions",
-                np.sum(fractions, axis=0),
-                lambda v: np.abs(v - 1) < 1e-6,
-                "summing to 1",
-            )
+            total = np.sum(np.asarray(fractions, np.float64), axis=0)
+            if not bool(np.all(np.abs(total - 1) < 1e-6)):
+                raise ValueError(
+                    f"fractions must sum to 1, got fractions={short_repr(fractions)} (sum "
+                    f"{short_repr(total)})"
+                )
 
     def _at(self, step: jax.Array) -> jax.Array:
         starts, share = [], 0.0

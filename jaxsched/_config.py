@@ -122,7 +122,10 @@ def from_config(
 
 def _build(config: Any) -> Schedule:
     if not isinstance(config, Mapping) or "name" not in config:
-        raise ValueError(f"config must be a dict with a 'name' key, got {config!r}")
+        hint = ""
+        if isinstance(config, str):
+            hint = " (parse JSON text first: from_config(json.loads(text)))"
+        raise ValueError(f"config must be a dict with a 'name' key{hint}, got {config!r}")
     kwargs = dict(config)
     name = kwargs.pop("name")
     if not isinstance(name, str) or name not in REGISTRY:

@@ -103,7 +103,16 @@ def _find_all(opt_state: Any) -> list[tuple[str, Any]]:
     return [(_label(path), leaf) for path, leaf in flat if _is_injected(leaf)]
 
 
+def _check_state(opt_state: Any) -> None:
+    if isinstance(opt_state, optax.GradientTransformation):
+        raise ValueError(
+            "opt_state must be the optimizer's state (what `optimizer.init(params)` and "
+            "`optimizer.update` return), not the optimizer itself"
+        )
+
+
 def _find(opt_state: Any, group: str | None) -> tuple[str, Any]:
+    _check_state(opt_state)
     found = _find_all(opt_state)
     if not found:
         raise ValueError(
@@ -269,6 +278,7 @@ def set_scale(opt_state: Any, *, group: str | None = None, **scales: Any) -> Any
       >>> print(jaxsched.current_lr(state, "next"))
       0.05
     """
+    _check_state(opt_state)
     for name, scale in scales.items():
         check_real(name, scale, "a finite real number (its schedule's multiplier)")
     if group is not None:

@@ -9,7 +9,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._checks import check, check_choice, check_finite, check_non_negative, short_repr
+from jaxsched._checks import (
+    check,
+    check_choice,
+    check_finite,
+    check_non_negative,
+    check_real,
+    short_repr,
+)
 from jaxsched._numerics import Numeric, float_dtype
 from jaxsched._schedule import normalise_floats, register_pytree, static_field
 
@@ -162,6 +169,9 @@ class ReduceOnPlateau:
 
     def update(self, state: PlateauState, metric: Numeric) -> PlateauState:
         """The state after observing `metric` (a scalar; pure and jittable)."""
+        # A non-finite metric is allowed (it never counts as an improvement); a string,
+        # None or a complex number is a mistake that NumPy would report without its name.
+        check_real("metric", metric, "a real number (the monitored loss or score)", finite=False)
         metric = jnp.asarray(metric, state.best.dtype)
         count = state.count + 1
         # optax's running mean: exact for one metric, the mean of all of them otherwise.

@@ -77,15 +77,16 @@ def plot(
       (['cosine'], 'step')
     """
     labelled = _labelled(schedules)
-    if isinstance(steps, int) and not isinstance(steps, bool):
-        if not 0 < steps <= MAX_PLOT_STEPS:
+    xs = np.asarray(steps)
+    if xs.ndim == 0:  # a number of steps; 1000.0 would otherwise draw the one step 1000
+        count = xs.item()
+        whole = isinstance(count, (int, float)) and not isinstance(count, bool)
+        if not (whole and 0 < count <= MAX_PLOT_STEPS and count == int(count)):
             raise ValueError(
                 f"steps must be a number of steps in [1, 10**6] or the steps to draw (for a "
                 f"long run, np.linspace(0, total, 2000)), got steps={steps!r}"
             )
-        xs = np.arange(steps)
-    else:
-        xs = np.asarray(steps)
+        xs = np.arange(int(count))
     if xs.size == 0:
         raise ValueError(f"steps must hold at least one step, got steps={steps!r}")
     figure, axes = new_figure("jaxsched.plot", (10, 4.5))

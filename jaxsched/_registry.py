@@ -8,8 +8,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 
-from jaxsched._checks import check_finite, check_positive, is_concrete
+from jaxsched._checks import (
+    check_computed,
+    check_finite,
+    check_non_negative,
+    check_positive,
+    is_concrete,
+)
 from jaxsched._combine import Warmup
 from jaxsched._config import REGISTRY
 from jaxsched._constant import Constant
@@ -38,6 +45,15 @@ def _decay_steps(num_warmup_steps: Any, num_training_steps: Any) -> Any:
     return num_training_steps - num_warmup_steps
 
 
+def _check_common(peak_value: Any, num_warmup_steps: Any) -> None:
+    """Checks the transformers arguments under the names the user passed.
+
+    The schedules built from them would report `init_value` and `warmup_steps` instead.
+    """
+    check_finite("peak_value", peak_value)
+    check_non_negative("num_warmup_steps", num_warmup_steps)
+
+
 def _only_half_cycle(num_cycles: Any) -> None:
     if num_cycles != 0.5:
         raise ValueError(
@@ -47,6 +63,7 @@ def _only_half_cycle(num_cycles: Any) -> None:
 
 
 def _hf_linear(peak_value: Any, num_warmup_steps: Any = 0, *, num_training_steps: Any) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     decay = PolynomialDecay(peak_value, 0.0, _decay_steps(num_warmup_steps, num_training_steps))
     return Warmup(decay, num_warmup_steps)
 
@@ -54,6 +71,7 @@ def _hf_linear(peak_value: Any, num_warmup_steps: Any = 0, *, num_training_steps
 def _hf_cosine(
     peak_value: Any, num_warmup_steps: Any = 0, *, num_training_steps: Any, num_cycles: float = 0.5
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     _only_half_cycle(num_cycles)
     return Warmup(
         CosineDecay(peak_value, _decay_steps(num_warmup_steps, num_training_steps)),
@@ -64,6 +82,7 @@ def _hf_cosine(
 def _hf_cosine_with_restarts(
     peak_value: Any, num_warmup_steps: Any = 0, *, num_training_steps: Any, num_cycles: int = 1
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     check_positive("num_cycles", num_cycles)
     cycle_steps = _decay_steps(num_warmup_steps, num_training_steps) / num_cycles
     return Warmup(CosineRestarts(peak_value, cycle_steps, cycle_limit=num_cycles), num_warmup_steps)
@@ -77,6 +96,8 @@ def _hf_polynomial(
     lr_end: float = 1e-7,
     power: float = 1.0,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
+    check_finite("lr_end", lr_end)
     if is_concrete(peak_value) and is_concrete(lr_end) and not lr_end < peak_value:
         raise ValueError(
             f"lr_end must be smaller than peak_value={peak_value}, got lr_end={lr_end}"
@@ -88,10 +109,12 @@ def _hf_polynomial(
 
 
 def _hf_constant_with_warmup(peak_value: Any, num_warmup_steps: Any = 0) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     return Warmup(Constant(peak_value), num_warmup_steps)
 
 
 def _hf_inverse_sqrt(peak_value: Any, num_warmup_steps: Any = 0, timescale: Any = None) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     return InverseSqrt(peak_value, num_warmup_steps, timescale)
 
 
@@ -104,6 +127,9 @@ def _hf_cosine_with_min_lr(
     min_lr: Any = None,
     min_lr_rate: Any = None,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
+    check_finite("min_lr", min_lr, optional=True)
+    check_finite("min_lr_rate", min_lr_rate, optional=True)
     _only_half_cycle(num_cycles)
     if (min_lr is None) == (min_lr_rate is None):
         raise ValueError(
@@ -127,6 +153,9 @@ def _hf_warmup_stable_decay(
     min_lr_ratio: Any = 0.0,
     num_cycles: float = 0.5,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
+    check_non_negative("num_stable_steps", num_stable_steps, optional=True)
+    check_finite("min_lr_ratio", min_lr_ratio)
     _only_half_cycle(num_cycles)
     if (num_training_steps is None) == (num_stable_steps is None):
         raise ValueError(
@@ -306,6 +335,9 @@ def _min_lr_ratio(name: str, cls: type[Schedule], kwargs: dict[str, Any]) -> Non
             f"min_lr_ratio={ratio!r} and end_value={kwargs['end_value']!r}"
         )
     check_finite("min_lr_ratio", ratio)
+    check_computed(
+        "min_lr_ratio", f"min_lr_ratio * {peak_name}", np.multiply, ratio, kwargs[peak_name]
+    )
     kwargs["end_value"] = ratio * kwargs[peak_name]
 
 
