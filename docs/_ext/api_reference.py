@@ -20,7 +20,16 @@ from jaxsched._config import REGISTRY
 
 # The public names that are not schedules, by section.
 GROUPS: dict[str, list[str]] = {
-    "Building schedules": ["Schedule", "get", "from_config", "product", "sgdr", "stack", "plot"],
+    "Building schedules": [
+        "Schedule",
+        "get",
+        "from_config",
+        "register_function",
+        "product",
+        "sgdr",
+        "stack",
+        "plot",
+    ],
     "With optax": [
         "inject",
         "current_lr",
