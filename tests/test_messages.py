@@ -105,6 +105,7 @@ CASES: dict[str, tuple[Callable[[], Any], str]] = {
         lambda: jaxsched.get(
             "warmup_stable_decay",
             peak_value=0.1,
+            num_warmup_steps=2,  # the transformers meaning
             num_decay_steps=3,
             num_stable_steps=5,
             min_lr_ratio="0.1",
