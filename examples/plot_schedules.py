@@ -48,8 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'schedule':30s}" + "".join(f"{f'step {s}':>12s}" for s in at))
     for name, schedule in schedules.items():
         print(f"{name:30s}" + "".join(f"{v:12.5f}" for v in np.asarray(schedule(at))))
-    path = jaxsched.plot(schedules, args.steps, args.out, title="jaxsched schedules")
-    print(f"plot: {path}")
+    jaxsched.plot(schedules, args.steps, args.out, title="jaxsched schedules")
+    print(f"plot: {args.out}")
     return 0
 
 

@@ -5,8 +5,7 @@ a learning rate. The lowercase names are the constructors (`jaxsched.cosine_deca
 CamelCase names are the same classes, for `isinstance` checks and type hints.
 """
 
-from jaxsched._base import Schedule as Schedule
-from jaxsched._base import from_config as from_config
+from jaxsched._allowed_functions import register_function as register_function
 from jaxsched._combine import Advance as Advance
 from jaxsched._combine import Alternate as Alternate
 from jaxsched._combine import ByFraction as ByFraction
@@ -17,6 +16,7 @@ from jaxsched._combine import Scale as Scale
 from jaxsched._combine import Warmup as Warmup
 from jaxsched._combine import product as product
 from jaxsched._combine import stack as stack
+from jaxsched._config import from_config as from_config
 from jaxsched._constant import Constant as Constant
 from jaxsched._cooldown import Cooldown as Cooldown
 from jaxsched._cooldown import Swa as Swa
@@ -52,6 +52,7 @@ from jaxsched._polynomial import PolynomialDecay as PolynomialDecay
 from jaxsched._polynomial import PolynomialRamp as PolynomialRamp
 from jaxsched._polynomial import WarmupConstant as WarmupConstant
 from jaxsched._registry import get as get
+from jaxsched._schedule import Schedule as Schedule
 from jaxsched._step import ConstantFactor as ConstantFactor
 from jaxsched._step import MultistepDecay as MultistepDecay
 from jaxsched._step import PiecewiseConstant as PiecewiseConstant
@@ -188,6 +189,7 @@ __all__ = [
     "polynomial_ramp",
     "product",
     "reduce_on_plateau",
+    "register_function",
     "scale",
     "set_scale",
     "sgdr",

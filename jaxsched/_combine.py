@@ -9,24 +9,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
+from jaxsched._checks import (
     as_tuple,
     check,
     check_finite,
     check_increasing,
     check_non_negative,
     check_positive,
-    clamp01,
-    float_dtype,
-    floor_div,
     is_concrete,
-    lerp,
-    register,
-    safe_div,
-    set_field,
-    static_field,
+    short_repr,
 )
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, float_dtype, floor_div, lerp, safe_div
+from jaxsched._schedule import Schedule, check_nesting, set_field, static_field
 from jaxsched._shapes import check_shape, warmup_fraction
 from jaxsched._typing import ArrayLike
 
@@ -41,6 +36,7 @@ def check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
             )
     if not schedules:
         raise ValueError(f"{name} must hold at least one schedule")
+    check_nesting(name, schedules)
     return schedules
 
 
@@ -130,12 +126,12 @@ class ByFraction(Schedule):
         for fraction in fractions:
             check_positive("fractions", fraction)
         if all(is_concrete(f) for f in fractions):
-            check(
-                "fractions",
-                np.sum(fractions, axis=0),
-                lambda v: np.abs(v - 1) < 1e-6,
-                "summing to 1",
-            )
+            total = np.sum(np.asarray(fractions, np.float64), axis=0)
+            if not bool(np.all(np.abs(total - 1) < 1e-6)):
+                raise ValueError(
+                    f"fractions must sum to 1, got fractions={short_repr(fractions)} (sum "
+                    f"{short_repr(total)})"
+                )
 
     def _at(self, step: jax.Array) -> jax.Array:
         starts, share = [], 0.0
@@ -192,12 +188,13 @@ class Warmup(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
-        anchor = warmup if self.continuous and not self.prefix else 0.0
-        target = self.schedule(jnp.full_like(step, anchor))
-        progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
-        ramp = lerp(self.init_value, target, progress)
         after = step if not self.prefix else jnp.maximum(step - warmup, 0.0)
-        return jnp.where(step < warmup, ramp, self.schedule(after))
+        # One evaluation of the schedule: at step 0 (the ramp's target) during the warmup, at
+        # `after` from its end. Two would double the work at every level of nesting.
+        warming = step < warmup
+        inner = self.schedule(jnp.where(warming, 0.0, after))
+        progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
+        return jnp.where(warming, lerp(self.init_value, inner, progress), inner)
 
 
 @register("alternate")

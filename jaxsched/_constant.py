@@ -5,7 +5,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import Schedule, check_finite, float_dtype, register
+from jaxsched._checks import check_finite
+from jaxsched._config import register
+from jaxsched._numerics import float_dtype
+from jaxsched._schedule import Schedule
 from jaxsched._typing import ArrayLike
 
 

@@ -9,24 +9,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    PI,
-    Schedule,
+from jaxsched._checks import (
     check,
     check_computed,
     check_finite,
+    check_greater,
     check_non_negative,
     check_positive,
-    clamp01,
-    is_concrete,
-    lerp,
-    power,
-    register,
-    safe_div,
-    snap_to_whole,
-    times_power,
 )
 from jaxsched._combine import Join
+from jaxsched._config import register
+from jaxsched._numerics import PI, clamp01, lerp, power, safe_div, snap_to_whole, times_power
+from jaxsched._schedule import Schedule
 from jaxsched._typing import ArrayLike
 
 
@@ -113,14 +107,10 @@ class WarmupCosineDecay(Schedule):
         check_positive("decay_steps", self.decay_steps)
         check_finite("end_value", self.end_value)
         check_positive("exponent", self.exponent)
-        if is_concrete(self.warmup_steps) and is_concrete(self.decay_steps):
-            check(
-                "decay_steps",
-                np.asarray(self.decay_steps) - np.asarray(self.warmup_steps),
-                lambda v: v > 0,
-                f"greater than warmup_steps={self.warmup_steps} (it includes the warmup); "
-                "decay_steps - warmup_steps",
-            )
+        check_greater(
+            "decay_steps", self.decay_steps, "warmup_steps", self.warmup_steps,
+            " (decay_steps counts the warmup)",
+        )  # fmt: skip
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
@@ -277,6 +267,8 @@ def sgdr(cosine_kwargs: Sequence[Mapping[str, Any]]) -> Join:
             cycles.append(WarmupCosineDecay(**kwargs))
         except TypeError as e:
             raise ValueError(f"bad arguments in cosine_kwargs[{i}]: {e}") from None
+        except ValueError as e:
+            raise ValueError(f"cosine_kwargs[{i}]: {e}") from None
         if i:
             boundaries.append(start)
         start = start + cycles[-1].decay_steps

@@ -10,25 +10,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    PI,
-    Schedule,
+from jaxsched._allowed_functions import resolve_function
+from jaxsched._checks import (
     check,
     check_choice,
     check_computed,
     check_finite,
     check_positive,
-    clamp01,
-    floor_div,
     is_concrete,
-    lerp,
-    register,
-    resolve_function,
-    safe_div,
-    set_field,
-    static_field,
-    times_power,
 )
+from jaxsched._config import register
+from jaxsched._numerics import PI, clamp01, floor_div, lerp, safe_div, times_power
+from jaxsched._schedule import Schedule, set_field, static_field
 from jaxsched._typing import ArrayLike
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")

@@ -7,19 +7,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
-    check_finite,
-    check_non_negative,
-    check_positive,
-    clamp01,
-    floor_div,
-    lerp,
-    register,
-    safe_div,
-    static_field,
-    times_power,
-)
+from jaxsched._checks import check_finite, check_non_negative, check_positive
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, floor_div, lerp, safe_div, times_power
+from jaxsched._schedule import Schedule, static_field
 from jaxsched._typing import ArrayLike
 
 

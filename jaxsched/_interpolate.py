@@ -9,21 +9,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    PI,
-    Schedule,
+from jaxsched._checks import (
     check,
     check_choice,
     check_finite,
     check_increasing,
     check_positive,
     is_concrete,
-    lerp,
-    register,
-    snap_to_whole,
-    static_field,
 )
+from jaxsched._config import register
 from jaxsched._cyclic import check_one_cycle_values
+from jaxsched._numerics import PI, lerp, snap_to_whole
+from jaxsched._schedule import Schedule, static_field
 from jaxsched._step import split_boundaries_and_scales
 from jaxsched._typing import ArrayLike
 

@@ -14,15 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched._base import (
-    Schedule,
-    check,
-    check_computed,
-    check_positive,
-    float_dtype,
-    register_pytree,
-)
-from jaxsched._inject import inject
+from jaxsched._checks import check, check_computed, check_positive
+from jaxsched._inject import factory_parameters, inject
+from jaxsched._numerics import float_dtype
+from jaxsched._plot import new_figure, save_figure
+from jaxsched._schedule import Schedule, register_pytree
 
 
 @register_pytree
@@ -114,31 +110,31 @@ class LRFindResult:
             rows.append(row)
         return "\n".join(rows)
 
-    def plot(self, path: str | os.PathLike[str], *, title: str | None = None) -> str:
-        """Draws the smoothed loss against the learning rate, with the suggestions, as a PNG.
+    def plot(self, path: str | os.PathLike[str] | None = None, *, title: str | None = None) -> Any:
+        """Draws the smoothed loss against the learning rate, with the suggestions.
 
         Args:
-          path: where to write the PNG; missing parent folders are created.
+          path: if given, where to write the figure (PNG, SVG, PDF, ... by its extension);
+            missing parent folders are created. Nothing is written without it.
           title: an optional title.
 
         Returns:
-          The path written, as a string.
+          The `matplotlib.figure.Figure` (not left open in pyplot: a notebook shows it once).
 
         Raises:
           ImportError: if matplotlib is missing (install the `plot` extra).
+
+        Examples:
+          >>> import numpy as np, jaxsched
+          >>> lrs = np.geomspace(1e-4, 1.0, 20)
+          >>> result = jaxsched.LRFindResult(lrs, (np.log10(lrs) + 2) ** 2, lrs, False, 0, 0,
+          ...                                {"minimum": 1e-3})
+          >>> figure = result.plot(title="range test")
+          >>> [line.get_label() for line in figure.axes[0].get_lines()]
+          ['smoothed loss', 'minimum: 1.00e-03']
         """
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "LRFindResult.plot needs matplotlib: pip install 'jaxsched[plot]'"
-            ) from e
-
         lrs, losses = self.trimmed()
-        figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+        figure, axes = new_figure("LRFindResult.plot", (8, 4.5))
         axes.plot(lrs, losses, label="smoothed loss")
         for (name, lr), marker in zip(self.suggestions.items(), "ov^sDP", strict=False):
             if math.isfinite(lr) and lrs.size:
@@ -152,10 +148,8 @@ class LRFindResult:
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small")
         figure.tight_layout()
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        figure.savefig(path)
-        plt.close(figure)
-        return str(path)
+        save_figure(figure, path)
+        return figure
 
 
 def lr_find(
@@ -217,7 +211,7 @@ def lr_find(
       diverge_factor: stop once the smoothed loss exceeds this times its best (positive).
       skip_start: points left out at the start; default `num_steps // 10`.
       skip_end: points left out at the end (non-negative).
-      plot: if given, the curve is also drawn to this PNG path.
+      plot: if given, the curve is also drawn to this path (`result.plot(path)`).
       slide_lr_diff: the "slide" suggester's distance between compared points (positive int;
         fastai's `lr_diff`).
       slide_thresh: the "slide" suggester's gradient tolerance, in loss units per point
@@ -243,6 +237,7 @@ def lr_find(
     skip_start = _check_arguments(
         start_lr, end_lr, num_steps, beta, diverge_factor, skip_start, skip_end
     )
+    factory_parameters("optimizer", optimizer)
     if isinstance(slide_lr_diff, bool) or not (
         isinstance(slide_lr_diff, int) and slide_lr_diff >= 1
     ):

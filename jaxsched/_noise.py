@@ -8,17 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
-    check,
-    check_choice,
-    check_non_negative,
-    check_positive,
-    is_concrete,
-    register,
-    static_field,
-)
+from jaxsched._checks import check, check_choice, check_non_negative, check_positive, is_concrete
 from jaxsched._combine import check_schedules
+from jaxsched._config import register
+from jaxsched._schedule import Schedule, static_field
 from jaxsched._typing import ArrayLike
 
 _NOISE_TYPES = ("normal", "uniform")

@@ -9,18 +9,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Numeric,
-    _short_repr,
+from jaxsched._checks import (
     check,
     check_choice,
     check_finite,
     check_non_negative,
-    float_dtype,
-    normalise_floats,
-    register_pytree,
-    static_field,
+    check_real,
+    short_repr,
 )
+from jaxsched._numerics import Numeric, float_dtype
+from jaxsched._schedule import normalise_floats, register_pytree, static_field
 from jaxsched._typing import ArrayLike
 
 
@@ -172,6 +170,9 @@ class ReduceOnPlateau:
 
     def update(self, state: PlateauState, metric: Numeric) -> PlateauState:
         """The state after observing `metric` (a scalar; pure and jittable)."""
+        # A non-finite metric is allowed (it never counts as an improvement); a string,
+        # None or a complex number is a mistake that NumPy would report without its name.
+        check_real("metric", metric, "a real number (the monitored loss or score)", finite=False)
         metric = jnp.asarray(metric, state.best.dtype)
         count = state.count + 1
         # optax's running mean: exact for one metric, the mean of all of them otherwise.
@@ -215,7 +216,7 @@ class ReduceOnPlateau:
 
     def __repr__(self) -> str:
         args = ", ".join(
-            f"{f.name}={_short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)
+            f"{f.name}={short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)
         )
         return f"reduce_on_plateau({args})"
 

@@ -5,19 +5,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
-    check_finite,
-    check_non_negative,
-    check_positive,
-    clamp01,
-    floor_div,
-    lerp,
-    power,
-    register,
-    safe_div,
-    static_field,
-)
+from jaxsched._checks import check_finite, check_non_negative, check_positive
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, floor_div, lerp, power, safe_div
+from jaxsched._schedule import Schedule, static_field
 from jaxsched._typing import ArrayLike
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jaxsched._base import Schedule, as_tuple
+from jaxsched._checks import as_tuple
 from jaxsched._cosine import CosineDecay, CosineRestarts, WarmupCosineDecay
 from jaxsched._exponential import ExponentialDecay, InverseTimeDecay
 from jaxsched._polynomial import PolynomialDecay
+from jaxsched._schedule import Schedule
 from jaxsched._step import PiecewiseConstant
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jaxsched._base import Schedule, as_tuple, is_concrete
+from jaxsched._checks import as_tuple, is_concrete
 from jaxsched._combine import Product, Warmup
 from jaxsched._constant import Constant
 from jaxsched._cosine import CosineRestarts
@@ -21,6 +21,7 @@ from jaxsched._exponential import InverseSqrt
 from jaxsched._noise import Noise
 from jaxsched._plateau import ReduceOnPlateau
 from jaxsched._polynomial import PolynomialDecay
+from jaxsched._schedule import Schedule
 from jaxsched._step import MultistepDecay, StepDecay
 from jaxsched._tanh import TanhDecay
 from jaxsched._wsd import WarmupStableDecay

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jaxsched._base import Schedule
 from jaxsched._combine import Join, Product
 from jaxsched._cooldown import Swa
 from jaxsched._cosine import CosineDecay, CosineRestarts
@@ -20,6 +19,7 @@ from jaxsched._exponential import ExponentialDecay
 from jaxsched._function import LambdaSchedule, Multiplicative
 from jaxsched._plateau import ReduceOnPlateau
 from jaxsched._polynomial import Linear, PolynomialDecay
+from jaxsched._schedule import Schedule
 from jaxsched._step import ConstantFactor, MultistepDecay, StepDecay
 
 

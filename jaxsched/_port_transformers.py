@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jaxsched._base import Schedule, check_positive, is_concrete
+from jaxsched._checks import check_finite, check_non_negative, check_positive, is_concrete
 from jaxsched._combine import Advance, Join, Warmup
 from jaxsched._constant import Constant
 from jaxsched._cosine import CosineDecay, CosineRestarts
@@ -24,6 +24,7 @@ from jaxsched._exponential import InverseSqrt
 from jaxsched._plateau import ReduceOnPlateau
 from jaxsched._polynomial import PolynomialDecay
 from jaxsched._port_torch import reduce_lr_on_plateau
+from jaxsched._schedule import Schedule
 from jaxsched._wsd import WarmupStableDecay
 
 
@@ -43,6 +44,15 @@ def _decay_steps(num_warmup_steps: Any, num_training_steps: Any) -> Any:
     return num_training_steps - num_warmup_steps
 
 
+def _check_common(peak_value: Any, num_warmup_steps: Any) -> None:
+    """Checks the shared arguments under their transformers names.
+
+    The schedules built from them would report `init_value` and `warmup_steps` instead.
+    """
+    check_finite("peak_value", peak_value)
+    check_non_negative("num_warmup_steps", num_warmup_steps)
+
+
 def _only_half_cycle(num_cycles: Any) -> None:
     if num_cycles != 0.5:
         raise ValueError(
@@ -52,6 +62,8 @@ def _only_half_cycle(num_cycles: Any) -> None:
 
 
 def _end_value(peak_value: Any, min_lr: Any, min_lr_rate: Any) -> Any:
+    check_finite("min_lr", min_lr, optional=True)
+    check_finite("min_lr_rate", min_lr_rate, optional=True)
     if (min_lr is None) == (min_lr_rate is None):
         raise ValueError(
             f"exactly one of min_lr and min_lr_rate must be given, got min_lr={min_lr} and "
@@ -61,6 +73,7 @@ def _end_value(peak_value: Any, min_lr: Any, min_lr_rate: Any) -> Any:
 
 
 def linear(peak_value: Any, num_warmup_steps: Any = 0, num_training_steps: Any = None) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     decay = PolynomialDecay(peak_value, 0.0, _decay_steps(num_warmup_steps, num_training_steps))
     return Warmup(decay, num_warmup_steps)
 
@@ -71,6 +84,7 @@ def cosine(
     num_training_steps: Any = None,
     num_cycles: Any = 0.5,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     _only_half_cycle(num_cycles)
     return Warmup(
         CosineDecay(peak_value, _decay_steps(num_warmup_steps, num_training_steps)),
@@ -84,6 +98,7 @@ def cosine_with_restarts(
     num_training_steps: Any = None,
     num_cycles: Any = 1,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     check_positive("num_cycles", num_cycles)
     cycle_steps = _decay_steps(num_warmup_steps, num_training_steps) / num_cycles
     return Warmup(CosineRestarts(peak_value, cycle_steps, cycle_limit=num_cycles), num_warmup_steps)
@@ -96,6 +111,8 @@ def polynomial(
     lr_end: Any = 1e-7,
     power: Any = 1.0,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
+    check_finite("lr_end", lr_end)
     if is_concrete(peak_value) and is_concrete(lr_end) and not lr_end < peak_value:
         raise ValueError(
             f"lr_end must be smaller than the learning rate {peak_value}, got lr_end={lr_end}"
@@ -116,6 +133,7 @@ def constant(
 def constant_with_warmup(
     peak_value: Any, num_warmup_steps: Any = 0, num_training_steps: Any = None
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     del num_training_steps
     return Warmup(Constant(peak_value), num_warmup_steps)
 
@@ -126,6 +144,7 @@ def inverse_sqrt(
     num_training_steps: Any = None,
     timescale: Any = None,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     del num_training_steps
     return InverseSqrt(peak_value, num_warmup_steps, timescale)
 
@@ -138,6 +157,7 @@ def cosine_with_min_lr(
     min_lr: Any = None,
     min_lr_rate: Any = None,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
     _only_half_cycle(num_cycles)
     end_value = _end_value(peak_value, min_lr, min_lr_rate)
     decay = CosineDecay(peak_value, _decay_steps(num_warmup_steps, num_training_steps), end_value)
@@ -159,6 +179,7 @@ def cosine_warmup_with_min_lr(
     `warmup_lr_rate`, default `1 / num_warmup_steps`), and its cosine runs one step ahead:
     `progress = (step - num_warmup_steps + 1) / (num_training_steps - num_warmup_steps)`.
     """
+    _check_common(peak_value, num_warmup_steps)
     _only_half_cycle(num_cycles)
     end_value = _end_value(peak_value, min_lr, min_lr_rate)
     decay = CosineDecay(peak_value, _decay_steps(num_warmup_steps, num_training_steps), end_value)
@@ -183,6 +204,9 @@ def warmup_stable_decay(
     min_lr_ratio: Any = 0.0,
     num_cycles: Any = 0.5,
 ) -> Schedule:
+    _check_common(peak_value, num_warmup_steps)
+    check_non_negative("num_stable_steps", num_stable_steps, optional=True)
+    check_finite("min_lr_ratio", min_lr_ratio)
     _only_half_cycle(num_cycles)
     if num_decay_steps is None:
         raise ValueError("num_decay_steps must be given (the length of the decay)")
@@ -252,38 +276,45 @@ SCHEDULER_TYPES: dict[str, Callable[..., Any]] = {
 # The `get_*` functions, with their own signatures (`optimizer` and `last_epoch` left out,
 # `lr` added).
 def get_constant_schedule(lr: Any) -> Schedule:
+    check_finite("lr", lr)
     return constant(lr)
 
 
 def get_constant_schedule_with_warmup(lr: Any, num_warmup_steps: Any) -> Schedule:
+    check_finite("lr", lr)
     return constant_with_warmup(lr, num_warmup_steps)
 
 
 def get_linear_schedule_with_warmup(
     lr: Any, num_warmup_steps: Any, num_training_steps: Any
 ) -> Schedule:
+    check_finite("lr", lr)
     return linear(lr, num_warmup_steps, num_training_steps)
 
 
 def get_cosine_schedule_with_warmup(
     lr: Any, num_warmup_steps: Any, num_training_steps: Any, num_cycles: Any = 0.5
 ) -> Schedule:
+    check_finite("lr", lr)
     return cosine(lr, num_warmup_steps, num_training_steps, num_cycles)
 
 
 def get_cosine_with_hard_restarts_schedule_with_warmup(
     lr: Any, num_warmup_steps: Any, num_training_steps: Any, num_cycles: Any = 1
 ) -> Schedule:
+    check_finite("lr", lr)
     return cosine_with_restarts(lr, num_warmup_steps, num_training_steps, num_cycles)
 
 
 def get_polynomial_decay_schedule_with_warmup(
     lr: Any, num_warmup_steps: Any, num_training_steps: Any, lr_end: Any = 1e-7, power: Any = 1.0
 ) -> Schedule:
+    check_finite("lr", lr)
     return polynomial(lr, num_warmup_steps, num_training_steps, lr_end, power)
 
 
 def get_inverse_sqrt_schedule(lr: Any, num_warmup_steps: Any, timescale: Any = None) -> Schedule:
+    check_finite("lr", lr)
     return inverse_sqrt(lr, num_warmup_steps, timescale=timescale)
 
 
@@ -295,6 +326,7 @@ def get_cosine_with_min_lr_schedule_with_warmup(
     min_lr: Any = None,
     min_lr_rate: Any = None,
 ) -> Schedule:
+    check_finite("lr", lr)
     return cosine_with_min_lr(lr, num_warmup_steps, num_training_steps, num_cycles, min_lr,
                               min_lr_rate)  # fmt: skip
 
@@ -308,6 +340,7 @@ def get_cosine_with_min_lr_schedule_with_warmup_lr_rate(
     min_lr_rate: Any = None,
     warmup_lr_rate: Any = None,
 ) -> Schedule:
+    check_finite("lr", lr)
     return cosine_warmup_with_min_lr(lr, num_warmup_steps, num_training_steps, num_cycles,
                                      min_lr, min_lr_rate, warmup_lr_rate)  # fmt: skip
 
@@ -323,6 +356,7 @@ def get_wsd_schedule(
     min_lr_ratio: Any = 0.0,
     num_cycles: Any = 0.5,
 ) -> Schedule:
+    check_finite("lr", lr)
     return warmup_stable_decay(lr, num_warmup_steps, num_training_steps, num_decay_steps,
                                num_stable_steps, warmup_type, decay_type, min_lr_ratio,
                                num_cycles)  # fmt: skip

@@ -9,12 +9,15 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal, overload
 
 import jax.numpy as jnp
+import numpy as np
 
-from jaxsched._base import REGISTRY, Schedule, check_finite, check_positive
+from jaxsched._checks import check_computed, check_finite, check_positive
+from jaxsched._config import REGISTRY
 from jaxsched._cosine import sgdr
 from jaxsched._plateau import ReduceOnPlateau
 from jaxsched._port import PEERS, did_you_mean, parameters, resolve, unexpected
 from jaxsched._port_transformers import SCHEDULER_TYPES
+from jaxsched._schedule import Schedule
 
 # Names shared with jaxsched's own schedules switch to the transformers meaning when one of
 # these (transformers-only) arguments is given.
@@ -176,6 +179,9 @@ def _min_lr_ratio(name: str, cls: type[Schedule], kwargs: dict[str, Any]) -> Non
             f"min_lr_ratio={ratio!r} and end_value={kwargs['end_value']!r}"
         )
     check_finite("min_lr_ratio", ratio)
+    check_computed(
+        "min_lr_ratio", f"min_lr_ratio * {peak_name}", np.multiply, ratio, kwargs[peak_name]
+    )
     kwargs["end_value"] = ratio * kwargs[peak_name]
 
 

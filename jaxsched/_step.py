@@ -8,19 +8,17 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
+from jaxsched._checks import (
     as_tuple,
     check,
     check_finite,
     check_increasing,
     check_non_negative,
     check_positive,
-    floor_div,
-    register,
-    set_field,
-    times_power,
 )
+from jaxsched._config import register
+from jaxsched._numerics import floor_div, times_power
+from jaxsched._schedule import Schedule, set_field
 from jaxsched._typing import ArrayLike
 
 

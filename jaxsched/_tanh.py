@@ -6,16 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
-    check,
-    check_computed,
-    check_finite,
-    check_positive,
-    is_concrete,
-    register,
-    safe_div,
-)
+from jaxsched._checks import check, check_computed, check_finite, check_positive, is_concrete
+from jaxsched._config import register
+from jaxsched._numerics import safe_div
+from jaxsched._schedule import Schedule
 from jaxsched._typing import ArrayLike
 
 

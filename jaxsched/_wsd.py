@@ -10,22 +10,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
+from jaxsched._checks import (
     as_tuple,
     check,
     check_finite,
     check_increasing,
     check_non_negative,
     check_positive,
-    clamp01,
     is_concrete,
-    lerp,
-    register,
-    safe_div,
-    set_field,
-    static_field,
 )
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, lerp, safe_div
+from jaxsched._schedule import Schedule, set_field, static_field
 from jaxsched._shapes import check_shape, decay_fraction, warmup_fraction
 from jaxsched._typing import ArrayLike
 

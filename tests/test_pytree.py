@@ -22,7 +22,7 @@ from flax import nnx
 from hypothesis import assume, given, settings
 
 import jaxsched
-from jaxsched._base import REGISTRY
+from jaxsched._config import REGISTRY
 from tests import reference
 from tests.test_inject import CATALOGUE
 from tests.test_properties import ANY_SPEC, FAMILIES, NESTED, build, children, key_steps

@@ -1,4 +1,4 @@
-"""Hand-computed values and conventions of each schedule, the registry and plotting."""
+"""Hand-computed values and conventions of each schedule and the registry."""
 
 from __future__ import annotations
 
@@ -162,16 +162,6 @@ def test_stack_refuses_schedules_of_different_structure() -> None:
         jaxsched.stack(
             [jaxsched.cyclic(0.0, 1.0, 2), jaxsched.cyclic(0.0, 1.0, 2, mode="exp_range")]
         )
-
-
-def test_plot_writes_a_png(tmp_path) -> None:
-    path = jaxsched.plot(
-        {"cosine": jaxsched.cosine_decay(1.0, 50), "1cycle": jaxsched.one_cycle(1.0, 50)},
-        steps=60,
-        path=tmp_path / "sub" / "schedules.png",
-    )
-    with open(path, "rb") as f:
-        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 def test_one_cycle_reaches_its_final_value_exactly_on_the_last_step() -> None:

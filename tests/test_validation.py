@@ -194,3 +194,20 @@ def test_numbers_of_every_kind_are_accepted_and_stored_as_floats() -> None:
         assert type(schedule.init_value) is float and schedule.decay_steps == 1.0
     on_device = jaxsched.cosine_decay(jnp.float32(1.0), 10)
     assert isinstance(on_device.init_value, jax.Array)
+
+
+def _halving(step):
+    return 0.5 + 0.0 * step
+
+
+@pytest.mark.parametrize("max_steps", [2**20 + 1, 2**31 - 1, 10**12])
+def test_multiplicative_refuses_a_table_longer_than_its_limit_naming_it(max_steps: int) -> None:
+    with pytest.raises(ValueError, match=rf"in \[0, 2\*\*20\].*got max_steps={max_steps}$"):
+        jaxsched.multiplicative(_halving, max_steps=max_steps)
+    with pytest.raises(ValueError, match=r"2\*\*20"):
+        jaxsched.get("multiplicative", fn=_halving, max_steps=max_steps)
+
+
+def test_multiplicative_at_its_limit_builds_and_evaluates() -> None:
+    schedule = jaxsched.multiplicative(lambda k: 1.0 - 0.0 * k, max_steps=2**20)
+    np.testing.assert_array_equal(schedule(np.asarray([0.0, 2**20, 2**40])), [1.0, 1.0, 1.0])

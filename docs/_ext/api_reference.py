@@ -35,7 +35,7 @@ import jaxsched
 GROUPS: dict[str, tuple[str, list[str]]] = {
     "Schedules in general": (
         "What every schedule is, and building one by name or from a config.",
-        ["Schedule", "get", "from_config", "ArrayLike"],
+        ["Schedule", "get", "from_config", "register_function", "ArrayLike"],
     ),
     "Constant, linear and polynomial": (
         "",
