@@ -46,8 +46,11 @@ def _hash(obj: Any) -> int:
     return hash((type(obj), obj.fn, getattr(obj, "max_steps", None), obj.init_value, params))
 
 
-def _evaluate(fn: Callable[..., Any], step: jax.Array, params: Mapping[str, Any]) -> jax.Array:
-    value = jnp.asarray(fn(step, **params), float_dtype())
+def _evaluate(
+    fn: Callable[..., Any] | str, step: jax.Array, params: Mapping[str, Any] | None
+) -> jax.Array:
+    assert callable(fn), "a function name is resolved at construction"
+    value = jnp.asarray(fn(step, **(params or {})), float_dtype())
     return jnp.broadcast_to(value, step.shape)
 
 
@@ -81,9 +84,9 @@ class LambdaSchedule(Schedule):
       [0.1   0.1   0.05  0.05  0.025]
     """
 
-    fn: Any = static_field()
+    fn: Callable[..., ArrayLike] | str = static_field()
     init_value: ArrayLike = 1.0
-    params: Any = None
+    params: Mapping[str, ArrayLike] | None = None
 
     def __post_init__(self) -> None:
         set_field(self, "fn", resolve_function(self.fn, "fn"))
@@ -126,10 +129,10 @@ class Multiplicative(Schedule):
       [1.   1.   0.5  0.5  0.25 0.25 0.25]
     """
 
-    fn: Any = static_field()
+    fn: Callable[..., ArrayLike] | str = static_field()
     max_steps: int = static_field()
     init_value: ArrayLike = 1.0
-    params: Any = None
+    params: Mapping[str, ArrayLike] | None = None
 
     def __post_init__(self) -> None:
         set_field(self, "fn", resolve_function(self.fn, "fn"))
