@@ -15,20 +15,21 @@ the share of the jitted float32 2048x2048 matmul's GFLOP/s, timed in the same tu
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import statistics
 import sys
-import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-from benchmarks import roofline
+import jaxsched
+from benchmarks import roofline, timing
 from examples import flags
-from examples.mnist import cpu_tuning
+from examples.mnist import core, cpu_tuning, models
 
 YNN = "xla_cpu_experimental_ynn_fusion_type"
+_MATMUL = "float32 matmul"
 # The convolution itself, kept before the NCHW variant patches `jax.lax` for its model.
 _LAX_CONV = jax.lax.conv_general_dilated
 
@@ -84,14 +85,8 @@ def _nchw_conv(inputs: Any, kernel: Any, window_strides: Any, padding: Any, **kw
     return out.transpose(0, 2, 3, 1)
 
 
-def _step(name: str, config: RooflineConfig) -> tuple[Any, list[Any]]:
-    """A variant's compiled step and its arguments (the state first)."""
-    import jax.numpy as jnp
-    import numpy as np
-
-    import jaxsched
-    from examples.mnist import core, models
-
+def _step(name: str, config: RooflineConfig) -> tuple[Any, timing.Side]:
+    """A variant's compiled step, and the step on one batch as a `benchmarks.timing` side."""
     options, donate, convs = VARIANTS[name]
     hyperparams = jax.device_put({"learning_rate": jaxsched.constant(0.01), "momentum": 0.9})
     original = jax.lax.conv_general_dilated
@@ -110,35 +105,28 @@ def _step(name: str, config: RooflineConfig) -> tuple[Any, list[Any]]:
         compiled = jitted.lower(*args).compile(compiler_options=options or None)
     finally:
         models.jax.lax.conv_general_dilated = original  # type: ignore[assignment]
-    return compiled, args
 
-
-def _time(compiled: Any, args: list[Any], steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
+    def step() -> Any:
         args[0], metrics = compiled(*args)
-    jax.block_until_ready(metrics)
-    return (time.perf_counter() - start) / steps
+        return metrics
+
+    return compiled, timing.loop(step)
 
 
 def measure(config: RooflineConfig) -> dict[str, Any]:
     """Every variant's images/s and GFLOP/s, in turns, and the matmul's GFLOP/s."""
     steps = {name: _step(name, config) for name in VARIANTS}
     flops = roofline.compiled_flops(next(iter(steps.values()))[0])
-    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for compiled, args in steps.values():
-        _time(compiled, args, 3)  # warm-up
-    matmul_timer, matmul_seconds = roofline.matmul_timer(), []
-    for _ in range(config.repeats):  # the matmul in turns too: it feels the load most
-        for name, (compiled, args) in steps.items():
-            times[name].append(_time(compiled, args, config.steps))
-        matmul_seconds.append(matmul_timer(5))
-    matmul = roofline.gflops(statistics.median(matmul_seconds))
+    sides = {name: side for name, (_, side) in steps.items()}
+    sides[_MATMUL] = roofline.matmul_side()  # in turns too: it feels the load most
+    counts = {name: config.steps for name in VARIANTS} | {_MATMUL: 5}
+    seconds = timing.medians(timing.in_turns(sides, counts, config.repeats))
+    matmul = roofline.gflops(seconds.pop(_MATMUL))
     results: dict[str, Any] = {"step_gflop": flops / 1e9, "matmul_gflops": matmul, "variants": {}}
-    for name, seconds in times.items():
-        gflops = flops / statistics.median(seconds) / 1e9
+    for name, median in seconds.items():
+        gflops = flops / median / 1e9
         results["variants"][name] = {
-            "images_per_s": config.batch_size / statistics.median(seconds),
+            "images_per_s": config.batch_size / median,
             "gflops": gflops,
             "share_of_matmul": gflops / matmul,
         }
@@ -153,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0],
     )
     cpu_tuning.keep_freed_memory()  # before JAX starts its backends, as the trainer does
-    print(f"load before {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"load before {timing.load():.2f}", flush=True)
     results = measure(config)
     results["load_after"] = os.getloadavg()
     print(f"{results['step_gflop']:.3f} GFLOP a step (XLA's count of the trainer's step)")
@@ -164,9 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({row['share_of_matmul']:.0%} of matmul)"
         )
     print(f"load after {results['load_after'][0]:.2f}")
-    if config.json:
-        with open(config.json, "w") as f:
-            json.dump(results, f, indent=1)
+    timing.write_json(config.json, results)
     return 0
 
 
