@@ -48,6 +48,8 @@ class TorchSide:
       keep_freed_memory: glibc keeps freed memory, as in the tuned JAX process.
       device: a torch device ("cpu", "cuda").
       compile: `torch.compile` the model (its first step, which compiles, is timed apart).
+      profile: instead of serving timings, run this many steps under `torch.profiler` after a
+        warm-up and print its table of operators (inductor's kernels named).
     """
 
     tiny: bool = False
@@ -55,6 +57,7 @@ class TorchSide:
     keep_freed_memory: bool = False
     device: str = "cpu"
     compile: bool = False
+    profile: int = 0
 
     def flags(self) -> list[str]:
         """The worker's command-line flags for this side."""
@@ -107,11 +110,33 @@ def serve(side: TorchSide) -> None:
             torch.cuda.synchronize()
         return time.perf_counter() - start
 
+    if side.profile:
+        torch._inductor.config.cpp.enable_kernel_profile = True  # its kernels by name
     compile_seconds = steps(1) if side.compile else None  # torch.compile compiles now
     header = {"threads": torch.get_num_threads(), "compile_seconds": compile_seconds}
     print(json.dumps(header), flush=True)
+    if side.profile:
+        _profile(torch, steps, side.profile)
+        return
     for line in sys.stdin:
         print(steps(int(line)), flush=True)
+
+
+def _profile(torch: Any, steps: Any, count: int) -> None:
+    """Prints milliseconds a step of every operator over `count` steps, after 10 unprofiled."""
+    steps(10)
+    activities = [torch.profiler.ProfilerActivity.CPU]
+    with torch.profiler.profile(activities=activities, record_shapes=True) as profiler:
+        seconds = steps(count)
+    print(f"{seconds / count * 1e3:.2f} ms a step under the profiler")
+    averages = profiler.key_averages(group_by_input_shape=True)
+    table = averages.table(
+        sort_by="self_cpu_time_total",
+        row_limit=40,
+        max_name_column_width=60,
+        max_shapes_column_width=70,
+    )
+    print(table)
 
 
 class TorchWorker:
