@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import glob
 import gzip
 import json
@@ -27,8 +28,10 @@ import tempfile
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-from benchmarks import timing, torch_peer
+from benchmarks import roofline, timing, torch_peer
 from benchmarks.trainer_step import TrainerStep
 from examples import flags
 from examples.mnist import cpu_tuning
@@ -87,6 +90,80 @@ def profile_jax(config: ProfileConfig) -> dict[str, Any]:
     return {"step_ms": seconds * 1e3, "thunks_ms": sum(total.values()), "thunks": thunks}
 
 
+def _dgrad(layer: Any) -> Any:
+    def dgrad(x: Any, w: Any, dy: Any) -> Any:  # scaled as the step scales it (the pooling)
+        return jax.vjp(layer, x, w)[1](dy)[0] * 0.25
+
+    return dgrad
+
+
+def _wgrad(layer: Any) -> Any:
+    def wgrad(x: Any, w: Any, dy: Any) -> Any:
+        return jax.vjp(layer, x, w)[1](dy)[1]
+
+    return wgrad
+
+
+def _conv(x: Any, w: Any) -> Any:
+    dims = ("NHWC", "HWIO", "NHWC")
+    return jax.lax.conv_general_dilated(x, w, (1, 1), "SAME", dimension_numbers=dims)
+
+
+def _forward(layer: Any) -> Any:
+    def forward(x: Any, w: Any) -> Any:  # with an elementwise op after it, as in the step
+        return layer(x, w) + 1.0
+
+    return forward
+
+
+def _layer_ops(batch: int) -> dict[str, tuple[Any, tuple[Any, ...], float]]:
+    """The step's convolutions and its large matrix products as functions of their operands,
+    each with the FLOPs XLA counts: the forward, the input gradient (dgrad) and the weight
+    gradient (wgrad) of conv1, conv2 and dense1, as `jax.vjp` writes them. Each has the
+    elementwise partner it has in the step, so that XLA:CPU gives it to the same library."""
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    layers: dict[str, tuple[Any, ...]] = {  # name -> (layer, input, weight, output shapes)
+        "conv1": (_conv, (batch, 28, 28, 1), (3, 3, 1, 32), (batch, 28, 28, 32)),
+        "conv2": (_conv, (batch, 14, 14, 32), (3, 3, 32, 64), (batch, 14, 14, 64)),
+        "dense1": (jnp.matmul, (batch, 3136), (3136, 256), (batch, 256)),
+    }
+    ops: dict[str, tuple[Any, tuple[Any, ...], float]] = {}
+    for name, (layer, *shapes) in layers.items():
+        x, w, dy = (jax.random.normal(k, s) for k, s in zip(keys, shapes, strict=True))
+        flops = 2.0 * np.prod(shapes[2]) * np.prod(shapes[1]) / shapes[1][-1]
+        ops[f"{name} forward"] = (_forward(layer), (x, w), flops)
+        if name != "conv1":  # the images need no gradient
+            ops[f"{name} dgrad"] = (_dgrad(layer), (x, w, dy), flops)
+        ops[f"{name} wgrad"] = (_wgrad(layer), (x, w, dy), flops)
+    return ops
+
+
+def time_layer_ops(config: ProfileConfig) -> dict[str, Any]:
+    """Each of `_layer_ops` compiled alone with the trainer's options, timed in turns with the
+    float32 2048x2048 matmul: milliseconds, GFLOP/s, and the time at the matmul's rate."""
+    options: dict[str, Any] = dict(cpu_tuning.compiler_options(jax.default_backend(), "cnn"))
+    sides, flops = {}, {}
+    for name, (function, args, count) in _layer_ops(config.batch_size).items():
+        compiled = jax.jit(function).lower(*args).compile(compiler_options=options or None)
+        sides[name], flops[name] = timing.loop(functools.partial(compiled, *args)), count
+    sides["matmul"] = roofline.matmul_side()
+    seconds = timing.medians(
+        timing.in_turns(sides, {n: 5 if n == "matmul" else 20 for n in sides}, 5)
+    )
+    matmul = roofline.gflops(seconds.pop("matmul"))
+    return {
+        "matmul_gflops": matmul,
+        "ops": {
+            name: {
+                "ms": s * 1e3,
+                "gflops": flops[name] / s / 1e9,
+                "limit_ms": flops[name] / matmul / 1e6,
+            }
+            for name, s in seconds.items()
+        },
+    }
+
+
 def profile_torch(compile: bool, config: ProfileConfig) -> str:
     """The PyTorch worker's table of operators over `config.steps` profiled steps."""
     side = torch_peer.TorchSide(False, config.batch_size, True, compile=compile)
@@ -115,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         if thunk["ms"] >= 0.005:
             name, shape, op = thunk["name"], thunk["shape"], thunk["op"]
             print(f"  {thunk['ms']:7.3f} ms  {name:28s} {shape:28s} {op}")
+    results["layer_ops"] = ops = time_layer_ops(config)
+    print(f"each alone, the trainer's options; matmul {ops['matmul_gflops']:.0f} GFLOP/s")
+    for name, op in ops["ops"].items():
+        rates = f"{op['gflops']:6.1f} GFLOP/s (at the matmul's rate {op['limit_ms']:.3f} ms)"
+        print(f"  {name:16s} {op['ms']:7.3f} ms {rates}")
     if config.torch and torch_peer.version() is not None:
         for compile in (False, True):
             print(profile_torch(compile, config))
