@@ -155,37 +155,31 @@ def _time_to_target(config: BenchmarkConfig, dataset: data.Dataset) -> dict[str,
     return None
 
 
+# The PyTorch CNN sides: (side, the key of JAX's ratio to it, its label in the table).
+_TORCH_PEERS = (
+    ("torch_step", "jax_over_torch", "eager step, CNN{glibc} ({threads} threads)"),
+    (
+        "torch_default_malloc_step",
+        "jax_over_torch_default_malloc",
+        "eager step, CNN, glibc's defaults",
+    ),
+    ("torch_compile_step", "jax_over_torch_compile", "torch.compile step, CNN{glibc}"),
+)
+
+
 def _torch_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
     """The printed table's PyTorch rows."""
-    same_glibc = ", same glibc setting" if results["cpu_tuning"] else ""
-    eager = f"PyTorch {results['torch']} eager step, CNN{same_glibc}"
+    glibc = ", same glibc setting" if results["cpu_tuning"] else ""
+    rows = []
+    for side, ratio, label in _TORCH_PEERS:
+        if ratio in results:
+            label = label.format(glibc=glibc, threads=results["torch_threads"])
+            value = f"{results[f'{side}_images_per_s']:.0f} images/s (JAX is {results[ratio]:.2f}x)"
+            rows.append((f"PyTorch {results['torch']} {label}", value))
+    if "torch_compile_seconds" in results:
+        rows.append(("PyTorch torch.compile, compile", f"{results['torch_compile_seconds']:.1f} s"))
     tiny = results["torch_tiny_step_microseconds"]
-    rows = [
-        (
-            f"{eager} ({results['torch_threads']} threads)",
-            f"{results['torch_step_images_per_s']:.0f} images/s "
-            f"(JAX is {results['jax_over_torch']:.2f}x)",
-        ),
-        ("PyTorch eager dispatch, linear model", f"{tiny:.0f} us/step"),
-    ]
-    if "jax_over_torch_default_malloc" in results:
-        rows.append(
-            (
-                "PyTorch eager step, CNN, glibc's defaults",
-                f"{results['torch_default_malloc_step_images_per_s']:.0f} images/s "
-                f"(JAX is {results['jax_over_torch_default_malloc']:.2f}x)",
-            )
-        )
-    if "jax_over_torch_compile" in results:
-        rows.append(
-            (
-                f"PyTorch torch.compile step, CNN{same_glibc}",
-                f"{results['torch_compile_step_images_per_s']:.0f} images/s "
-                f"(JAX is {results['jax_over_torch_compile']:.2f}x; "
-                f"compiled in {results['torch_compile_seconds']:.1f} s)",
-            )
-        )
-    return rows
+    return [*rows, ("PyTorch eager dispatch, linear model", f"{tiny:.0f} us/step")]
 
 
 def _rows(results: dict[str, Any]) -> list[tuple[str, str]]:
@@ -217,13 +211,9 @@ def _rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _ratios(results: dict[str, Any]) -> None:
-    for peer, ratio in (
-        ("torch_step", "jax_over_torch"),
-        ("torch_default_malloc_step", "jax_over_torch_default_malloc"),
-        ("torch_compile_step", "jax_over_torch_compile"),
-    ):
-        if f"{peer}_images_per_s" in results:
-            rate = results[f"{peer}_images_per_s"]
+    for side, ratio, _ in _TORCH_PEERS:
+        if f"{side}_images_per_s" in results:
+            rate = results[f"{side}_images_per_s"]
             results[ratio] = results["jax_step_images_per_s"] / rate
 
 
