@@ -29,7 +29,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from benchmarks import roofline, timing, torch_peer
 from benchmarks.trainer_step import TrainerStep
@@ -116,36 +115,37 @@ def _forward(layer: Any) -> Any:
     return forward
 
 
-def _layer_ops(batch: int) -> dict[str, tuple[Any, tuple[Any, ...], float]]:
-    """The step's convolutions and its large matrix products as functions of their operands,
-    each with the FLOPs XLA counts: the forward, the input gradient (dgrad) and the weight
-    gradient (wgrad) of conv1, conv2 and dense1, as `jax.vjp` writes them. Each has the
-    elementwise partner it has in the step, so that XLA:CPU gives it to the same library."""
+def _layer_ops(batch: int) -> dict[str, tuple[Any, tuple[Any, ...]]]:
+    """The step's convolutions and its large matrix products as functions of their operands:
+    the forward, the input gradient (dgrad) and the weight gradient (wgrad) of conv1, conv2
+    and dense1, as `jax.vjp` writes them. Each has the elementwise partner it has in the
+    step, so that XLA:CPU gives it to the same library."""
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     layers: dict[str, tuple[Any, ...]] = {  # name -> (layer, input, weight, output shapes)
         "conv1": (_conv, (batch, 28, 28, 1), (3, 3, 1, 32), (batch, 28, 28, 32)),
         "conv2": (_conv, (batch, 14, 14, 32), (3, 3, 32, 64), (batch, 14, 14, 64)),
         "dense1": (jnp.matmul, (batch, 3136), (3136, 256), (batch, 256)),
     }
-    ops: dict[str, tuple[Any, tuple[Any, ...], float]] = {}
+    ops: dict[str, tuple[Any, tuple[Any, ...]]] = {}
     for name, (layer, *shapes) in layers.items():
         x, w, dy = (jax.random.normal(k, s) for k, s in zip(keys, shapes, strict=True))
-        flops = 2.0 * np.prod(shapes[2]) * np.prod(shapes[1]) / shapes[1][-1]
-        ops[f"{name} forward"] = (_forward(layer), (x, w), flops)
+        ops[f"{name} forward"] = (_forward(layer), (x, w))
         if name != "conv1":  # the images need no gradient
-            ops[f"{name} dgrad"] = (_dgrad(layer), (x, w, dy), flops)
-        ops[f"{name} wgrad"] = (_wgrad(layer), (x, w, dy), flops)
+            ops[f"{name} dgrad"] = (_dgrad(layer), (x, w, dy))
+        ops[f"{name} wgrad"] = (_wgrad(layer), (x, w, dy))
     return ops
 
 
 def time_layer_ops(config: ProfileConfig) -> dict[str, Any]:
     """Each of `_layer_ops` compiled alone with the trainer's options, timed in turns with the
-    float32 2048x2048 matmul: milliseconds, GFLOP/s, and the time at the matmul's rate."""
+    float32 2048x2048 matmul: milliseconds, GFLOP/s, and the time at the matmul's rate, for
+    the FLOPs XLA counts (a padded convolution's border taps are not counted)."""
     options: dict[str, Any] = dict(cpu_tuning.compiler_options(jax.default_backend(), "cnn"))
     sides, flops = {}, {}
-    for name, (function, args, count) in _layer_ops(config.batch_size).items():
+    for name, (function, args) in _layer_ops(config.batch_size).items():
         compiled = jax.jit(function).lower(*args).compile(compiler_options=options or None)
-        sides[name], flops[name] = timing.loop(functools.partial(compiled, *args)), count
+        sides[name] = timing.loop(functools.partial(compiled, *args))
+        flops[name] = roofline.compiled_flops(compiled)
     sides["matmul"] = roofline.matmul_side()
     seconds = timing.medians(
         timing.in_turns(sides, {n: 5 if n == "matmul" else 20 for n in sides}, 5)

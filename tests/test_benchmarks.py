@@ -11,9 +11,10 @@ import sys
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
-from benchmarks import roofline, schedule_overhead, timing, torch_peer
+from benchmarks import roofline, schedule_overhead, step_profile, timing, torch_peer
 from benchmarks.accelerator import parts, suite
 from examples import flags
 from tests import mnist_helpers
@@ -133,3 +134,27 @@ def test_a_torch_side_round_trips_through_the_workers_flags():
     side = torch_peer.TorchSide(tiny=True, batch_size=8, keep_freed_memory=True, compile=True)
     parsed, _ = flags.parse(torch_peer.TorchSide, side.flags(), prog="x", description="")
     assert parsed == side
+
+
+def test_the_profiles_layer_ops_are_the_gradients_of_their_layers():
+    ops = step_profile._layer_ops(2)
+    assert list(ops) == [
+        "conv1 forward", "conv1 wgrad", "conv2 forward", "conv2 dgrad", "conv2 wgrad",
+        "dense1 forward", "dense1 dgrad", "dense1 wgrad",
+    ]  # fmt: skip
+    function, (x, w, dy) = ops["dense1 wgrad"]
+    np.testing.assert_allclose(function(x, w, dy), x.T @ dy, rtol=1e-4, atol=1e-5)
+    function, _ = ops["dense1 dgrad"]
+    np.testing.assert_allclose(function(x, w, dy), dy @ w.T * 0.25, rtol=1e-4, atol=1e-5)
+
+
+def test_the_profile_reads_each_hlo_instructions_shape_and_jax_operation():
+    hlo = (
+        "  %ynn_fusion.13 = f32[128,14,14,32]{3,2,1,0} fusion(%a, %b), kind=kCustom, "
+        'metadata={op_name="jit(train_step)/transpose(jvp())/div" stack_frame_id=46}\n'
+        "  ROOT %copy.5 = f32[10]{0} copy(%c)\n"
+    )
+    assert step_profile._instructions(hlo) == {
+        "ynn_fusion.13": ("f32[128,14,14,32]{3,2,1,0}", "jit(train_step)/transpose(jvp())/div"),
+        "copy.5": ("f32[10]{0}", ""),
+    }
