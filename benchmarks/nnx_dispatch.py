@@ -56,7 +56,7 @@ class DispatchConfig:
       json: also write the results to this file.
     """
 
-    model: str = "linear"
+    model: str = flags.option("linear", choices=("linear", "mlp", "cnn"))
     batch_size: int = 128
     steps: int = 200
     repeats: int = 7
@@ -162,7 +162,6 @@ def main(argv: list[str] | None = None) -> int:
         argv,
         prog="python -m benchmarks.nnx_dispatch",
         description=__doc__.split("\n\n")[0],
-        choices={"model": ("linear", "mlp", "cnn")},
     )
     cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the trainer does
     device = jax.devices()[0].device_kind

@@ -14,7 +14,6 @@ to the constant.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import time
 from typing import Any
@@ -25,6 +24,7 @@ import optax
 
 import jaxsched
 from benchmarks import timing
+from examples import flags
 
 # The event JAX records for every backend compile (the name `jax._src.dispatch` gives it).
 BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
@@ -127,13 +127,13 @@ def recompiles(variant: Variant, horizon: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = flags.ArgumentParser(
         prog="python -m benchmarks.schedule_overhead", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--width", type=int, default=256)
-    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per repeat")
+    parser.add_argument("--repeats", type=int, default=15, help="timings per variant")
+    parser.add_argument("--width", type=int, default=256, help="the MLP's hidden width")
+    parser.add_argument("--batch", type=int, default=128, help="examples per step")
     args = parser.parse_args(argv)
 
     key = jax.random.key(0)

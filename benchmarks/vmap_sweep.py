@@ -67,8 +67,8 @@ class SweepBenchmarkConfig:
     steps: int = 10
     repeats: int = 3
     batch_size: int = 128
-    model: str = "cnn"
-    conv: str = "auto"
+    model: str = flags.option("cnn", choices=("cnn", "mlp", "linear"))
+    conv: str = flags.option("auto", choices=("auto", "matmul", "native"))
     num_train: int = 4096
     memory_ks: tuple[int, ...] = (1, 2, 4, 8, 16)
     memory: bool = True
@@ -242,7 +242,6 @@ def main(argv: list[str] | None = None) -> int:
         argv,
         prog="python -m benchmarks.vmap_sweep",
         description=__doc__.split("\n\n")[0],
-        choices={"model": ("cnn", "mlp", "linear"), "conv": ("auto", "matmul", "native")},
         extra=_add_child_flags,
     )
     if namespace.memory_child is not None:

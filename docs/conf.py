@@ -29,8 +29,11 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx.ext.viewcode",
+    "offline_inventories",
     "catalogue",
     "api_reference",
+    "links",
 ]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build", "_generated"]
@@ -44,11 +47,14 @@ napoleon_use_rtype = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": False}
-# Type hints name JAX's and optax's types; the site does not link to other projects' docs.
-nitpicky = False
+# Parameters typed with the public alias show it by name (it is `Any` to type checkers).
+autodoc_type_aliases = {"ArrayLike": "jaxsched.ArrayLike"}
+# Every cross-reference must resolve: here, or in an inventory of offline_inventories.py.
+nitpicky = True
 # Docstrings write `name` for code, as optax's and flax's do.
 default_role = "code"
 
 html_theme = "furo"
 html_title = f"jaxsched {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["jaxsched.css"]

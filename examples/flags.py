@@ -1,28 +1,96 @@
 """Command-line flags from a config dataclass: every field is a `--field-name` flag.
 
-The examples' CLIs (the trainer, the study, time to accuracy) and the benchmarks describe
-their settings as one frozen dataclass each. `parse` turns its fields into flags, takes each
-flag's help from the `Attributes:` section of the dataclass's docstring and its default from
-the field, and builds the dataclass from what was given, so the dataclass's own checks
-(`__post_init__`) judge the values. Booleans get `--x/--no-x`, tuples take comma-separated
-values. Named presets (`--smoke`) set several fields at once; explicit flags win over them.
+The examples' CLIs and the benchmarks describe their settings as one frozen dataclass each,
+which may nest others (a study's `data: DataConfig`). `parse` turns every field, nested ones
+included, into one flat flag, takes its help from the `Attributes:` section of the docstring
+of the dataclass that declares it and its default from the default config, and builds the
+config from what was given, so that the dataclasses' own checks (`__post_init__`) judge the
+values. Booleans get `--x/--no-x`, tuples take comma-separated values, and a field declared
+with `option(..., choices=...)` takes only those values. Named presets (`--smoke`) set
+several fields at once; `--config FILE` starts from a JSON object of flag values (a file that
+`write` made); flags given on the command line win over both.
+
+`ArgumentParser` is argparse's parser with the conventions every entry point follows: an
+error is one line and exit status 2, every flag has a help text that shows its default, and a
+`%` in a help text is text.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
+import shlex
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NoReturn, TypeVar
 
 C = TypeVar("C")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """`argparse.ArgumentParser` whose errors are one line and whose flags all say what they
+    are: `add_argument` refuses a flag without help, escapes `%` in it (argparse %-formats
+    help texts), and `--help` shows every default."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        help_text = kwargs.get("help")
+        if help_text is None:
+            raise ValueError(f"{args[0]} has no help text")
+        if help_text is not argparse.SUPPRESS:
+            kwargs["help"] = help_text.replace("%", "%%")
+        return super().add_argument(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def option(
+    default: Any, *, choices: Sequence[str] = (), at_least: int | None = None, **metadata: Any
+) -> Any:
+    """A config field with a default, the values its flag accepts (`choices`, any if empty;
+    numbers of `at_least` or more) and other marks that its config reads (`metadata`);
+    `check` enforces the first two."""
+    metadata = {"choices": tuple(choices), "at_least": at_least, **metadata}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def flag(name: str) -> str:
     """The flag of a field: `--` and the name with dashes."""
     return "--" + name.replace("_", "-")
+
+
+def render(values: Mapping[str, Any]) -> str:
+    """Flag values as a command line gives them: `--epochs 3 --no-plot --keep-checkpoint-steps
+    20,48`."""
+    words = []
+    for name, value in values.items():
+        if isinstance(value, bool):
+            words.append(flag(name) if value else "--no-" + flag(name)[2:])
+            continue
+        text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        words.append(f"{flag(name)} {shlex.quote(text)}")
+    return " ".join(words)
+
+
+def check(config: Any) -> None:
+    """Raises ValueError for a field of `config` whose value is not among its `choices` or
+    below its `at_least` (`option`), naming its flag."""
+    for field in dataclasses.fields(config):
+        choices, low = field.metadata.get("choices"), field.metadata.get("at_least")
+        value, name = getattr(config, field.name), flag(field.name)
+        if choices and value not in choices:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        if low is not None and value < low:
+            raise ValueError(
+                f"{name} must be {'0 or more' if low == 0 else f'at least {low}'}, got {value}"
+            )
 
 
 def field_help(config_type: type, name: str) -> str:
@@ -41,37 +109,113 @@ def field_help(config_type: type, name: str) -> str:
     return " ".join(collected)
 
 
-def _parse_tuple(element: Callable[[str], Any]) -> Callable[[str], tuple[Any, ...]]:
-    def parse(text: str) -> tuple[Any, ...]:
+def _is_config(hint: Any) -> bool:
+    return dataclasses.is_dataclass(hint) and isinstance(hint, type)
+
+
+def leaves(config: Any) -> Iterator[tuple[type, dataclasses.Field[Any], Any, Any]]:
+    """Every flag of `config`: (the dataclass declaring it, its field, its type, its value),
+    nested configs walked in field order."""
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if _is_config(hints[field.name]):
+            yield from leaves(value)
+        else:
+            yield type(config), field, hints[field.name], value
+
+
+def as_flags(config: Any) -> dict[str, Any]:
+    """The flag values of `config`, nested configs flattened: {field name: value}."""
+    return {field.name: value for _, field, _, value in leaves(config)}
+
+
+def _element_type(hint: Any) -> Any:
+    """The type a flag's text or a file's value becomes: Optional's type, a tuple's element."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    return hint
+
+
+def _argument_type(hint: Any) -> Callable[[str], Any]:
+    hint = _element_type(hint)
+    if typing.get_origin(hint) is not tuple:
+        return typing.cast(Callable[[str], Any], hint)
+    element = typing.get_args(hint)[0]
+
+    def parse_tuple(text: str) -> tuple[Any, ...]:
         try:
             return tuple(element(x.strip()) for x in text.split(",") if x.strip())
         except ValueError as e:
             raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
 
-    return parse
+    return parse_tuple
 
 
-def _argument_type(hint: Any) -> Callable[[str], Any]:
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-    if typing.get_origin(hint) is tuple:
-        return _parse_tuple(typing.get_args(hint)[0])
-    return typing.cast(Callable[[str], Any], hint)
+def _from_json(name: str, hint: Any, value: Any) -> Any:
+    """A value read from a config file, checked against the field's type."""
+    optional = _element_type(hint) is not hint
+    hint = _element_type(hint)
+    if value is None and optional:
+        return None
+    if typing.get_origin(hint) is tuple and isinstance(value, list):
+        return tuple(_from_json(name, typing.get_args(hint)[0], item) for item in value)
+    if (hint is float and type(value) in (int, float)) or type(value) is hint:
+        return value
+    raise ValueError(f"{name} must be {getattr(hint, '__name__', hint)}, got {value!r}")
 
 
-def add_flags(
-    parser: argparse.ArgumentParser,
-    config_type: type,
-    choices: Mapping[str, Sequence[str]] | None = None,
-) -> None:
-    """Adds one flag per field of `config_type`; a flag that is not given is left out of the
-    parsed namespace (its default is the field's)."""
+def read(path: str, config_type: type) -> dict[str, Any]:
+    """The flag values in the JSON file `path`, checked against `config_type`'s fields.
+
+    Raises:
+      ValueError: the file cannot be read, is not a JSON object, or has a key that is not a
+        flag or a value of the wrong type.
+    """
+    try:
+        with open(path) as f:
+            values = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot read {path}: {e}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"{path} must hold a JSON object of flag values")
+    types_of = {field.name: hint for _, field, hint, _ in leaves(config_type())}
+    unknown = sorted(set(values) - set(types_of))
+    if unknown:
+        raise ValueError(f"{path}: {', '.join(unknown)} not among the flags")
+    return {name: _from_json(f"{path}: {name}", types_of[name], v) for name, v in values.items()}
+
+
+def write(config: Any, path: str, leave_out: Sequence[str] = ()) -> None:
+    """Writes the flag values of `config` (but `leave_out`) to `path` as a JSON object."""
+    values = {k: v for k, v in as_flags(config).items() if k not in leave_out}
+    with open(path + ".tmp", "w") as f:
+        json.dump(values, f, indent=1)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+def build(config_type: type[C], values: Mapping[str, Any], base: Any = None) -> C:
+    """A `config_type` with `values` (flag names) over `base` (None: the default config)."""
+    base = config_type() if base is None else base
     hints = typing.get_type_hints(config_type)
-    for field in dataclasses.fields(config_type):
-        default = field.default
+    kwargs = {}
+    for field in dataclasses.fields(base):
+        value = getattr(base, field.name)
+        if _is_config(hints[field.name]):
+            kwargs[field.name] = build(hints[field.name], values, value)
+        else:
+            kwargs[field.name] = values.get(field.name, value)
+    return config_type(**kwargs)
+
+
+def add_flags(parser: argparse.ArgumentParser, config: Any) -> None:
+    """Adds one flag per field of `config` and its nested configs, showing `config`'s values
+    as defaults; a flag that is not given is left out of the parsed namespace."""
+    for owner, field, hint, default in leaves(config):
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        help_text = f"{field_help(config_type, field.name)} (default: {shown})"
-        if hints[field.name] is bool:
+        help_text = f"{field_help(owner, field.name)} (default: {shown})"
+        if hint is bool:
             parser.add_argument(
                 flag(field.name),
                 action=argparse.BooleanOptionalAction,
@@ -79,13 +223,13 @@ def add_flags(
                 help=help_text,
             )
             continue
-        field_choices = (choices or {}).get(field.name)
+        choices = field.metadata.get("choices") or None
         parser.add_argument(
             flag(field.name),
-            type=_argument_type(hints[field.name]),
+            type=_argument_type(hint),
             default=argparse.SUPPRESS,
-            choices=field_choices,
-            metavar=None if field_choices else field.name.upper(),
+            choices=choices,
+            metavar=None if choices else field.name.upper(),
             help=help_text,
         )
 
@@ -97,46 +241,49 @@ def parse(
     prog: str,
     description: str,
     epilog: str | None = None,
-    choices: Mapping[str, Sequence[str]] | None = None,
     presets: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
     extra: Callable[[argparse.ArgumentParser], None] | None = None,
 ) -> tuple[C, argparse.Namespace]:
-    """Parses `argv` into a `config_type`; exits with a usage message if a flag is bad.
+    """Parses `argv` into a `config_type`; exits with a one-line error if a flag is bad.
 
     Args:
-      config_type: the config dataclass.
+      config_type: the config dataclass (every field with a default).
       argv: the arguments (None: `sys.argv[1:]`).
       prog, description, epilog: for `--help`.
-      choices: the allowed values of some fields.
-      presets: name -> (help, field values) for mutually exclusive flags `--name`.
+      presets: name -> (help, flag values) for mutually exclusive flags `--name`.
       extra: adds flags that are not fields (an action such as `--replot`).
 
     Returns:
-      The config, and the namespace with the extra flags.
+      The config, and the namespace of the extra flags, whose `given` is the set of flags
+      that `--config`, a preset or the command line set.
     """
-    parser = argparse.ArgumentParser(prog=prog, description=description, epilog=epilog)
+    usage = f"{prog} [-h] [--config FILE]{' [--PRESET]' if presets else ''} [--FLAG VALUE ...]"
+    parser = ArgumentParser(prog=prog, usage=usage, description=description, epilog=epilog)
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="start from this JSON object of flag values, such as a run's config.json; "
+        "flags given beside it win",
+    )
     if presets:
         group = parser.add_mutually_exclusive_group()
         for name, (help_text, _) in presets.items():
             group.add_argument(flag(name), action="store_true", help=help_text)
-    add_flags(parser, config_type, choices)
+    add_flags(parser, config_type())
     if extra is not None:
         extra(parser)
     namespace = parser.parse_args(argv)
-    values: dict[str, Any] = {}
-    for name, (_, preset) in (presets or {}).items():
-        if getattr(namespace, name):
-            values.update(preset)
-    fields = {field.name for field in dataclasses.fields(config_type)}  # type: ignore[arg-type]
-    values.update({k: v for k, v in vars(namespace).items() if k in fields})
+    fields = {field.name for _, field, _, _ in leaves(config_type())}
     try:
-        return config_type(**values), namespace
+        values = read(namespace.config, config_type) if namespace.config else {}
+        for name, (_, preset) in (presets or {}).items():
+            if getattr(namespace, name):
+                values.update(preset)
+        values.update({k: v for k, v in vars(namespace).items() if k in fields})
+        config = build(config_type, values)
     except ValueError as e:
         parser.error(str(e))
-
-
-def add_replot(parser: argparse.ArgumentParser) -> None:
-    """`--replot`: redraw the tables and figures from results.json instead of training."""
-    parser.add_argument(
-        "--replot", action="store_true", help="train nothing: redraw from --out/results.json"
-    )
+    for name in fields & set(vars(namespace)):
+        delattr(namespace, name)
+    namespace.given = frozenset(values)
+    return config, namespace

@@ -1,6 +1,6 @@
 """jaxsched schedules inside real optax chains: a few real updates of a small linear model.
 
-Run: python examples/optax_chains.py
+    python -m examples.optax_chains
 
 1. `chain(clip_by_global_norm, scale_by_adam, scale_by_learning_rate(schedule))`.
 2. `adamw` with a weight-decay mask, through `jaxsched.inject` (the mask stays a mask).
@@ -11,16 +11,21 @@ Run: python examples/optax_chains.py
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 import jaxsched
+from examples import flags
 
-KEY = jax.random.PRNGKey(0)
-X = jax.random.normal(KEY, (64, 3))
-Y = X @ jnp.array([1.0, -2.0, 0.5]) + 0.3
-PARAMS = {"body": {"w": jnp.zeros(3)}, "head": {"b": jnp.zeros(())}}
+# NumPy data, so that importing the module (for --help) starts no JAX backend.
+X = np.random.default_rng(0).normal(size=(64, 3)).astype(np.float32)
+Y = X @ np.array([1.0, -2.0, 0.5], np.float32) + np.float32(0.3)
+PARAMS = {"body": {"w": np.zeros(3, np.float32)}, "head": {"b": np.zeros((), np.float32)}}
 
 
 def loss_fn(params):
@@ -128,11 +133,15 @@ def plateau_on_a_decay() -> None:
         )
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> int:
+    flags.ArgumentParser(
+        prog="python -m examples.optax_chains", description=__doc__.split("\n\n")[0]
+    ).parse_args(argv)
     chain_and_mask()
     scheduled_momentum_and_groups()
     plateau_on_a_decay()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

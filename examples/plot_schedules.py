@@ -1,15 +1,17 @@
 """Prints and plots a few jaxsched schedules over one run of 1,000 steps.
 
-python examples/plot_schedules.py [--steps 1000] [--out out/schedules.png]
+python -m examples.plot_schedules [--steps 1000] [--out out/schedules.png]
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
+from collections.abc import Sequence
 
 import numpy as np
 
 import jaxsched
+from examples import flags
 
 
 def catalogue(total_steps: int) -> dict[str, jaxsched.Schedule]:
@@ -33,20 +35,23 @@ def catalogue(total_steps: int) -> dict[str, jaxsched.Schedule]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--out", default="out/schedules.png")
-    args = parser.parse_args()
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = flags.ArgumentParser(
+        prog="python -m examples.plot_schedules", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--steps", type=int, default=1000, help="the run's length in steps")
+    parser.add_argument("--out", default="out/schedules.png", help="the PNG to write")
+    args = parser.parse_args(argv)
 
     schedules = catalogue(args.steps)
     at = np.linspace(0, args.steps - 1, 6).astype(int)
     print(f"{'schedule':30s}" + "".join(f"{f'step {s}':>12s}" for s in at))
     for name, schedule in schedules.items():
         print(f"{name:30s}" + "".join(f"{v:12.5f}" for v in np.asarray(schedule(at))))
-    path = jaxsched.plot(schedules, args.steps, args.out, title="jaxsched schedules")
-    print(f"plot: {path}")
+    jaxsched.plot(schedules, args.steps, args.out, title="jaxsched schedules")
+    print(f"plot: {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

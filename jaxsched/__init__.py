@@ -5,8 +5,9 @@ a learning rate. The lowercase names are the constructors (`jaxsched.cosine_deca
 CamelCase names are the same classes, for `isinstance` checks and type hints.
 """
 
-from jaxsched._base import Schedule as Schedule
-from jaxsched._base import from_config as from_config
+from jaxsched._allowed_functions import register_function as register_function
+from jaxsched._combine import Advance as Advance
+from jaxsched._combine import Alternate as Alternate
 from jaxsched._combine import ByFraction as ByFraction
 from jaxsched._combine import Clip as Clip
 from jaxsched._combine import Join as Join
@@ -15,6 +16,7 @@ from jaxsched._combine import Scale as Scale
 from jaxsched._combine import Warmup as Warmup
 from jaxsched._combine import product as product
 from jaxsched._combine import stack as stack
+from jaxsched._config import from_config as from_config
 from jaxsched._constant import Constant as Constant
 from jaxsched._cooldown import Cooldown as Cooldown
 from jaxsched._cooldown import Swa as Swa
@@ -47,14 +49,17 @@ from jaxsched._plateau import ReduceOnPlateau as ReduceOnPlateau
 from jaxsched._plot import plot as plot
 from jaxsched._polynomial import Linear as Linear
 from jaxsched._polynomial import PolynomialDecay as PolynomialDecay
+from jaxsched._polynomial import PolynomialRamp as PolynomialRamp
 from jaxsched._polynomial import WarmupConstant as WarmupConstant
 from jaxsched._registry import get as get
+from jaxsched._schedule import Schedule as Schedule
 from jaxsched._step import ConstantFactor as ConstantFactor
 from jaxsched._step import MultistepDecay as MultistepDecay
 from jaxsched._step import PiecewiseConstant as PiecewiseConstant
 from jaxsched._step import PiecewiseConstantScales as PiecewiseConstantScales
 from jaxsched._step import StepDecay as StepDecay
 from jaxsched._tanh import TanhDecay as TanhDecay
+from jaxsched._typing import ArrayLike as ArrayLike
 from jaxsched._wsd import WarmupStableDecay as WarmupStableDecay
 from jaxsched._wsd import WarmupStableDecayCycles as WarmupStableDecayCycles
 
@@ -97,8 +102,14 @@ constant_factor = ConstantFactor
 lambda_schedule = LambdaSchedule
 multiplicative = Multiplicative
 warmup_stable_decay_cycles = WarmupStableDecayCycles
+polynomial_ramp = PolynomialRamp
+alternate = Alternate
+advance = Advance
 
 __all__ = [
+    "Advance",
+    "Alternate",
+    "ArrayLike",
     "ByFraction",
     "Clip",
     "Constant",
@@ -126,6 +137,7 @@ __all__ = [
     "PiecewiseInterpolate",
     "PlateauState",
     "PolynomialDecay",
+    "PolynomialRamp",
     "Product",
     "ReduceOnPlateau",
     "Scale",
@@ -140,6 +152,8 @@ __all__ = [
     "WarmupExponentialDecay",
     "WarmupStableDecay",
     "WarmupStableDecayCycles",
+    "advance",
+    "alternate",
     "by_fraction",
     "clip",
     "constant",
@@ -172,8 +186,10 @@ __all__ = [
     "piecewise_interpolate",
     "plot",
     "polynomial_decay",
+    "polynomial_ramp",
     "product",
     "reduce_on_plateau",
+    "register_function",
     "scale",
     "set_scale",
     "sgdr",

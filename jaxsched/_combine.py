@@ -1,4 +1,4 @@
-"""Schedules made of schedules: joins, warmups, products, scaling and clipping."""
+"""Schedules made of schedules: joins, warmups, turns, advances, products, scaling, clipping."""
 
 from __future__ import annotations
 
@@ -9,24 +9,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
+from jaxsched._checks import (
     as_tuple,
     check,
     check_finite,
     check_increasing,
     check_non_negative,
     check_positive,
-    clamp01,
-    float_dtype,
     is_concrete,
-    lerp,
-    register,
-    safe_div,
-    set_field,
-    static_field,
+    short_repr,
 )
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, float_dtype, floor_div, lerp, safe_div
+from jaxsched._schedule import Schedule, check_nesting, set_field, static_field
 from jaxsched._shapes import check_shape, warmup_fraction
+from jaxsched._typing import ArrayLike
 
 
 def check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
@@ -39,6 +36,7 @@ def check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
             )
     if not schedules:
         raise ValueError(f"{name} must hold at least one schedule")
+    check_nesting(name, schedules)
     return schedules
 
 
@@ -70,8 +68,8 @@ class Join(Schedule):
       [0.   0.5  1.   0.5  0.25]
     """
 
-    schedules: Any
-    boundaries: Any
+    schedules: Sequence[Schedule]
+    boundaries: Sequence[ArrayLike]
 
     def __post_init__(self) -> None:
         schedules = check_schedules("schedules", self.schedules)
@@ -110,9 +108,9 @@ class ByFraction(Schedule):
       [1.  1.  1.  0.1 0.1]
     """
 
-    total_steps: Any
-    fractions: Any
-    schedules: Any
+    total_steps: ArrayLike
+    fractions: Sequence[ArrayLike]
+    schedules: Sequence[Schedule]
 
     def __post_init__(self) -> None:
         check_positive("total_steps", self.total_steps)
@@ -128,12 +126,12 @@ class ByFraction(Schedule):
         for fraction in fractions:
             check_positive("fractions", fraction)
         if all(is_concrete(f) for f in fractions):
-            check(
-                "fractions",
-                np.sum(fractions, axis=0),
-                lambda v: np.abs(v - 1) < 1e-6,
-                "summing to 1",
-            )
+            total = np.sum(np.asarray(fractions, np.float64), axis=0)
+            if not bool(np.all(np.abs(total - 1) < 1e-6)):
+                raise ValueError(
+                    f"fractions must sum to 1, got fractions={short_repr(fractions)} (sum "
+                    f"{short_repr(total)})"
+                )
 
     def _at(self, step: jax.Array) -> jax.Array:
         starts, share = [], 0.0
@@ -152,9 +150,12 @@ class Warmup(Schedule):
     warmup ends: at step `warmup_steps + k` the value is `schedule(k)`. With `prefix=False`
     the warmup replaces the first `warmup_steps` steps of the schedule instead of delaying it:
     from `warmup_steps` on the value is `schedule(step)`, as timm's schedulers do with
-    `warmup_t` and `warmup_prefix=False` (their default). The ramp shape is "linear",
-    "cosine" or "1-sqrt". A warmup of 0 steps is the schedule itself. From Goyal et al.
-    (2017), https://arxiv.org/abs/1706.02677.
+    `warmup_t` and `warmup_prefix=False` (their default). The ramp then still heads for
+    `schedule(0)`, as timm's cosine, poly, step and multistep schedulers do, so the value
+    jumps where the schedule takes over; with `continuous=True` it heads for
+    `schedule(warmup_steps)` instead and meets the schedule there, as timm's
+    `TanhLRScheduler` does. The ramp shape is "linear", "cosine" or "1-sqrt". A warmup of 0
+    steps is the schedule itself. From Goyal et al. (2017), https://arxiv.org/abs/1706.02677.
 
     Args:
       schedule: the schedule to run after the warmup.
@@ -162,6 +163,8 @@ class Warmup(Schedule):
       init_value: value at step 0.
       shape: "linear", "cosine" or "1-sqrt".
       prefix: delay the schedule by the warmup (True) or overlay its first steps (False).
+      continuous: with `prefix=False`, ramp to the schedule's value where the warmup ends
+        rather than its value at step 0 (with `prefix=True` the two are the same).
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -170,11 +173,12 @@ class Warmup(Schedule):
       [0.  0.5 1.  0.5 0.  0. ]
     """
 
-    schedule: Any
-    warmup_steps: Any
-    init_value: Any = 0.0
+    schedule: Schedule
+    warmup_steps: ArrayLike
+    init_value: ArrayLike = 0.0
     shape: str = static_field(default="linear")
     prefix: bool = static_field(default=True)
+    continuous: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -184,27 +188,124 @@ class Warmup(Schedule):
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
-        target = self.schedule(jnp.zeros_like(step))
-        progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
-        ramp = lerp(self.init_value, target, progress)
         after = step if not self.prefix else jnp.maximum(step - warmup, 0.0)
-        return jnp.where(step < warmup, ramp, self.schedule(after))
+        # One evaluation of the schedule: at step 0 (the ramp's target) during the warmup, at
+        # `after` from its end. Two would double the work at every level of nesting.
+        warming = step < warmup
+        inner = self.schedule(jnp.where(warming, 0.0, after))
+        progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
+        return jnp.where(warming, lerp(self.init_value, inner, progress), inner)
+
+
+@register("alternate")
+class Alternate(Schedule):
+    """Takes turns between `schedules`, each for its number of `steps`, on the absolute step.
+
+    With the period `P = sum(steps)`, step `t` uses `schedules[i]` for the piece `i` that holds
+    `t mod P`: `steps[0]` steps of the first schedule, then `steps[1]` of the second, and so
+    on, round and round. Unlike `join`, every schedule sees the absolute step `t`, not the
+    step counted from its own start, so two decays alternate while both keep decaying. A
+    piece of 0 steps is never used. It never stops.
+
+    Equivalent: praxis `CycleSchedule(schedules, steps)` (`praxis/schedules.py`),
+    formula-level parity, tested against a NumPy transcription of its source.
+
+    Args:
+      schedules: the schedules to take turns between.
+      steps: the non-negative number of steps each one runs per turn, with a positive sum.
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> fast = jaxsched.exponential_decay(1.0, decay_rate=0.5)
+      >>> schedule = jaxsched.alternate((fast, jaxsched.constant(0.1)), steps=(2, 1))
+      >>> print(schedule(jnp.arange(7)))
+      [1.       0.5      0.1      0.125    0.0625   0.1      0.015625]
+    """
+
+    schedules: Sequence[Schedule]
+    steps: Sequence[ArrayLike]
+
+    def __post_init__(self) -> None:
+        schedules = check_schedules("schedules", self.schedules)
+        steps = as_tuple("steps", self.steps)
+        set_field(self, "schedules", schedules)
+        set_field(self, "steps", steps)
+        if len(steps) != len(schedules):
+            raise ValueError(
+                f"steps must have one entry per schedule, got len(steps)={len(steps)} and "
+                f"len(schedules)={len(schedules)}"
+            )
+        for count in steps:
+            check_non_negative("steps", count)
+        if all(is_concrete(c) for c in steps):
+            check("steps", np.sum(steps, axis=0), lambda v: v > 0, "summing to a positive period")
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        period = sum(self.steps[1:], self.steps[0])
+        position = step - floor_div(step, period) * period  # in [0, period): exact
+        value = self.schedules[0](step)
+        start = self.steps[0]
+        for count, schedule in zip(self.steps[1:], self.schedules[1:], strict=True):
+            value = jnp.where(position >= start, schedule(step), value)
+            start = start + count
+        return value
+
+
+@register("advance")
+class Advance(Schedule):
+    """`schedule(max(step + steps, min_step))`: a schedule run ahead of, or behind, the step.
+
+    `steps=1` evaluates the schedule one step ahead (transformers'
+    `cosine_warmup_with_min_lr` decays as if one step later); a negative `steps` runs it
+    behind, holding `schedule(min_step)` until it starts; `min_step=1` clamps the step to at
+    least 1 (praxis' `LinearRampupSqrtDecay` gives step 0 the value of step 1).
+
+    Args:
+      schedule: the schedule to evaluate.
+      steps: added to the step (finite, either sign).
+      min_step: the smallest step the schedule sees (non-negative).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> ramp = jaxsched.linear(0.0, 1.0, transition_steps=4)
+      >>> print(jaxsched.advance(ramp, steps=1)(jnp.arange(5)))
+      [0.25 0.5  0.75 1.   1.  ]
+      >>> print(jaxsched.advance(ramp, min_step=1)(jnp.arange(3)))
+      [0.25 0.25 0.5 ]
+    """
+
+    schedule: Schedule
+    steps: ArrayLike = 0.0
+    min_step: ArrayLike = 0.0
+
+    def __post_init__(self) -> None:
+        check_schedules("schedule", self.schedule)
+        check_finite("steps", self.steps)
+        check_non_negative("min_step", self.min_step)
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        return self.schedule(jnp.maximum(step + self.steps, self.min_step))
 
 
 @register("product")
 class Product(Schedule):
     """The product of several schedules, step by step (build it with `jaxsched.product`)."""
 
-    schedules: Any
+    schedules: Sequence[Schedule]
 
     def __post_init__(self) -> None:
         set_field(self, "schedules", check_schedules("schedules", self.schedules))
 
     def _at(self, step: jax.Array) -> jax.Array:
         value = jnp.ones_like(step, dtype=float_dtype())
+        zero = jnp.zeros_like(step, dtype=bool)
         for schedule in self.schedules:
-            value = value * schedule(step)
-        return value
+            factor = schedule(step)
+            zero = zero | (factor == 0)
+            value = value * factor
+        # A factor of exactly 0 makes the product 0 even where another one overflowed to inf
+        # at a huge step (0 * inf is NaN); elsewhere the plain product keeps its derivatives.
+        return jnp.where(zero & jnp.isnan(value), 0.0, value)
 
 
 def product(*schedules: Schedule) -> Product:
@@ -240,8 +341,8 @@ class Scale(Schedule):
       0.1
     """
 
-    schedule: Any
-    factor: Any
+    schedule: Schedule
+    factor: ArrayLike
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -267,9 +368,9 @@ class Clip(Schedule):
       [1.   0.1  0.05 0.05]
     """
 
-    schedule: Any
-    min_value: Any = None
-    max_value: Any = None
+    schedule: Schedule
+    min_value: ArrayLike | None = None
+    max_value: ArrayLike | None = None
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import Schedule, check_finite, float_dtype, register
+from jaxsched._checks import check_finite
+from jaxsched._config import register
+from jaxsched._numerics import float_dtype
+from jaxsched._schedule import Schedule
+from jaxsched._typing import ArrayLike
 
 
 @register("constant")
@@ -27,7 +29,7 @@ class Constant(Schedule):
       0.1 0.1
     """
 
-    value: Any
+    value: ArrayLike
 
     def __post_init__(self) -> None:
         check_finite("value", self.value)

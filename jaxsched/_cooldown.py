@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
-    check_choice,
-    check_finite,
-    check_non_negative,
-    clamp01,
-    lerp,
-    register,
-    safe_div,
-    static_field,
-)
+from jaxsched._checks import check_choice, check_finite, check_non_negative
 from jaxsched._combine import check_schedules
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, lerp, safe_div
+from jaxsched._schedule import Schedule, static_field
 from jaxsched._shapes import check_shape, decay_fraction
+from jaxsched._typing import ArrayLike
 
 
 @register("cooldown")
@@ -57,11 +49,11 @@ class Cooldown(Schedule):
       [0.   0.5  1.   1.   1.   0.75 0.5  0.25 0.   0.  ]
     """
 
-    schedule: Any
-    start_step: Any
-    decay_steps: Any
+    schedule: Schedule
+    start_step: ArrayLike
+    decay_steps: ArrayLike
     shape: str = static_field(default="1-sqrt")
-    end_value: Any = 0.0
+    end_value: ArrayLike = 0.0
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -74,12 +66,14 @@ class Cooldown(Schedule):
         start = jnp.asarray(self.start_step, step.dtype)
         progress = clamp01(safe_div(step - start, self.decay_steps))
         progress = jnp.where(step >= start + self.decay_steps, 1.0, progress)
-        branch_value = self.schedule(jnp.broadcast_to(start, step.shape))
-        decayed = lerp(self.end_value, branch_value, decay_fraction(self.shape, progress))
-        # The branch value is only read from start_step on: a schedule that is not finite
+        # One evaluation of the schedule: at the step before start_step, at start_step (the
+        # branch value) from there on; two would double the work at every level of nesting.
+        # The branch value is only read from start_step on, so a schedule that is not finite
         # there (a growing one at a huge start) cannot leak into the steps before.
-        before = self.schedule(jnp.minimum(step, start))
-        return jnp.where(step < start, before, decayed)
+        before_start = step < start
+        inner = self.schedule(jnp.where(before_start, step, start))
+        decayed = lerp(self.end_value, inner, decay_fraction(self.shape, progress))
+        return jnp.where(before_start, inner, decayed)
 
 
 _ANNEAL_STRATEGIES = ("cos", "linear")
@@ -114,9 +108,9 @@ class Swa(Schedule):
       [1.   0.75 0.5  0.5 ]
     """
 
-    init_value: Any
-    swa_value: Any
-    anneal_steps: Any = 10
+    init_value: ArrayLike
+    swa_value: ArrayLike
+    anneal_steps: ArrayLike = 10
     anneal_strategy: str = static_field(default="cos")
 
     def __post_init__(self) -> None:

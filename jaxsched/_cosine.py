@@ -9,24 +9,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    PI,
-    Schedule,
+from jaxsched._checks import (
     check,
     check_computed,
     check_finite,
+    check_greater,
     check_non_negative,
     check_positive,
-    clamp01,
-    is_concrete,
-    lerp,
-    power,
-    register,
-    safe_div,
-    snap_to_whole,
-    times_power,
 )
 from jaxsched._combine import Join
+from jaxsched._config import register
+from jaxsched._numerics import PI, clamp01, lerp, power, safe_div, snap_to_whole, times_power
+from jaxsched._schedule import Schedule
+from jaxsched._typing import ArrayLike
 
 
 def _cosine(init_value: Any, end_value: Any, progress: jax.Array, exponent: Any = 1.0) -> jax.Array:
@@ -58,10 +53,10 @@ class CosineDecay(Schedule):
       [1. 0.8536 0.5 0.1464 0. 0. ]
     """
 
-    init_value: Any
-    decay_steps: Any
-    end_value: Any = 0.0
-    exponent: Any = 1.0
+    init_value: ArrayLike
+    decay_steps: ArrayLike
+    end_value: ArrayLike = 0.0
+    exponent: ArrayLike = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -98,12 +93,12 @@ class WarmupCosineDecay(Schedule):
       [0.  0.5 1.  0.5 0.  0. ]
     """
 
-    init_value: Any
-    peak_value: Any
-    warmup_steps: Any
-    decay_steps: Any
-    end_value: Any = 0.0
-    exponent: Any = 1.0
+    init_value: ArrayLike
+    peak_value: ArrayLike
+    warmup_steps: ArrayLike
+    decay_steps: ArrayLike
+    end_value: ArrayLike = 0.0
+    exponent: ArrayLike = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -112,14 +107,10 @@ class WarmupCosineDecay(Schedule):
         check_positive("decay_steps", self.decay_steps)
         check_finite("end_value", self.end_value)
         check_positive("exponent", self.exponent)
-        if is_concrete(self.warmup_steps) and is_concrete(self.decay_steps):
-            check(
-                "decay_steps",
-                np.asarray(self.decay_steps) - np.asarray(self.warmup_steps),
-                lambda v: v > 0,
-                f"greater than warmup_steps={self.warmup_steps} (it includes the warmup); "
-                "decay_steps - warmup_steps",
-            )
+        check_greater(
+            "decay_steps", self.decay_steps, "warmup_steps", self.warmup_steps,
+            " (decay_steps counts the warmup)",
+        )  # fmt: skip
 
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
@@ -173,14 +164,14 @@ class CosineRestarts(Schedule):
       [1. 0.5 0.5 0.25 0.25 ]
     """
 
-    init_value: Any
-    first_decay_steps: Any
-    t_mul: Any = 1.0
-    m_mul: Any = 1.0
-    end_value: Any = 0.0
-    cycle_limit: Any = None
-    cycle_decay: Any = 1.0
-    k_decay: Any = 1.0
+    init_value: ArrayLike
+    first_decay_steps: ArrayLike
+    t_mul: ArrayLike = 1.0
+    m_mul: ArrayLike = 1.0
+    end_value: ArrayLike = 0.0
+    cycle_limit: ArrayLike | None = None
+    cycle_decay: ArrayLike = 1.0
+    k_decay: ArrayLike = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -276,6 +267,8 @@ def sgdr(cosine_kwargs: Sequence[Mapping[str, Any]]) -> Join:
             cycles.append(WarmupCosineDecay(**kwargs))
         except TypeError as e:
             raise ValueError(f"bad arguments in cosine_kwargs[{i}]: {e}") from None
+        except ValueError as e:
+            raise ValueError(f"cosine_kwargs[{i}]: {e}") from None
         if i:
             boundaries.append(start)
         start = start + cycles[-1].decay_steps

@@ -10,25 +10,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    PI,
-    Schedule,
+from jaxsched._allowed_functions import resolve_function
+from jaxsched._checks import (
     check,
     check_choice,
     check_computed,
     check_finite,
     check_positive,
-    clamp01,
-    floor_div,
     is_concrete,
-    lerp,
-    register,
-    resolve_function,
-    safe_div,
-    set_field,
-    static_field,
-    times_power,
 )
+from jaxsched._config import register
+from jaxsched._numerics import PI, clamp01, floor_div, lerp, safe_div, times_power
+from jaxsched._schedule import Schedule, set_field, static_field
+from jaxsched._typing import ArrayLike
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
 _ANNEAL_STRATEGIES = ("cos", "linear")
@@ -62,9 +56,11 @@ class Cyclic(Schedule):
     is not used. Cyclic by definition: it never stops.
 
     Equivalent: torch `CyclicLR(base_lr, max_lr, step_size_up, step_size_down, mode, gamma,
-    scale_fn, scale_mode)` (learning rate). `scale_fn` must be jittable (`jax.numpy`) and is
-    static; in a config it is written as `"module:qualname"`. From Smith (2017),
-    https://arxiv.org/abs/1506.01186.
+    scale_fn, scale_mode)` (learning rate); its momentum cycle (`cycle_momentum=True`) is
+    `cyclic(max_momentum, base_momentum, ...)` with the same steps and mode: `base_value`
+    may exceed `max_value`, and any finite values are accepted, momenta included.
+    `scale_fn` must be jittable (`jax.numpy`) and is static; in a config it is written as
+    `"module:qualname"`. From Smith (2017), https://arxiv.org/abs/1506.01186.
 
     Args:
       base_value: value at the start of each cycle.
@@ -73,8 +69,8 @@ class Cyclic(Schedule):
       step_size_down: steps back down (positive); None means `step_size_up`.
       mode: "triangular", "triangular2" or "exp_range".
       gamma: per-step amplitude factor of "exp_range" (positive).
-      scale_fn: None, or a function of the 1-based cycle (or of the step) giving the
-        amplitude factor.
+      scale_fn (Callable | str | None): None, or a function of the 1-based cycle (or of the
+        step) giving the amplitude factor.
       scale_mode: "cycle" or "iterations": what `scale_fn` receives.
 
     Examples:
@@ -84,12 +80,12 @@ class Cyclic(Schedule):
       [0.   0.5  1.   0.5  0.   0.25 0.5  0.25 0.  ]
     """
 
-    base_value: Any
-    max_value: Any
-    step_size_up: Any
-    step_size_down: Any = None
+    base_value: ArrayLike
+    max_value: ArrayLike
+    step_size_up: ArrayLike
+    step_size_down: ArrayLike | None = None
     mode: str = static_field(default="triangular")
-    gamma: Any = 1.0
+    gamma: ArrayLike = 1.0
     scale_fn: Any = static_field(default=None)
     scale_mode: str = static_field(default="cycle")
 
@@ -206,11 +202,11 @@ class OneCycle(Schedule):
       [0.1, 0.55, 1.0, 0.67, 0.34, 0.01, 0.01]
     """
 
-    peak_value: Any
-    total_steps: Any
-    pct_start: Any = 0.3
-    div_factor: Any = 25.0
-    final_div_factor: Any = 1e4
+    peak_value: ArrayLike
+    total_steps: ArrayLike
+    pct_start: ArrayLike = 0.3
+    div_factor: ArrayLike = 25.0
+    final_div_factor: ArrayLike = 1e4
     anneal_strategy: str = static_field(default="cos")
     three_phase: bool = static_field(default=False)
 
@@ -237,13 +233,18 @@ class OneCycleMomentum(Schedule):
     with the same `total_steps`, `pct_start`, `anneal_strategy` and `three_phase` as the
     learning rate, for example as `b1` of Adam or `momentum` of SGD through `jaxsched.inject`.
 
+    Any finite momenta are accepted, in either order: a schedule does not know what its value
+    feeds (a momentum, Adam's `b1`, a loss weight), and torch accepts any (its own tests cycle
+    momentum between 1 and 22). Every schedule in jaxsched that carries a momentum or a beta
+    (this one, `cyclic` used for momentum) follows the same rule.
+
     Equivalent: torch `OneCycleLR(..., cycle_momentum=True, base_momentum, max_momentum)`
     (momentum). From Smith (2018), https://arxiv.org/abs/1803.09820.
 
     Args:
       total_steps: length of the cycle (positive).
-      base_momentum: the lowest momentum, at the peak learning rate.
-      max_momentum: the highest momentum, at the start and the end.
+      base_momentum: the momentum at the peak learning rate (any finite number).
+      max_momentum: the momentum at the start and the end (any finite number).
       pct_start: share of the cycle spent with momentum falling, in (0, 1).
       anneal_strategy: "cos" or "linear".
       three_phase: as in `one_cycle`.
@@ -256,16 +257,20 @@ class OneCycleMomentum(Schedule):
       [0.95, 0.9, 0.85, 0.8833, 0.9167, 0.95, 0.95]
     """
 
-    total_steps: Any
-    base_momentum: Any = 0.85
-    max_momentum: Any = 0.95
-    pct_start: Any = 0.3
+    total_steps: ArrayLike
+    base_momentum: ArrayLike = 0.85
+    max_momentum: ArrayLike = 0.95
+    pct_start: ArrayLike = 0.3
     anneal_strategy: str = static_field(default="cos")
     three_phase: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
-        for name in ("base_momentum", "max_momentum"):
-            check(name, getattr(self, name), lambda v: (v >= 0) & (v < 1), "in [0, 1)")
+        check_finite("base_momentum", self.base_momentum)
+        check_finite("max_momentum", self.max_momentum)
+        check_computed(
+            "max_momentum", "max_momentum - base_momentum", np.subtract, self.max_momentum,
+            self.base_momentum,
+        )  # fmt: skip
         _check_one_cycle(self.total_steps, self.pct_start, self.anneal_strategy, self.three_phase)
 
     def _at(self, step: jax.Array) -> jax.Array:

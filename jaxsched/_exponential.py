@@ -7,19 +7,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
-    check_finite,
-    check_non_negative,
-    check_positive,
-    clamp01,
-    floor_div,
-    lerp,
-    register,
-    safe_div,
-    static_field,
-    times_power,
-)
+from jaxsched._checks import check_finite, check_non_negative, check_positive
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, floor_div, lerp, safe_div, times_power
+from jaxsched._schedule import Schedule, static_field
+from jaxsched._typing import ArrayLike
 
 
 @register("exponential_decay")
@@ -50,12 +42,12 @@ class ExponentialDecay(Schedule):
       [1.   0.5  0.25 0.2  0.2 ]
     """
 
-    init_value: Any
-    decay_rate: Any
-    transition_steps: Any = 1
+    init_value: ArrayLike
+    decay_rate: ArrayLike
+    transition_steps: ArrayLike = 1
     staircase: bool = static_field(default=False)
-    transition_begin: Any = 0
-    end_value: Any = None
+    transition_begin: ArrayLike = 0
+    end_value: ArrayLike | None = None
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -114,14 +106,14 @@ class WarmupExponentialDecay(Schedule):
       [0.   0.5  1.   0.5  0.25]
     """
 
-    init_value: Any
-    peak_value: Any
-    warmup_steps: Any
-    transition_steps: Any
-    decay_rate: Any
-    transition_begin: Any = 0
+    init_value: ArrayLike
+    peak_value: ArrayLike
+    warmup_steps: ArrayLike
+    transition_steps: ArrayLike
+    decay_rate: ArrayLike
+    transition_begin: ArrayLike = 0
     staircase: bool = static_field(default=False)
-    end_value: Any = None
+    end_value: ArrayLike | None = None
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -158,9 +150,9 @@ class InverseTimeDecay(Schedule):
       [1.         0.5        0.33333334 0.25      ]
     """
 
-    init_value: Any
-    decay_rate: Any
-    decay_steps: Any
+    init_value: ArrayLike
+    decay_rate: ArrayLike
+    decay_steps: ArrayLike
     staircase: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
@@ -216,11 +208,11 @@ class InverseSqrt(Schedule):
       [0.5        0.35355338]
     """
 
-    peak_value: Any
-    warmup_steps: Any
-    timescale: Any = None
-    shift: Any = 0.0
-    step_offset: Any = 0.0
+    peak_value: ArrayLike
+    warmup_steps: ArrayLike
+    timescale: ArrayLike | None = None
+    shift: ArrayLike = 0.0
+    step_offset: ArrayLike = 0.0
 
     def __post_init__(self) -> None:
         check_finite("peak_value", self.peak_value)

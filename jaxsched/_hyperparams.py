@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxsched._checks import check_real
 from jaxsched._inject import ScheduledState
 
 _INJECTED_STATES = (optax.InjectHyperparamsState, optax.InjectStatefulHyperparamsState)
@@ -102,7 +103,16 @@ def _find_all(opt_state: Any) -> list[tuple[str, Any]]:
     return [(_label(path), leaf) for path, leaf in flat if _is_injected(leaf)]
 
 
+def _check_state(opt_state: Any) -> None:
+    if isinstance(opt_state, optax.GradientTransformation):
+        raise ValueError(
+            "opt_state must be the optimizer's state (what `optimizer.init(params)` and "
+            "`optimizer.update` return), not the optimizer itself"
+        )
+
+
 def _find(opt_state: Any, group: str | None) -> tuple[str, Any]:
+    _check_state(opt_state)
     found = _find_all(opt_state)
     if not found:
         raise ValueError(
@@ -258,7 +268,8 @@ def set_scale(opt_state: Any, *, group: str | None = None, **scales: Any) -> Any
       The new optimizer state (the same object for NNX).
 
     Raises:
-      ValueError: if no injected state schedules one of the names.
+      ValueError: if no injected state schedules one of the names, or a multiplier is not a
+        finite real number (a bool, a string, a complex number, inf or NaN).
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxsched
@@ -267,6 +278,9 @@ def set_scale(opt_state: Any, *, group: str | None = None, **scales: Any) -> Any
       >>> print(jaxsched.current_lr(state, "next"))
       0.05
     """
+    _check_state(opt_state)
+    for name, scale in scales.items():
+        check_real(name, scale, "a finite real number (its schedule's multiplier)")
     if group is not None:
         _find(opt_state, group)
     changed = dict.fromkeys(scales, False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import jax
@@ -11,7 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched._base import Schedule, float_dtype
+from jaxsched._checks import check_real
+from jaxsched._numerics import float_dtype
+from jaxsched._schedule import Schedule
 
 
 class ScheduledState(NamedTuple):
@@ -106,7 +108,10 @@ def inject(
       The optimizer; its state is an `optax.InjectStatefulHyperparamsState`.
 
     Raises:
-      ValueError: if an argument is not a parameter of `optimizer_factory`.
+      ValueError: if `optimizer_factory` is a transformation rather than the function that
+        builds one, an argument is not one of its parameters, or a number is not a finite
+        real number (a bool, a string, a complex number, inf or NaN), where the parameter is
+        `learning_rate` or has a number as its default.
 
     Examples:
       >>> import jax.numpy as jnp, optax, jaxsched
@@ -120,7 +125,7 @@ def inject(
       0.75 0.5
     """
     names = {scheduled} if isinstance(scheduled, str) else set(scheduled)
-    parameters = inspect.signature(optimizer_factory).parameters
+    parameters = factory_parameters("optimizer_factory", optimizer_factory)
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     for name in sorted(set(hyperparams) | names):
         if name not in parameters and not takes_any:
@@ -143,6 +148,8 @@ def inject(
             items.append((name, value))
     static, arguments = [], {}
     for name, value in items:
+        default = parameters[name].default if name in parameters else inspect.Parameter.empty
+        _check_hyperparam(name, value, default)
         if isinstance(value, Schedule) or (name in names and callable(value)):
             arguments[name] = _Scheduled(value, hyperparam_dtype)
         elif callable(value) and not _is_stateful_schedule(value):
@@ -172,6 +179,38 @@ def inject(
         return new_updates, new_state._replace(inner_state=inner)
 
     return optax.GradientTransformationExtraArgs(optimizer.init, update)
+
+
+def factory_parameters(name: str, factory: Any) -> Mapping[str, inspect.Parameter]:
+    """The parameters of an optimizer factory; ValueError for a transformation it built."""
+    if isinstance(factory, optax.GradientTransformation):
+        raise ValueError(
+            f"{name} must be the function that builds the optimizer, not an optimizer it "
+            "built: pass `optax.adamw`, not `optax.adamw(...)`"
+        )
+    try:
+        return inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a function returning an optax transformation, such as "
+            f"`optax.adamw`, got {name}={factory!r}"
+        ) from None
+
+
+def _check_hyperparam(name: str, value: Any, default: Any) -> None:
+    """ValueError for a number that is not one: a bool, string, complex, inf or NaN.
+
+    `learning_rate` and the parameters whose default is a number take a finite real number
+    (or a schedule); elsewhere (`nesterov`, `mask`, dtypes) only a number-like value is
+    checked, so flags and other arguments reach the optimizer as they are.
+    """
+    if value is None or isinstance(value, Schedule) or callable(value):
+        return
+    numeric_default = isinstance(default, (int, float)) and not isinstance(default, bool)
+    expects_number = name == "learning_rate" or numeric_default
+    number_like = isinstance(value, (int, float, complex, np.ndarray, np.generic, jax.Array))
+    if expects_number or (number_like and not isinstance(value, (bool, np.bool_))):
+        check_real(name, value, "a finite real number or a schedule")
 
 
 def _is_stateful_schedule(value: Any) -> bool:

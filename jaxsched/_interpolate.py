@@ -9,22 +9,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    PI,
-    Schedule,
+from jaxsched._checks import (
     check,
     check_choice,
     check_finite,
     check_increasing,
     check_positive,
     is_concrete,
-    lerp,
-    register,
-    snap_to_whole,
-    static_field,
 )
+from jaxsched._config import register
 from jaxsched._cyclic import check_one_cycle_values
+from jaxsched._numerics import PI, lerp, snap_to_whole
+from jaxsched._schedule import Schedule, static_field
 from jaxsched._step import split_boundaries_and_scales
+from jaxsched._typing import ArrayLike
 
 _INTERPOLATE_TYPES = ("linear", "cosine")
 
@@ -66,9 +64,10 @@ class PiecewiseInterpolate(Schedule):
 
     Args:
       init_value: value at step 0.
-      boundaries: strictly increasing, non-negative steps; or a `{step: scale}` dict; None
-        for none (the value is `init_value` for ever).
-      scales: the non-negative factor reached at each boundary (left out with a dict).
+      boundaries (Sequence[ArrayLike] | Mapping | None): strictly increasing, non-negative
+        steps; or a `{step: scale}` dict; None for none (the value is `init_value` for ever).
+      scales (Sequence[ArrayLike] | None): the non-negative factor reached at each boundary
+        (left out with a dict).
       interpolate_type: "linear" or "cosine".
 
     Examples:
@@ -78,7 +77,7 @@ class PiecewiseInterpolate(Schedule):
       [1.     0.55   0.1    0.0505 0.001  0.001 ]
     """
 
-    init_value: Any
+    init_value: ArrayLike
     boundaries: Any = None
     scales: Any = None
     interpolate_type: str = static_field(default="linear")
@@ -145,12 +144,12 @@ class LinearOneCycle(Schedule):
       [0.1, 1.0, 0.55, 0.1, 0.055, 0.01]
     """
 
-    transition_steps: Any
-    peak_value: Any
-    pct_start: Any = 0.3
-    pct_final: Any = 0.85
-    div_factor: Any = 25.0
-    final_div_factor: Any = 1e4
+    transition_steps: ArrayLike
+    peak_value: ArrayLike
+    pct_start: ArrayLike = 0.3
+    pct_final: ArrayLike = 0.85
+    div_factor: ArrayLike = 25.0
+    final_div_factor: ArrayLike = 1e4
 
     def __post_init__(self) -> None:
         check_positive("transition_steps", self.transition_steps)
@@ -216,11 +215,11 @@ class CosineOneCycle(Schedule):
       [0.1, 0.55, 1.0, 0.505, 0.01, 0.01]
     """
 
-    transition_steps: Any
-    peak_value: Any
-    pct_start: Any = 0.3
-    div_factor: Any = 25.0
-    final_div_factor: Any = 1e4
+    transition_steps: ArrayLike
+    peak_value: ArrayLike
+    pct_start: ArrayLike = 0.3
+    div_factor: ArrayLike = 25.0
+    final_div_factor: ArrayLike = 1e4
 
     def __post_init__(self) -> None:
         check_positive("transition_steps", self.transition_steps)

@@ -14,9 +14,38 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxsched._base import check, check_computed, check_positive
-from jaxsched._exponential import ExponentialDecay
-from jaxsched._inject import inject
+from jaxsched._checks import check, check_computed, check_positive
+from jaxsched._inject import factory_parameters, inject
+from jaxsched._numerics import float_dtype
+from jaxsched._plot import new_figure, save_figure
+from jaxsched._schedule import Schedule, register_pytree
+
+
+@register_pytree
+@dataclasses.dataclass(frozen=True, repr=False)
+class _Sweep(Schedule):
+    """The sweep's learning rates as a table: update `i` uses `rates[i]`.
+
+    fastai's rates are `start_lr * (end_lr / start_lr) ** (i / num_steps)`, computed in
+    float64; evaluated in float32 the power is off by up to 11 ulps at the far end of a
+    sweep from 1e-7 to 10. The table holds each rate computed in float64 and rounded once
+    to the dtype schedules compute in: the float32 nearest to fastai's value.
+    """
+
+    name = "lr_find sweep"
+    rates: Any
+
+    @classmethod
+    def of(cls, start_lr: float, end_lr: float, num_steps: int) -> _Sweep:
+        # Python floats, fastai's own arithmetic (NumPy's vectorised power can differ in the
+        # last bit of a float64).
+        ratio = float(end_lr) / float(start_lr)
+        rates = [float(start_lr) * ratio ** (i / num_steps) for i in range(num_steps)]
+        return cls(np.asarray(rates, np.float64).astype(float_dtype()))
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        last = self.rates.shape[0] - 1
+        return self.rates[jnp.clip(step, 0, last).astype(jnp.int32)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,31 +110,31 @@ class LRFindResult:
             rows.append(row)
         return "\n".join(rows)
 
-    def plot(self, path: str | os.PathLike[str], *, title: str | None = None) -> str:
-        """Draws the smoothed loss against the learning rate, with the suggestions, as a PNG.
+    def plot(self, path: str | os.PathLike[str] | None = None, *, title: str | None = None) -> Any:
+        """Draws the smoothed loss against the learning rate, with the suggestions.
 
         Args:
-          path: where to write the PNG; missing parent folders are created.
+          path: if given, where to write the figure (PNG, SVG, PDF, ... by its extension);
+            missing parent folders are created. Nothing is written without it.
           title: an optional title.
 
         Returns:
-          The path written, as a string.
+          The `matplotlib.figure.Figure` (not left open in pyplot: a notebook shows it once).
 
         Raises:
           ImportError: if matplotlib is missing (install the `plot` extra).
+
+        Examples:
+          >>> import numpy as np, jaxsched
+          >>> lrs = np.geomspace(1e-4, 1.0, 20)
+          >>> result = jaxsched.LRFindResult(lrs, (np.log10(lrs) + 2) ** 2, lrs, False, 0, 0,
+          ...                                {"minimum": 1e-3})
+          >>> figure = result.plot(title="range test")
+          >>> [line.get_label() for line in figure.axes[0].get_lines()]
+          ['smoothed loss', 'minimum: 1.00e-03']
         """
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError as e:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "LRFindResult.plot needs matplotlib: pip install 'jaxsched[plot]'"
-            ) from e
-
         lrs, losses = self.trimmed()
-        figure, axes = plt.subplots(figsize=(8, 4.5), dpi=100)
+        figure, axes = new_figure("LRFindResult.plot", (8, 4.5))
         axes.plot(lrs, losses, label="smoothed loss")
         for (name, lr), marker in zip(self.suggestions.items(), "ov^sDP", strict=False):
             if math.isfinite(lr) and lrs.size:
@@ -119,10 +148,8 @@ class LRFindResult:
         axes.grid(alpha=0.3)
         axes.legend(fontsize="small")
         figure.tight_layout()
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        figure.savefig(path)
-        plt.close(figure)
-        return str(path)
+        save_figure(figure, path)
+        return figure
 
 
 def lr_find(
@@ -145,7 +172,8 @@ def lr_find(
     """The learning-rate range test: sweep the learning rate exponentially and watch the loss.
 
     Update `i` (from 0) uses the learning rate `start_lr * (end_lr / start_lr) ** (i /
-    num_steps)`, as fastai's `lr_find` does. The loss is smoothed by a debiased exponential
+    num_steps)`, as fastai's `lr_find` does: computed in float64, then rounded once (in
+    float32, the nearest float32 to fastai's value). The loss is smoothed by a debiased exponential
     moving average (`beta`); the sweep stops after `num_steps` updates, or as soon as the
     smoothed loss exceeds `diverge_factor` times its best value or is not finite. The updates
     are jitted; the learning rate is injected into the optimizer state, so one program serves
@@ -183,7 +211,7 @@ def lr_find(
       diverge_factor: stop once the smoothed loss exceeds this times its best (positive).
       skip_start: points left out at the start; default `num_steps // 10`.
       skip_end: points left out at the end (non-negative).
-      plot: if given, the curve is also drawn to this PNG path.
+      plot: if given, the curve is also drawn to this path (`result.plot(path)`).
       slide_lr_diff: the "slide" suggester's distance between compared points (positive int;
         fastai's `lr_diff`).
       slide_thresh: the "slide" suggester's gradient tolerance, in loss units per point
@@ -209,13 +237,14 @@ def lr_find(
     skip_start = _check_arguments(
         start_lr, end_lr, num_steps, beta, diverge_factor, skip_start, skip_end
     )
+    factory_parameters("optimizer", optimizer)
     if isinstance(slide_lr_diff, bool) or not (
         isinstance(slide_lr_diff, int) and slide_lr_diff >= 1
     ):
         raise ValueError(f"slide_lr_diff must be a positive int, got {slide_lr_diff!r}")
     check("slide_thresh", slide_thresh, lambda v: np.isfinite(v) & (v >= 0), "non-negative")
 
-    sweep = ExponentialDecay(start_lr, decay_rate=end_lr / start_lr, transition_steps=num_steps)
+    sweep = _Sweep.of(start_lr, end_lr, num_steps)
 
     def step(carry: Any, batch: Any) -> tuple[Any, tuple[jax.Array, jax.Array, jax.Array]]:
         return _step(
@@ -330,7 +359,7 @@ def _check_usable(
 def _step(
     carry: Any,
     batch: Any,
-    sweep: ExponentialDecay,
+    sweep: _Sweep,
     beta: Any,
     diverge_factor: Any,
     *,

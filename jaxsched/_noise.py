@@ -8,17 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
-    check,
-    check_choice,
-    check_non_negative,
-    check_positive,
-    is_concrete,
-    register,
-    static_field,
-)
+from jaxsched._checks import check, check_choice, check_non_negative, check_positive, is_concrete
 from jaxsched._combine import check_schedules
+from jaxsched._config import register
+from jaxsched._schedule import Schedule, static_field
+from jaxsched._typing import ArrayLike
 
 _NOISE_TYPES = ("normal", "uniform")
 _HALF = 2.0**31  # steps are folded into the key in two parts below this
@@ -89,13 +83,13 @@ class Noise(Schedule):
       True
     """
 
-    schedule: Any
-    noise_start: Any = 0
-    noise_end: Any = None
-    noise_pct: Any = 0.67
-    noise_std: Any = 1.0
+    schedule: Schedule
+    noise_start: ArrayLike = 0
+    noise_end: ArrayLike | None = None
+    noise_pct: ArrayLike = 0.67
+    noise_std: ArrayLike = 1.0
     noise_type: str = static_field(default="normal")
-    seed: Any = 42
+    seed: ArrayLike = 42
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)

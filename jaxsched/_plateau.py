@@ -9,18 +9,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Numeric,
-    _short_repr,
+from jaxsched._checks import (
     check,
     check_choice,
     check_finite,
     check_non_negative,
-    float_dtype,
-    normalise_floats,
-    register_pytree,
-    static_field,
+    check_real,
+    short_repr,
 )
+from jaxsched._numerics import Numeric, float_dtype
+from jaxsched._schedule import normalise_floats, register_pytree, static_field
+from jaxsched._typing import ArrayLike
 
 
 class PlateauState(NamedTuple):
@@ -40,8 +39,8 @@ class PlateauState(NamedTuple):
     best: jax.Array
     num_bad_epochs: jax.Array
     cooldown_counter: jax.Array
-    average: Any = 0.0
-    count: Any = 0
+    average: ArrayLike = 0.0
+    count: ArrayLike = 0
 
 
 @register_pytree
@@ -112,17 +111,17 @@ class ReduceOnPlateau:
       optax.contrib.reduce_on_plateau.
     """
 
-    init_value: Any = 1.0
-    factor: Any = 0.1
-    patience: Any = 10
-    threshold: Any = 1e-4
+    init_value: ArrayLike = 1.0
+    factor: ArrayLike = 0.1
+    patience: ArrayLike = 10
+    threshold: ArrayLike = 1e-4
     threshold_mode: str = static_field(default="rel")
     mode: str = static_field(default="min")
-    cooldown: Any = 0
-    min_value: Any = 0.0
-    eps: Any = 1e-8
-    atol: Any = 0.0
-    accumulation_size: Any = 1
+    cooldown: ArrayLike = 0
+    min_value: ArrayLike = 0.0
+    eps: ArrayLike = 1e-8
+    atol: ArrayLike = 0.0
+    accumulation_size: ArrayLike = 1
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -171,6 +170,9 @@ class ReduceOnPlateau:
 
     def update(self, state: PlateauState, metric: Numeric) -> PlateauState:
         """The state after observing `metric` (a scalar; pure and jittable)."""
+        # A non-finite metric is allowed (it never counts as an improvement); a string,
+        # None or a complex number is a mistake that NumPy would report without its name.
+        check_real("metric", metric, "a real number (the monitored loss or score)", finite=False)
         metric = jnp.asarray(metric, state.best.dtype)
         count = state.count + 1
         # optax's running mean: exact for one metric, the mean of all of them otherwise.
@@ -214,7 +216,7 @@ class ReduceOnPlateau:
 
     def __repr__(self) -> str:
         args = ", ".join(
-            f"{f.name}={_short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)
+            f"{f.name}={short_repr(getattr(self, f.name))}" for f in dataclasses.fields(self)
         )
         return f"reduce_on_plateau({args})"
 

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
-    check_finite,
-    check_non_negative,
-    check_positive,
-    clamp01,
-    floor_div,
-    lerp,
-    power,
-    register,
-    safe_div,
-    static_field,
-)
+from jaxsched._checks import check_finite, check_non_negative, check_positive
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, floor_div, lerp, power, safe_div
+from jaxsched._schedule import Schedule, static_field
+from jaxsched._typing import ArrayLike
 
 
 @register("linear")
@@ -46,10 +36,10 @@ class Linear(Schedule):
       [0.   0.25 0.5  0.75 1.   1.  ]
     """
 
-    init_value: Any
-    end_value: Any
-    transition_steps: Any
-    transition_begin: Any = 0
+    init_value: ArrayLike
+    end_value: ArrayLike
+    transition_steps: ArrayLike
+    transition_begin: ArrayLike = 0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -72,9 +62,15 @@ class PolynomialDecay(Schedule):
     `PolynomialDecay(cycle=True)`: the value jumps back up at `decay_steps + 1`,
     `2 * decay_steps + 1`, ... and never stays at `end_value` except at exact multiples.
 
+    With `k_decay` the share of decay done is raised to that power first, `(1 - p ** k_decay)
+    ** power`: above 1 the value stays high longer, below 1 it falls sooner.
+
     Equivalents: keras `PolynomialDecay` (including `cycle`); torch `PolynomialLR(total_iters,
-    power)` with `end_value=0`; optax `polynomial_schedule` (`transition_begin`).
-    The "poly" policy comes from Chen et al. (2016), DeepLab, https://arxiv.org/abs/1606.00915.
+    power)` with `end_value=0`; optax `polynomial_schedule` (`transition_begin`); timm
+    `PolyLRScheduler(t_initial, power, lr_min, k_decay)` for one cycle (its default), with
+    `end_value = lr_min`; praxis `Polynomial(origin="limit")`. The "poly" policy comes from
+    Chen et al. (2016), DeepLab, https://arxiv.org/abs/1606.00915; `k_decay` from Zhang et al.
+    (2020), k-decay, https://arxiv.org/abs/2004.05909.
 
     Args:
       init_value: value at the start of the decay.
@@ -83,6 +79,7 @@ class PolynomialDecay(Schedule):
       power: exponent of the decay (positive).
       transition_begin: steps to hold `init_value` before decaying (non-negative).
       cycle: restart the decay from a higher value instead of holding `end_value`.
+      k_decay: exponent of the share of decay done (positive; timm).
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -91,12 +88,13 @@ class PolynomialDecay(Schedule):
       [1.     0.5625 0.25   0.0625 0.     0.    ]
     """
 
-    init_value: Any
-    end_value: Any
-    decay_steps: Any
-    power: Any = 1.0
-    transition_begin: Any = 0
+    init_value: ArrayLike
+    end_value: ArrayLike
+    decay_steps: ArrayLike
+    power: ArrayLike = 1.0
+    transition_begin: ArrayLike = 0
     cycle: bool = static_field(default=False)
+    k_decay: ArrayLike = 1.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -104,6 +102,7 @@ class PolynomialDecay(Schedule):
         check_positive("decay_steps", self.decay_steps)
         check_positive("power", self.power)
         check_non_negative("transition_begin", self.transition_begin)
+        check_positive("k_decay", self.k_decay)
 
     def _at(self, step: jax.Array) -> jax.Array:
         count = jnp.maximum(step - self.transition_begin, 0.0)
@@ -112,7 +111,55 @@ class PolynomialDecay(Schedule):
             progress = safe_div(count, self.decay_steps * cycles)
         else:
             progress = clamp01(safe_div(count, self.decay_steps))
+        progress = power(progress, self.k_decay)
         return lerp(self.end_value, self.init_value, power(1.0 - progress, self.power))
+
+
+@register("polynomial_ramp")
+class PolynomialRamp(Schedule):
+    """Moves from `init_value` to `end_value` along a power of the share of the ramp done.
+
+    `init + (end - init) * p ** power` with `p = clip((step - transition_begin) /
+    transition_steps, 0, 1)`, then `end_value`. The curve is anchored at its start: flat
+    there for `power > 1` and steep for `power < 1`, where `polynomial_decay`, `end + (init -
+    end) * (1 - p) ** power`, is anchored at its end. The value may rise or fall.
+
+    Equivalents: praxis `Polynomial(power, start=(x0, y0), limit=(x1, y1), origin="start")`
+    with `init_value=y0`, `end_value=y1`, `transition_begin=x0`, `transition_steps=x1 - x0`
+    (its `origin="limit"` is `polynomial_decay`); fastai `SchedPoly(start, end, power)` over
+    a phase of `transition_steps` steps (fastai's `pos` is `p`). Formula-level parity, tested
+    against NumPy transcriptions of both sources.
+
+    Args:
+      init_value: value up to `transition_begin`.
+      end_value: value from `transition_begin + transition_steps` on.
+      transition_steps: length of the ramp, in steps (positive).
+      power: exponent of the share of the ramp done (positive).
+      transition_begin: steps to hold `init_value` before the ramp starts (non-negative).
+
+    Examples:
+      >>> import jax.numpy as jnp, jaxsched
+      >>> schedule = jaxsched.polynomial_ramp(0.0, 1.0, transition_steps=4, power=2.0)
+      >>> print(schedule(jnp.arange(6)))
+      [0.     0.0625 0.25   0.5625 1.     1.    ]
+    """
+
+    init_value: ArrayLike
+    end_value: ArrayLike
+    transition_steps: ArrayLike
+    power: ArrayLike = 1.0
+    transition_begin: ArrayLike = 0
+
+    def __post_init__(self) -> None:
+        check_finite("init_value", self.init_value)
+        check_finite("end_value", self.end_value)
+        check_positive("transition_steps", self.transition_steps)
+        check_positive("power", self.power)
+        check_non_negative("transition_begin", self.transition_begin)
+
+    def _at(self, step: jax.Array) -> jax.Array:
+        progress = clamp01(safe_div(step - self.transition_begin, self.transition_steps))
+        return lerp(self.init_value, self.end_value, power(progress, self.power))
 
 
 @register("warmup_constant")
@@ -135,9 +182,9 @@ class WarmupConstant(Schedule):
       [0.   0.25 0.5  0.75 1.   1.  ]
     """
 
-    init_value: Any
-    peak_value: Any
-    warmup_steps: Any
+    init_value: ArrayLike
+    peak_value: ArrayLike
+    warmup_steps: ArrayLike
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

@@ -1,161 +1,34 @@
-"""Schedules by name: jaxsched's own names plus the Hugging Face transformers names."""
+"""Schedules by name: jaxsched's own, transformers' `SchedulerType` and the peers' names."""
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, overload
 
 import jax.numpy as jnp
+import numpy as np
 
-from jaxsched._base import REGISTRY, Schedule, check_finite, check_positive, is_concrete
-from jaxsched._combine import Warmup
-from jaxsched._constant import Constant
-from jaxsched._cosine import CosineDecay, CosineRestarts, sgdr
-from jaxsched._exponential import InverseSqrt
-from jaxsched._polynomial import PolynomialDecay
-from jaxsched._wsd import WarmupStableDecay
+from jaxsched._checks import check_computed, check_finite, check_positive
+from jaxsched._config import REGISTRY
+from jaxsched._cosine import sgdr
+from jaxsched._plateau import ReduceOnPlateau
+from jaxsched._port import PEERS, did_you_mean, parameters, resolve, unexpected
+from jaxsched._port_transformers import SCHEDULER_TYPES
+from jaxsched._schedule import Schedule
 
 # Names shared with jaxsched's own schedules switch to the transformers meaning when one of
 # these (transformers-only) arguments is given.
 _TRANSFORMERS_MARKERS = ("num_warmup_steps", "num_training_steps")
-
-
-def _decay_steps(num_warmup_steps: Any, num_training_steps: Any) -> Any:
-    check_positive("num_training_steps", num_training_steps)
-    if (
-        is_concrete(num_warmup_steps)
-        and is_concrete(num_training_steps)
-        and num_training_steps <= num_warmup_steps
-    ):
-        raise ValueError(
-            f"num_training_steps must be greater than num_warmup_steps={num_warmup_steps}, "
-            f"got num_training_steps={num_training_steps}"
-        )
-    return num_training_steps - num_warmup_steps
-
-
-def _only_half_cycle(num_cycles: Any) -> None:
-    if num_cycles != 0.5:
-        raise ValueError(
-            f"num_cycles must be 0.5 (one cosine half-wave that ends at the horizon), got "
-            f"num_cycles={num_cycles}; use 'cosine_with_restarts' for several cycles"
-        )
-
-
-def _hf_linear(peak_value: Any, num_warmup_steps: Any = 0, *, num_training_steps: Any) -> Schedule:
-    decay = PolynomialDecay(peak_value, 0.0, _decay_steps(num_warmup_steps, num_training_steps))
-    return Warmup(decay, num_warmup_steps)
-
-
-def _hf_cosine(
-    peak_value: Any, num_warmup_steps: Any = 0, *, num_training_steps: Any, num_cycles: float = 0.5
-) -> Schedule:
-    _only_half_cycle(num_cycles)
-    return Warmup(
-        CosineDecay(peak_value, _decay_steps(num_warmup_steps, num_training_steps)),
-        num_warmup_steps,
-    )
-
-
-def _hf_cosine_with_restarts(
-    peak_value: Any, num_warmup_steps: Any = 0, *, num_training_steps: Any, num_cycles: int = 1
-) -> Schedule:
-    check_positive("num_cycles", num_cycles)
-    cycle_steps = _decay_steps(num_warmup_steps, num_training_steps) / num_cycles
-    return Warmup(CosineRestarts(peak_value, cycle_steps, cycle_limit=num_cycles), num_warmup_steps)
-
-
-def _hf_polynomial(
-    peak_value: Any,
-    num_warmup_steps: Any = 0,
-    *,
-    num_training_steps: Any,
-    lr_end: float = 1e-7,
-    power: float = 1.0,
-) -> Schedule:
-    if is_concrete(peak_value) and is_concrete(lr_end) and not lr_end < peak_value:
-        raise ValueError(
-            f"lr_end must be smaller than peak_value={peak_value}, got lr_end={lr_end}"
-        )
-    decay = PolynomialDecay(
-        peak_value, lr_end, _decay_steps(num_warmup_steps, num_training_steps), power
-    )
-    return Warmup(decay, num_warmup_steps)
-
-
-def _hf_constant_with_warmup(peak_value: Any, num_warmup_steps: Any = 0) -> Schedule:
-    return Warmup(Constant(peak_value), num_warmup_steps)
-
-
-def _hf_inverse_sqrt(peak_value: Any, num_warmup_steps: Any = 0, timescale: Any = None) -> Schedule:
-    return InverseSqrt(peak_value, num_warmup_steps, timescale)
-
-
-def _hf_cosine_with_min_lr(
-    peak_value: Any,
-    num_warmup_steps: Any = 0,
-    *,
-    num_training_steps: Any,
-    num_cycles: float = 0.5,
-    min_lr: Any = None,
-    min_lr_rate: Any = None,
-) -> Schedule:
-    _only_half_cycle(num_cycles)
-    if (min_lr is None) == (min_lr_rate is None):
-        raise ValueError(
-            f"exactly one of min_lr and min_lr_rate must be given, got min_lr={min_lr} and "
-            f"min_lr_rate={min_lr_rate}"
-        )
-    end_value = min_lr if min_lr is not None else min_lr_rate * peak_value
-    decay = CosineDecay(peak_value, _decay_steps(num_warmup_steps, num_training_steps), end_value)
-    return Warmup(decay, num_warmup_steps)
-
-
-def _hf_warmup_stable_decay(
-    peak_value: Any,
-    num_warmup_steps: Any = 0,
-    *,
-    num_decay_steps: Any,
-    num_training_steps: Any = None,
-    num_stable_steps: Any = None,
-    warmup_type: str = "linear",
-    decay_type: str = "cosine",
-    min_lr_ratio: Any = 0.0,
-    num_cycles: float = 0.5,
-) -> Schedule:
-    _only_half_cycle(num_cycles)
-    if (num_training_steps is None) == (num_stable_steps is None):
-        raise ValueError(
-            "exactly one of num_training_steps and num_stable_steps must be given, got "
-            f"num_training_steps={num_training_steps} and num_stable_steps={num_stable_steps}"
-        )
-    if num_training_steps is None:
-        num_training_steps = num_warmup_steps + num_stable_steps + num_decay_steps
-    floor = min_lr_ratio * peak_value
-    return WarmupStableDecay(
-        peak_value,
-        num_training_steps,
-        num_warmup_steps,
-        num_decay_steps,
-        init_value=floor,
-        end_value=floor,
-        warmup_shape=warmup_type,
-        decay_shape=decay_type,
-    )
-
-
-TRANSFORMERS_NAMES: dict[str, Callable[..., Schedule]] = {
-    "linear": _hf_linear,
-    "cosine": _hf_cosine,
-    "cosine_with_restarts": _hf_cosine_with_restarts,
-    "polynomial": _hf_polynomial,
-    "constant_with_warmup": _hf_constant_with_warmup,
-    "inverse_sqrt": _hf_inverse_sqrt,
-    "cosine_with_min_lr": _hf_cosine_with_min_lr,
-    "warmup_stable_decay": _hf_warmup_stable_decay,
-}
+# The names whose schedule is a state machine: `get` returns a `ReduceOnPlateau` for them.
+PlateauName = Literal[
+    "ReduceLROnPlateau",
+    "reduce_lr_on_plateau",
+    "get_reduce_on_plateau_schedule",
+    "PlateauLRScheduler",
+]
 
 
 _DURATION_NAMES = frozenset(
@@ -173,6 +46,8 @@ _DURATION_NAMES = frozenset(
         "cycle_ends",
         "noise_start",
         "noise_end",
+        "steps",
+        "min_step",
     }
 )
 _DURATION_UNITS = ("fraction", "epochs", "steps")
@@ -304,6 +179,9 @@ def _min_lr_ratio(name: str, cls: type[Schedule], kwargs: dict[str, Any]) -> Non
             f"min_lr_ratio={ratio!r} and end_value={kwargs['end_value']!r}"
         )
     check_finite("min_lr_ratio", ratio)
+    check_computed(
+        "min_lr_ratio", f"min_lr_ratio * {peak_name}", np.multiply, ratio, kwargs[peak_name]
+    )
     kwargs["end_value"] = ratio * kwargs[peak_name]
 
 
@@ -325,6 +203,55 @@ def _cycle_ends(kwargs: dict[str, Any], run_steps: Any) -> None:
 BUILDERS: dict[str, Callable[..., Schedule]] = {"sgdr": sgdr}
 
 
+def _check_arguments(
+    name: str, builder: Callable[..., Any], kwargs: Mapping[str, Any], peer: str | None
+) -> None:
+    """ValueError for an argument `builder` does not take, or a required one left out."""
+    params = parameters(builder)
+    accepted = [p.name for p in params]
+    takes_any = any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in inspect.signature(builder).parameters.values()
+    )
+    for key in kwargs:
+        if key not in accepted and not takes_any:
+            raise ValueError(unexpected(name, key, accepted, peer))
+    missing = [
+        p.name for p in params if p.default is inspect.Parameter.empty and p.name not in kwargs
+    ]
+    if missing:
+        lr = " (lr: the learning rate the optimizer was built with)" if "lr" in missing else ""
+        raise ValueError(f"bad arguments for {name!r}: missing {', '.join(missing)}{lr}")
+
+
+def _build_peer(name: str, /, **kwargs: Any) -> Any:
+    """A peer's scheduler from that library's arguments (no durations: the peer's numbers)."""
+    found = resolve(name)
+    if found is None:
+        raise ValueError(f"name={name!r} is not a peer scheduler{did_you_mean(name, PEERS)}")
+    library, bare, builder = found
+    _check_arguments(bare, builder, kwargs, library)
+    if "build" in inspect.signature(builder).parameters:  # SequentialLR, ChainedScheduler
+        kwargs = {**kwargs, "build": _build_peer}
+    return builder(**kwargs)
+
+
+def _known_names() -> list[str]:
+    return sorted(set(REGISTRY) | set(SCHEDULER_TYPES) | set(BUILDERS) | set(PEERS))
+
+
+@overload
+def get(
+    name: PlateauName, /, *, run_steps: Any = None, steps_per_epoch: Any = None, **kwargs: Any
+) -> ReduceOnPlateau: ...
+
+
+@overload
+def get(
+    name: str, /, *, run_steps: Any = None, steps_per_epoch: Any = None, **kwargs: Any
+) -> Schedule: ...
+
+
 def get(
     name: str,
     /,
@@ -332,28 +259,49 @@ def get(
     run_steps: Any = None,
     steps_per_epoch: Any = None,
     **kwargs: Any,
-) -> Schedule:
-    """Builds a schedule from its name and keyword arguments.
+) -> Any:
+    """Builds a schedule from its name and keyword arguments, in jaxsched's or a peer's words.
 
-    `name` is a jaxsched schedule (`"cosine_decay"`, `"one_cycle"`, ...: the arguments are the
-    schedule's own) or a Hugging Face transformers scheduler name (`"linear"`, `"cosine"`,
-    `"cosine_with_restarts"`, `"polynomial"`, `"constant"`, `"constant_with_warmup"`,
-    `"inverse_sqrt"`, `"cosine_with_min_lr"`, `"warmup_stable_decay"`). Transformers names take
-    `peak_value` (the optimizer's learning rate), `num_warmup_steps`, `num_training_steps`
-    and the scheduler's own keywords (`num_cycles`, `lr_end`, `power`, `timescale`, `min_lr`,
-    `min_lr_rate`, `num_decay_steps`, `num_stable_steps`, `warmup_type`, `decay_type`,
-    `min_lr_ratio`), and give the transformers values times `peak_value`, step for step. Where
-    a name is both (`"linear"`, `"inverse_sqrt"`, `"warmup_stable_decay"`), passing
-    `num_warmup_steps` or `num_training_steps` selects the transformers meaning. `"constant"`
-    takes `value`. `"sgdr"` takes optax's `cosine_kwargs`.
+    `name` is one of:
 
-    Durations: every argument that counts steps (`*_steps`, `transition_begin`, `step_size*`,
-    `milestones`, `boundaries`, `start_step`, `timescale`, `shift`, `step_offset`,
-    `cycle_ends`, `noise_start`, `noise_end`, also inside `cosine_kwargs`) may be given as a
-    number of steps, `"10%"` of `run_steps`, `"2 epochs"` (times `steps_per_epoch`),
-    `"300 steps"`, or `{"fraction": 0.1}`, `{"epochs": 2}`, `{"steps": 300}`; converted values
-    are rounded to the nearest step. These forms are JSON, so a trainer's `--schedule-args`
-    can use them directly.
+    - a jaxsched schedule (`"cosine_decay"`, `"one_cycle"`, ...), with the schedule's own
+      arguments;
+    - a Hugging Face transformers `SchedulerType` name (`"linear"`, `"cosine"`,
+      `"cosine_with_restarts"`, `"polynomial"`, `"constant"`, `"constant_with_warmup"`,
+      `"inverse_sqrt"`, `"reduce_lr_on_plateau"`, `"cosine_with_min_lr"`,
+      `"cosine_warmup_with_min_lr"`, `"warmup_stable_decay"`; `"greedy"` is refused, with
+      what to use instead), as `transformers.get_scheduler` takes it: `peak_value` (the
+      optimizer's learning rate), `num_warmup_steps` and `num_training_steps` for every
+      name (each ignoring the count it does not use, as transformers does), and the
+      scheduler's own keywords. Where a name is also jaxsched's (`"linear"`,
+      `"inverse_sqrt"`, `"warmup_stable_decay"`, `"constant"`), passing `num_warmup_steps`
+      or `num_training_steps` selects the transformers meaning;
+    - a peer's scheduler by its own name, with that library's keyword arguments: a PyTorch
+      scheduler class (`"OneCycleLR"`, `"StepLR"`, `"ReduceLROnPlateau"`, ...), a Keras
+      `LearningRateSchedule` class (`"CosineDecay"`, ...), a transformers `get_*` function
+      (`"get_cosine_schedule_with_warmup"`, ...), a timm scheduler class
+      (`"CosineLRScheduler"`, ...) or `"create_scheduler_v2"` with timm's `sched=`. The
+      learning rate the optimizer was built with is `lr` (Keras schedules carry their own
+      `initial_learning_rate`; `OneCycleLR` and `CyclicLR` set their own). A module path
+      may be kept (`"torch.optim.lr_scheduler.StepLR"`). The values are the peer's, step
+      for step, under its conventions; the porting page of the docs lists every name with
+      its one-line call, each tested against the peer's recorded values.
+
+    The plateau names (`"ReduceLROnPlateau"`, `"reduce_lr_on_plateau"`,
+    `"get_reduce_on_plateau_schedule"`, `"PlateauLRScheduler"`) return a
+    `jaxsched.ReduceOnPlateau`, whose value follows the metrics it is given.
+
+    Durations: every argument of a jaxsched or `SchedulerType` name that counts steps
+    (`*_steps`, `transition_begin`, `step_size*`, `milestones`, `boundaries`, `start_step`,
+    `timescale`, `shift`, `step_offset`, `cycle_ends`, `noise_start`, `noise_end`, `steps`,
+    `min_step`, also inside `cosine_kwargs`) may be given as a number of steps, `"10%"` of
+    `run_steps`, `"2 epochs"` (times `steps_per_epoch`), `"300 steps"`, or
+    `{"fraction": 0.1}`, `{"epochs": 2}`, `{"steps": 300}`; converted values are rounded to
+    the nearest step. These forms are JSON, so a trainer's `--schedule-args` can use them
+    directly. A peer's name takes the peer's own numbers; `run_steps` and `steps_per_epoch`
+    do not change them (`OneCycleLR` reads `steps_per_epoch` as torch does). Keras' names
+    (`"CosineDecay"`, `"ExponentialDecay"`, ...) are also the CamelCase names of jaxsched's
+    classes; `get` reads them as Keras', with Keras' arguments.
 
     `min_lr_ratio` (levanter's and MaxText's end value as a share of the peak) sets
     `end_value = min_lr_ratio * peak_value` (or `* init_value`) for any jaxsched schedule with
@@ -370,10 +318,12 @@ def get(
       **kwargs: its arguments.
 
     Returns:
-      The schedule.
+      The schedule (a `ReduceOnPlateau` for the plateau names).
 
     Raises:
-      ValueError: for an unknown name, or missing, unknown or invalid arguments.
+      ValueError: for an unknown name (with the closest known names), or a missing, unknown
+        or invalid argument (an argument in a peer's words names jaxsched's: `max_lr` is
+        `peak_value`).
 
     Examples:
       >>> import jaxsched
@@ -384,18 +334,23 @@ def get(
       ... )
       >>> print(schedule(1), schedule(4))
       0.5 0.5
+      >>> torch_recipe = jaxsched.get("OneCycleLR", max_lr=0.1, total_steps=1000, pct_start=0.25)
+      >>> torch_recipe == jaxsched.one_cycle(0.1, 1000, pct_start=0.25)
+      True
       >>> schedule = jaxsched.get("warmup_cosine_decay", init_value=0.0, peak_value=1.0,
       ...     warmup_steps="10%", decay_steps="2 epochs", min_lr_ratio=0.1,
       ...     run_steps=1000, steps_per_epoch=500)
       >>> print(schedule.warmup_steps, schedule.decay_steps, schedule.end_value)
       100.0 1000.0 0.1
     """
+    if name not in REGISTRY and name not in SCHEDULER_TYPES and resolve(name) is not None:
+        return _get_peer(name, steps_per_epoch, kwargs)
     kwargs = {k: _convert(k, v, run_steps, steps_per_epoch) for k, v in kwargs.items()}
-    transformers_style = name in TRANSFORMERS_NAMES and (
+    transformers_style = name in SCHEDULER_TYPES and (
         name not in REGISTRY or any(k in kwargs for k in _TRANSFORMERS_MARKERS)
     )
     if transformers_style:
-        builder: Callable[..., Schedule] = TRANSFORMERS_NAMES[name]
+        builder: Callable[..., Any] = SCHEDULER_TYPES[name]
     elif name in BUILDERS:
         builder = BUILDERS[name]
     elif name in REGISTRY:
@@ -405,9 +360,18 @@ def get(
         if "min_lr_ratio" in kwargs:
             _min_lr_ratio(name, REGISTRY[name], kwargs)
     else:
-        known = sorted(set(REGISTRY) | set(TRANSFORMERS_NAMES) | set(BUILDERS))
-        raise ValueError(f"name={name!r} is not a known schedule; known names: {known}")
-    try:
-        return builder(**kwargs)
-    except TypeError as e:
-        raise ValueError(f"bad arguments for {name!r}: {e}") from None
+        hint = did_you_mean(name, _known_names()) or f"; known names: {_known_names()}"
+        raise ValueError(f"name={name!r} is not a known schedule{hint}")
+    _check_arguments(name, builder, kwargs, "transformers" if transformers_style else None)
+    return builder(**kwargs)
+
+
+def _get_peer(name: str, steps_per_epoch: Any, kwargs: dict[str, Any]) -> Any:
+    """A peer's name: `run_steps` and `steps_per_epoch` are context for jaxsched's durations
+    (a trainer passes them for every name); only `OneCycleLR` reads `steps_per_epoch`."""
+    found = resolve(name)
+    assert found is not None
+    takes_steps_per_epoch = "steps_per_epoch" in inspect.signature(found[2]).parameters
+    if steps_per_epoch is not None and takes_steps_per_epoch and "steps_per_epoch" not in kwargs:
+        kwargs = {**kwargs, "steps_per_epoch": steps_per_epoch}
+    return _build_peer(name, **kwargs)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import PI, check_choice, power
+from jaxsched._checks import check_choice
+from jaxsched._numerics import PI, power
 
 SHAPES = ("linear", "cosine", "1-sqrt")
 

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from jaxsched._base import (
-    Schedule,
+from jaxsched._checks import (
     as_tuple,
     check,
     check_finite,
     check_increasing,
     check_non_negative,
     check_positive,
-    floor_div,
-    register,
-    set_field,
-    times_power,
 )
+from jaxsched._config import register
+from jaxsched._numerics import floor_div, times_power
+from jaxsched._schedule import Schedule, set_field
+from jaxsched._typing import ArrayLike
 
 
 @register("step_decay")
@@ -42,9 +41,9 @@ class StepDecay(Schedule):
       [1.   1.   0.5  0.5  0.25 0.25]
     """
 
-    init_value: Any
-    step_size: Any
-    decay_rate: Any = 0.1
+    init_value: ArrayLike
+    step_size: ArrayLike
+    decay_rate: ArrayLike = 0.1
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -75,9 +74,9 @@ class MultistepDecay(Schedule):
       [1.   1.   0.1  0.1  0.01 0.01]
     """
 
-    init_value: Any
-    milestones: Any
-    decay_rate: Any = 0.1
+    init_value: ArrayLike
+    milestones: Sequence[ArrayLike]
+    decay_rate: ArrayLike = 0.1
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -112,8 +111,8 @@ class PiecewiseConstant(Schedule):
       [1.  1.  0.5 0.5 0.1 0.1]
     """
 
-    boundaries: Any
-    values: Any
+    boundaries: Sequence[ArrayLike]
+    values: Sequence[ArrayLike]
 
     def __post_init__(self) -> None:
         boundaries = as_tuple("boundaries", self.boundaries)
@@ -187,8 +186,10 @@ class PiecewiseConstantScales(Schedule):
 
     Args:
       init_value: value before the first boundary.
-      boundaries: non-negative steps; or a `{step: scale}` dict; None for none.
-      scales: the non-negative factor applied at each boundary (left out with a dict).
+      boundaries (Sequence[ArrayLike] | Mapping | None): non-negative steps; or a
+        `{step: scale}` dict; None for none.
+      scales (Sequence[ArrayLike] | None): the non-negative factor applied at each boundary
+        (left out with a dict).
 
     Examples:
       >>> import jax.numpy as jnp, jaxsched
@@ -197,7 +198,7 @@ class PiecewiseConstantScales(Schedule):
       [1.   1.   0.1  0.1  0.05 0.05]
     """
 
-    init_value: Any
+    init_value: ArrayLike
     boundaries: Any = None
     scales: Any = None
 
@@ -233,9 +234,9 @@ class ConstantFactor(Schedule):
       [0.5 0.5 1.  1. ]
     """
 
-    value: Any
-    factor: Any = 1.0 / 3
-    transition_steps: Any = 5
+    value: ArrayLike
+    factor: ArrayLike = 1.0 / 3
+    transition_steps: ArrayLike = 5
 
     def __post_init__(self) -> None:
         check_finite("value", self.value)

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
-    check,
-    check_computed,
-    check_finite,
-    check_positive,
-    is_concrete,
-    register,
-    safe_div,
-)
+from jaxsched._checks import check, check_computed, check_finite, check_positive, is_concrete
+from jaxsched._config import register
+from jaxsched._numerics import safe_div
+from jaxsched._schedule import Schedule
+from jaxsched._typing import ArrayLike
 
 
 @register("tanh_decay")
@@ -44,11 +37,11 @@ class TanhDecay(Schedule):
       [0.99999917 0.9998766  0.9820138  0.2689414  0.         0.        ]
     """
 
-    init_value: Any
-    end_value: Any
-    decay_steps: Any
-    lower: Any = -7.0
-    upper: Any = 3.0
+    init_value: ArrayLike
+    end_value: ArrayLike
+    decay_steps: ArrayLike
+    lower: ArrayLike = -7.0
+    upper: ArrayLike = 3.0
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

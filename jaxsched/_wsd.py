@@ -3,29 +3,27 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsched._base import (
-    Schedule,
+from jaxsched._checks import (
     as_tuple,
     check,
     check_finite,
     check_increasing,
     check_non_negative,
     check_positive,
-    clamp01,
     is_concrete,
-    lerp,
-    register,
-    safe_div,
-    set_field,
-    static_field,
 )
+from jaxsched._config import register
+from jaxsched._numerics import clamp01, lerp, safe_div
+from jaxsched._schedule import Schedule, set_field, static_field
 from jaxsched._shapes import check_shape, decay_fraction, warmup_fraction
+from jaxsched._typing import ArrayLike
 
 
 @register("warmup_stable_decay")
@@ -60,12 +58,12 @@ class WarmupStableDecay(Schedule):
       [0.   0.5  1.   1.   1.   0.75 0.5  0.25 0.   0.  ]
     """
 
-    peak_value: Any
-    total_steps: Any
-    warmup_steps: Any
-    decay_steps: Any
-    init_value: Any = 0.0
-    end_value: Any = 0.0
+    peak_value: ArrayLike
+    total_steps: ArrayLike
+    warmup_steps: ArrayLike
+    decay_steps: ArrayLike
+    init_value: ArrayLike = 0.0
+    end_value: ArrayLike = 0.0
     warmup_shape: str = static_field(default="linear")
     decay_shape: str = static_field(default="linear")
 
@@ -159,13 +157,13 @@ class WarmupStableDecayCycles(Schedule):
       [0.  1.  1.  0.5 0.  1.  1.  0.5 0.  0. ]
     """
 
-    peak_value: Any
-    cycle_ends: Any
-    warmup_steps: Any
-    decay_steps: Any = None
-    rewarmup_steps: Any = 0
-    init_value: Any = 0.0
-    end_value: Any = 0.0
+    peak_value: ArrayLike
+    cycle_ends: Sequence[ArrayLike]
+    warmup_steps: ArrayLike
+    decay_steps: ArrayLike | Sequence[ArrayLike] | None = None
+    rewarmup_steps: ArrayLike | Sequence[ArrayLike] = 0
+    init_value: ArrayLike = 0.0
+    end_value: ArrayLike = 0.0
     warmup_shape: str = static_field(default="linear")
     decay_shape: str = static_field(default="linear")
 

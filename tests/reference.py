@@ -75,7 +75,7 @@ def linear(init_value, end_value, transition_steps, transition_begin=0) -> Ref:
 
 
 def polynomial_decay(
-    init_value, end_value, decay_steps, power=1.0, transition_begin=0, cycle=False
+    init_value, end_value, decay_steps, power=1.0, transition_begin=0, cycle=False, k_decay=1.0
 ) -> Ref:
     def fn(t):
         count = np.maximum(t - transition_begin, 0.0)
@@ -85,7 +85,16 @@ def polynomial_decay(
             p = count / horizon
         else:
             p = np.minimum(count, decay_steps) / decay_steps
-        return (init_value - end_value) * (1.0 - p) ** power + end_value
+        # timm's k-decay: 1 - t**k / T**k
+        return (init_value - end_value) * (1.0 - p**k_decay) ** power + end_value
+
+    return Ref(fn, _mag(init_value, end_value))
+
+
+def polynomial_ramp(init_value, end_value, transition_steps, power=1.0, transition_begin=0) -> Ref:
+    def fn(t):
+        p = np.clip((t - transition_begin) / transition_steps, 0.0, 1.0)
+        return init_value + (end_value - init_value) * p**power
 
     return Ref(fn, _mag(init_value, end_value))
 
@@ -608,6 +617,14 @@ def shrinking_factor(step, rate):
     return 1.0 / (1.0 + rate / (1.0 + step))
 
 
+def geometric(step):
+    return 0.95**step
+
+
+def ninety_percent(step):
+    return 0.9 + 0.0 * step
+
+
 def halving(cycle):
     return 0.5 ** (cycle - 1.0)
 
@@ -638,18 +655,40 @@ def by_fraction(total_steps, fractions, schedules) -> Ref:
     return Ref(lambda t: _switch(t, pieces, starts), max(p.scale for p in pieces))
 
 
-def warmup(schedule, warmup_steps, init_value=0.0, shape="linear", prefix=True) -> Ref:
+def warmup(
+    schedule, warmup_steps, init_value=0.0, shape="linear", prefix=True, continuous=False
+) -> Ref:
     def fn(t):
         after = schedule(np.maximum(t - warmup_steps, 0.0) if prefix else t)
         if warmup_steps == 0:
             return after
-        target = schedule(np.zeros_like(t))
+        # timm's TanhLRScheduler (warmup_prefix=False) ramps to its value at warmup_t
+        target = schedule(np.full_like(t, 0.0 if prefix or not continuous else warmup_steps))
         ramp = init_value + (target - init_value) * _warmup_done(
             shape, np.clip(t / warmup_steps, 0, 1)
         )
         return np.where(t < warmup_steps, ramp, after)
 
     return Ref(fn, max(schedule.scale, _mag(init_value)))
+
+
+def alternate(schedules, steps) -> Ref:
+    """praxis CycleSchedule: the piece holding `t mod sum(steps)`, given the absolute step."""
+    ends = np.cumsum(np.asarray(steps, dtype=np.float64))
+
+    def fn(t):
+        position = np.mod(t, ends[-1])
+        index = np.searchsorted(ends, position, side="right")  # pieces ending at or before
+        out = np.zeros_like(t)
+        for i, schedule in enumerate(schedules):
+            out = np.where(index == i, schedule(t), out)
+        return out
+
+    return Ref(fn, max(s.scale for s in schedules))
+
+
+def advance(schedule, steps=0.0, min_step=0.0) -> Ref:
+    return Ref(lambda t: schedule(np.maximum(t + steps, min_step)), schedule.scale)
 
 
 def product(*schedules) -> Ref:
@@ -684,6 +723,7 @@ BUILDERS: dict[str, Callable[..., Ref]] = {
         constant,
         linear,
         polynomial_decay,
+        polynomial_ramp,
         step_decay,
         multistep_decay,
         piecewise_constant,
@@ -714,6 +754,8 @@ BUILDERS: dict[str, Callable[..., Ref]] = {
         join,
         by_fraction,
         warmup,
+        alternate,
+        advance,
         product,
         scale,
         clip,

@@ -16,11 +16,13 @@ import pytest
 from flax import nnx
 
 import jaxsched
+from examples import flags
 from examples.compare import group, recipes, study, time_to_accuracy
 from examples.mnist import core, data
 from tests.mnist_helpers import synthetic_digits, write_idx_folder
 
-MLP = group.GroupConfig(model="mlp", epochs=2, batch_size=32)
+MLP = group.GroupConfig(model="mlp", batch_size=32)
+EPOCHS = 2
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,9 @@ def sgd(schedule: jaxsched.Schedule, seed: int, **kwargs) -> group.Run:
     )
 
 
-def train_alone(run: group.Run, device_data: core.DeviceData, config: group.GroupConfig):
+def train_alone(
+    run: group.Run, device_data: core.DeviceData, config: group.GroupConfig, epochs: int
+):
     """The run as the Flax NNX example writes a training loop: nnx.Optimizer around
     `optax.sgd(schedule)` (no injection, no vmap), updated under nnx.jit."""
     the_core = core.build(config.model, "sgd", run.hyperparams(), batch_size=config.batch_size)
@@ -55,7 +59,7 @@ def train_alone(run: group.Run, device_data: core.DeviceData, config: group.Grou
         optimizer.update(model, grads)
 
     count = device_data.train_images.shape[0]
-    for epoch in range(config.epochs):
+    for epoch in range(epochs):
         order = jax.random.permutation(jax.random.fold_in(data_key, epoch), count)
         for i in range(count // config.batch_size):
             index = order[i * config.batch_size : (i + 1) * config.batch_size]
@@ -65,8 +69,8 @@ def train_alone(run: group.Run, device_data: core.DeviceData, config: group.Grou
 
 
 def _init_model(the_core: core.Core, key: jax.Array):
-    executable, _ = group.compiled(the_core, "init_model", key[None], eval_size=0, options={})
-    return jax.tree.map(lambda leaf: leaf[0], executable(key[None]))
+    models = jax.jit(group.init_models, static_argnums=(0, 1))(the_core.model, False, key[None])
+    return jax.tree.map(lambda leaf: leaf[0], models)
 
 
 @pytest.mark.parametrize("vmap_size", [3, 1])
@@ -75,15 +79,15 @@ def test_vmapped_runs_equal_the_same_runs_trained_one_by_one(device_data, vmap_s
         sgd(jaxsched.cosine_decay(lr, 16), seed) for lr, seed in ((0.05, 0), (0.2, 0), (0.1, 1))
     ]
     config = dataclasses.replace(MLP, vmap_size=vmap_size)
-    together = group.RunGroup(runs, device_data, config).train()
+    together = group.RunGroup(runs, device_data, config).train(EPOCHS)
     for run, vmapped in zip(runs, together, strict=True):
         jax.tree.map(
             functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-5),
             vmapped.state["model"],
-            train_alone(run, device_data, MLP),
+            train_alone(run, device_data, MLP, EPOCHS),
         )
     # A group of one gives the same metrics as the same run inside a group of three.
-    (alone,) = group.RunGroup([runs[2]], device_data, config).train()
+    (alone,) = group.RunGroup([runs[2]], device_data, config).train(EPOCHS)
     assert together[2].group_size == 3 and alone.group_size == 1
     np.testing.assert_allclose(together[2].lrs, alone.lrs, rtol=1e-6)
     for key in ("train_loss", "test_loss", "test_accuracy"):
@@ -96,11 +100,13 @@ def test_vmapped_runs_equal_the_same_runs_trained_one_by_one(device_data, vmap_s
 
 def test_runs_of_one_seed_share_initialisation_and_data_order(device_data) -> None:
     runs = [sgd(jaxsched.constant(0.0), 3) for _ in range(2)]
-    first, second = group.RunGroup(runs, device_data, MLP).train()
+    first, second = group.RunGroup(runs, device_data, MLP).train(EPOCHS)
     jax.tree.map(np.testing.assert_array_equal, first.state, second.state)
 
 
-def test_families_are_grouped_by_structure_and_numbers_never_recompile(device_data) -> None:
+def test_families_are_grouped_by_structure_and_numbers_never_recompile(
+    device_data, monkeypatch
+) -> None:
     runs = [
         sgd(jaxsched.constant(0.1), 0),
         sgd(jaxsched.cosine_decay(0.1, 16), 0),
@@ -119,12 +125,16 @@ def test_families_are_grouped_by_structure_and_numbers_never_recompile(device_da
     def linear(lr, steps, seed):
         return sgd(jaxsched.linear(lr, 0.0, steps), seed)
 
-    before = group.COMPILES["train_step"]
-    group.RunGroup([linear(0.1, 16, 0), linear(0.2, 16, 1)], device_data, MLP).train()
-    assert group.COMPILES["train_step"] == before + 1
+    traces = []  # the core's train step runs in Python once per trace of a group's program
+    train_step = core.Core.train_step
+    monkeypatch.setattr(
+        core.Core, "train_step", lambda *args: traces.append(1) or train_step(*args)
+    )
+    group.RunGroup([linear(0.1, 16, 0), linear(0.2, 16, 1)], device_data, MLP).train(EPOCHS)
+    assert len(traces) == 1
     other_numbers = [linear(0.5, 7, 4), linear(0.01, 100, 5)]
-    reused = group.RunGroup(other_numbers, device_data, MLP).train()
-    assert group.COMPILES["train_step"] == before + 1
+    reused = group.RunGroup(other_numbers, device_data, MLP).train(EPOCHS)
+    assert len(traces) == 1
     # The reused program follows the new numbers: they are arguments, not constants.
     for run, result in zip(other_numbers, reused, strict=True):
         steps = np.arange(len(result.lrs))
@@ -138,8 +148,7 @@ def test_plateau_inside_a_group_reduces_only_the_run_whose_metric_stalls(device_
     # A learning rate of 1e-9 cannot move the validation loss by the relative threshold 1e-4,
     # so from the second evaluation on it counts as a stall; 0.05 keeps improving.
     runs = [sgd(jaxsched.constant(lr), 0, plateau=plateau) for lr in (1e-9, 0.05)]
-    config = dataclasses.replace(MLP, epochs=3)
-    stalled, learning = group.RunGroup(runs, device_data, config).train()
+    stalled, learning = group.RunGroup(runs, device_data, MLP).train(3)
     steps_per_epoch = len(stalled.lrs) // 3
     val_losses = [e["val_loss"] for e in learning.evals]
     assert val_losses[0] > val_losses[1] > val_losses[2]
@@ -175,7 +184,8 @@ def test_smoke_study_writes_every_row_and_figure(tmp_path) -> None:
     assert study.main(flags) == 0
     with open(os.path.join(out, "results.json")) as f:
         results = json.load(f)
-    config, _ = study.parse(flags)
+    config, _ = parse_study(flags)
+    assert parse_study(["--config", os.path.join(out, "config.json")])[0] == config
     expected = (
         4 * len(config.sgd_learning_rates) + 1  # and lr_find's
         + 1 + 1  # Adam: one-cycle, lr_find's
@@ -204,13 +214,19 @@ def test_smoke_study_writes_every_row_and_figure(tmp_path) -> None:
     assert os.path.exists(os.path.join(out, "accuracy.png"))
 
 
+def parse_study(argv):
+    return flags.parse(study.StudyConfig, argv, prog="study", description="",
+                       presets=study.PRESETS)  # fmt: skip
+
+
 def test_study_flags_take_library_names_and_one_learning_rate_name() -> None:
-    config, _ = study.parse(["--sgd-learning-rates", "0.1,0.2", "--sgd-recipes", "one_cycle"])
+    config, _ = parse_study(["--sgd-learning-rates", "0.1,0.2", "--sgd-recipes", "one_cycle"])
     assert config.sgd_learning_rates == (0.1, 0.2) and config.sgd_recipes == ("one_cycle",)
     with pytest.raises(SystemExit):
-        study.parse(["--sgd-recipes", "wsd"])
-    smoke, _ = study.parse(["--smoke", "--epochs", "4"])
-    assert (smoke.model, smoke.epochs) == ("mlp", 4)  # a flag given wins over the preset
+        parse_study(["--sgd-recipes", "wsd"])
+    smoke, _ = parse_study(["--smoke", "--epochs", "4"])
+    assert (smoke.group.model, smoke.epochs) == ("mlp", 4)  # a flag given wins over the preset
+    assert (smoke.data.train_examples, smoke.data.dataset) == (512, "fashion_mnist")
 
 
 @pytest.mark.parametrize(
@@ -253,7 +269,7 @@ def test_a_part_of_one_run_compiles_without_a_batched_convolution() -> None:
 
 def test_group_config_rejects_bad_sizes() -> None:
     for name in ("max_group_size", "vmap_size"):
-        with pytest.raises(ValueError, match=name):
+        with pytest.raises(ValueError, match=flags.flag(name)):
             group.GroupConfig(**{name: -1})
     with pytest.raises(ValueError, match="vmap_size"):
         group.resolve_vmap_size(-1, 4)
@@ -273,9 +289,11 @@ def test_cpu_vmaps_one_run_at_a_time_with_native_convolutions_by_default(device_
     assert group.RunGroup(runs[:1], device_data, untuned).options == {}
 
     # By default every run of a structure shares one group, one run per call.
-    together = group.train_all(runs, device_data, MLP)
+    together = group.train_all(runs, device_data, MLP, EPOCHS)
     assert [r.group_size for r in together] == [3, 3, 3]
-    one_by_one = group.train_all(runs, device_data, dataclasses.replace(MLP, max_group_size=1))
+    one_by_one = group.train_all(
+        runs, device_data, dataclasses.replace(MLP, max_group_size=1), EPOCHS
+    )
     assert [r.group_size for r in one_by_one] == [1, 1, 1]
     for a, b in zip(one_by_one, together, strict=True):
         assert a.run is b.run
@@ -288,8 +306,7 @@ def test_train_all_hands_over_the_runs_so_far_after_every_group(device_data) -> 
     runs = [sgd(jaxsched.constant(0.1), 0), sgd(jaxsched.constant(0.1), 0, momentum=None)]
     runs.append(sgd(jaxsched.constant(0.05), 1))
     seen: list[list[group.Run]] = []
-    config = dataclasses.replace(MLP, epochs=1)
-    results = group.train_all(runs, device_data, config, on_group=lambda done: seen.append(
+    results = group.train_all(runs, device_data, MLP, 1, on_group=lambda done: seen.append(
         [r.run for r in done]))  # fmt: skip
     assert seen == [[runs[0], runs[2]], runs]
     assert [r.run for r in results] == runs

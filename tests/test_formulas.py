@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import jaxsched
+from tests.x64 import enable_x64
 
 STEPS = np.arange(0, 1300)
 
@@ -131,7 +132,7 @@ def test_warmup_stable_decay_cycles_matches_levanter(case: dict) -> None:
         end_value=ratio * 3e-3,
         decay_shape=lr_schedule,
     )
-    with jax.enable_x64(True):
+    with enable_x64():
         got = np.asarray(schedule(STEPS))
     np.testing.assert_allclose(got, reference(STEPS), rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(
@@ -158,7 +159,7 @@ def test_get_places_levanter_cycles_and_min_lr_ratio() -> None:
         min_lr_ratio=0.2,
     )
     assert schedule.cycle_ends == tuple(float(p) for p in points[1:]) == (333.0, 666.0, 1000.0)
-    with jax.enable_x64(True):
+    with enable_x64():
         np.testing.assert_allclose(np.asarray(schedule(STEPS)), reference(STEPS), rtol=1e-9)
 
 
@@ -188,7 +189,7 @@ def big_vision_rsqrt(base, total_steps, warmup_steps=0, timescale=10_000, shift=
 def test_inverse_sqrt_matches_big_vision_rsqrt(warmup_steps, timescale, shift) -> None:
     reference = big_vision_rsqrt(0.1, 1300, warmup_steps, timescale, shift)
     schedule = jaxsched.inverse_sqrt(0.1, warmup_steps, timescale=timescale, shift=shift)
-    with jax.enable_x64(True):
+    with enable_x64():
         np.testing.assert_allclose(np.asarray(schedule(STEPS)), reference(STEPS), rtol=1e-12)
 
 
@@ -214,5 +215,5 @@ def test_inverse_sqrt_matches_t5x_rsqrt(normalized, warmup_steps, step_offset) -
     schedule = jaxsched.inverse_sqrt(
         peak, warmup_steps, timescale=warmup_steps, step_offset=step_offset
     )
-    with jax.enable_x64(True):
+    with enable_x64():
         np.testing.assert_allclose(np.asarray(schedule(STEPS)), reference(STEPS), rtol=1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +13,7 @@ import pytest
 from optax._src import alias
 
 import jaxsched
-from jaxsched._base import REGISTRY
+from jaxsched._config import REGISTRY
 from tests import reference
 
 PARAMS = {"w": jnp.array([[0.5, -1.0], [2.0, 0.25]]), "b": jnp.array([0.1, -0.3])}
@@ -285,6 +286,94 @@ def test_inject_rejects_an_unknown_hyperparameter() -> None:
         jaxsched.inject(optax.sgd)  # learning_rate is required
 
 
+NOT_FINITE_REALS = {
+    "True": True,
+    "numpy bool": np.bool_(True),
+    "string": "0.1",
+    "bytes": b"0.1",
+    "complex": 0.1j,
+    "numpy complex": np.complex64(1.0),
+    "jax complex": jnp.asarray(1j),
+    "inf": math.inf,
+    "-inf": -math.inf,
+    "nan": math.nan,
+    "jax inf": jnp.float32(math.inf),
+    "int beyond float64": 10**400,
+}
+NUMBER_LIKE = ("complex", "numpy complex", "jax complex", "inf", "-inf", "nan", "jax inf")
+
+
+HYPERPARAMS = {  # the first four take a number; momentum's default is None
+    "sgd.learning_rate": (optax.sgd, "learning_rate"),
+    "adamw.learning_rate": (optax.adamw, "learning_rate"),
+    "adam.b1": (optax.adam, "b1"),
+    "adamw.weight_decay": (optax.adamw, "weight_decay"),
+    "sgd.momentum": (optax.sgd, "momentum"),
+}
+BAD_HYPERPARAMS = [
+    (hyperparam, bad)
+    for hyperparam in HYPERPARAMS
+    for bad in NOT_FINITE_REALS
+    if hyperparam != "sgd.momentum" or bad in NUMBER_LIKE  # elsewhere any object may pass
+]
+
+
+@pytest.mark.parametrize(("hyperparam", "bad"), BAD_HYPERPARAMS, ids=map("-".join, BAD_HYPERPARAMS))
+def test_inject_refuses_a_number_that_is_not_finite_and_real_naming_it(hyperparam, bad) -> None:
+    factory, name = HYPERPARAMS[hyperparam]
+    hyperparams = {"learning_rate": 0.1, name: NOT_FINITE_REALS[bad]}
+    with pytest.raises(ValueError, match=rf"^{name} must be a finite real number"):
+        jaxsched.inject(factory, **hyperparams)
+
+
+def test_inject_accepts_every_kind_of_real_number_and_leaves_other_arguments_alone() -> None:
+    for rate in (1, 0.1, np.float32(0.1), np.int64(1), jnp.asarray(0.1), jnp.bfloat16(0.1)):
+        state = jaxsched.inject(optax.sgd, learning_rate=rate).init(PARAMS)
+        assert float(jaxsched.current_lr(state)) == pytest.approx(float(rate), rel=1e-2)
+    tx = jaxsched.inject(optax.sgd, learning_rate=0.1, momentum=0.9, nesterov=True)
+    run(tx, steps=1)
+    jaxsched.inject(optax.adafactor).init(PARAMS)  # learning_rate=None: adafactor's default
+    traced = jax.jit(lambda rate: jaxsched.inject(optax.sgd, learning_rate=rate).init(PARAMS))
+    assert float(jaxsched.current_lr(traced(jnp.float32(0.5)))) == 0.5
+
+
+@pytest.mark.parametrize(
+    "built",
+    [optax.adamw(1e-3), optax.sgd(0.1), optax.chain(optax.scale(-1.0)), optax.scale_by_adam()],
+    ids=["adamw", "sgd", "chain", "scale_by_adam"],
+)
+def test_an_optimizer_instead_of_its_factory_is_refused_with_the_fix(built) -> None:
+    with pytest.raises(ValueError, match=r"pass `optax.adamw`, not `optax.adamw\(...\)`"):
+        jaxsched.inject(built, learning_rate=jaxsched.constant(0.1))
+    with pytest.raises(ValueError, match=r"^optimizer must be .* not `optax.adamw\(...\)`"):
+        jaxsched.lr_find(lambda p, b: jnp.sum(p**2), jnp.ones(2), built, [0])
+
+
+@pytest.mark.parametrize("factory", ["adamw", None, 0.1], ids=["string", "None", "number"])
+def test_inject_refuses_a_factory_that_is_not_a_function(factory) -> None:
+    with pytest.raises(ValueError, match="optimizer_factory must be a function returning"):
+        jaxsched.inject(factory, learning_rate=0.1)
+
+
+@pytest.mark.parametrize(
+    "bad", [*NOT_FINITE_REALS, "None", "list"], ids=[*NOT_FINITE_REALS, "None", "list"]
+)
+def test_set_scale_refuses_a_scale_that_is_not_finite_and_real_naming_it(bad: str) -> None:
+    state = jaxsched.inject(optax.sgd, learning_rate=jaxsched.constant(0.1)).init(PARAMS)
+    scale = {**NOT_FINITE_REALS, "None": None, "list": [0.5]}[bad]
+    with pytest.raises(ValueError, match=r"^learning_rate must be a finite real number"):
+        jaxsched.set_scale(state, learning_rate=scale)
+
+
+def test_set_scale_accepts_real_numbers_traced_or_not() -> None:
+    state = jaxsched.inject(optax.sgd, learning_rate=jaxsched.constant(0.1)).init(PARAMS)
+    for scale in (0, 2, 0.5, np.float32(0.5), np.int64(2), jnp.asarray(0.5)):
+        scaled = jaxsched.set_scale(state, learning_rate=scale)
+        assert float(jaxsched.current_lr(scaled, "next")) == pytest.approx(0.1 * float(scale))
+    traced = jax.jit(lambda s: jaxsched.set_scale(state, learning_rate=s))(jnp.float32(3.0))
+    assert float(jaxsched.current_lr(traced, "next")) == pytest.approx(0.3)
+
+
 def test_a_new_schedule_of_the_same_kind_does_not_recompile() -> None:
     traces = []
 
@@ -380,6 +469,11 @@ CATALOGUE = {
     "warmup_stable_decay_cycles": jaxsched.warmup_stable_decay_cycles(
         0.1, (5, 10), 1, decay_steps=2, rewarmup_steps=1, end_value=0.01
     ),
+    "polynomial_ramp": jaxsched.polynomial_ramp(0.01, 0.1, 5, power=2.0),
+    "alternate": jaxsched.alternate(
+        (jaxsched.cosine_decay(0.1, 10), jaxsched.constant(0.05)), steps=(3, 1)
+    ),
+    "advance": jaxsched.advance(jaxsched.cosine_decay(0.1, 10), steps=1, min_step=2),
 }
 
 

@@ -1,4 +1,4 @@
-"""lr_find: the sweep, the smoothing, the stopping rule, the suggestions and the plot."""
+"""lr_find: the sweep, the smoothing, the stopping rule and the suggestions (plot: test_plot)."""
 
 from __future__ import annotations
 
@@ -178,13 +178,6 @@ def test_suggestions_compare_in_a_table_against_a_trusted_rate() -> None:
     assert len(table) == 6 and table[0].startswith("| suggester |")
     for line, (name, lr) in zip(table[2:], result.suggestions.items(), strict=True):
         assert line.startswith(f"| {name} | {lr:.2e} |")
-
-
-def test_plot_writes_a_png(tmp_path) -> None:
-    path = tmp_path / "sub" / "lr_find.png"
-    result = jaxsched.lr_find(quadratic, jnp.ones(2), optax.sgd, [jnp.zeros(2)], plot=path)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert result.plot(tmp_path / "again.png", title="quadratic").endswith("again.png")
 
 
 @pytest.mark.parametrize(

@@ -107,6 +107,10 @@ def test_branch_continues_the_stable_run_bit_identically_then_decays(stable, tmp
         "shape": "1-sqrt",
     }
     assert record["schedule"] == expected.to_config()
+    # What the stable run's checkpoints carry: the same record, with the stable schedule.
+    stable_record = cooldown.stable_record(record)
+    assert stable_record["schedule"] == stable_schedule.to_config()
+    assert stable_record == _record(config.workdir)
     assert _stable_steps(config) == [20, 48]  # reading a branch point deletes nothing
 
 
@@ -144,8 +148,8 @@ def test_branch_of_a_missing_run_or_step_or_other_flags_is_refused_in_one_line(
     cases = [
         (dict(cooldown_from=str(tmp_path / "nowhere")), "holds no checkpoints/ folder"),
         (dict(cooldown_at=7), "has no checkpoint at step 7 \\(it has 20, 48\\)"),
-        (dict(learning_rate=0.2), "--learning-rate 0.2 where the stable run had 0.1"),
-        (dict(model="linear"), "--model linear where the stable run had mlp"),
+        (dict(learning_rate=0.2), "--learning-rate 0.1 there, 0.2 here"),
+        (dict(model="linear"), "--model 'mlp' there, 'linear' here"),
         (dict(workdir=config.workdir), "is the stable run's own"),
     ]
     # One compiled trainer serves every case: the checks read its config and record only.
@@ -153,7 +157,7 @@ def test_branch_of_a_missing_run_or_step_or_other_flags_is_refused_in_one_line(
     for overrides, message in cases:
         branch = dataclasses.replace(trainer, config=_branch(config, tmp_path / "b", **overrides))
         checkpoints = checkpoint.Checkpoints(str(tmp_path / "b" / "checkpoints"), keep=1)
-        with pytest.raises(cooldown.BranchError, match=message):
+        with pytest.raises(checkpoint.CheckpointError, match=message):
             train.create_state(branch, checkpoints)
         checkpoints.close()
     assert not os.path.exists(tmp_path / "nowhere")
@@ -178,3 +182,30 @@ def test_cooldown_flags_without_a_stable_run_or_length_are_rejected():
         configs.Config(cooldown_shape="sqrt")
     with pytest.raises(ValueError, match="--keep-checkpoint-steps"):
         configs.Config(keep_checkpoint_steps=(0,))
+
+
+def test_a_branch_takes_the_stable_runs_flags_and_a_resume_its_own(stable, capsys):
+    config, _ = stable
+    flags = ["--cooldown-from", config.workdir, "--cooldown-at", "20", "--cooldown-steps", "10"]
+    assert main.main(flags) == 0
+    took, *_ = capsys.readouterr().out.splitlines()
+    branch_dir = f"{config.workdir}-cooldown-20-10"
+    assert took == (
+        f"took --data-dir {config.data_dir} --model mlp --epochs 3 --batch-size 16 --schedule "
+        f"warmup_constant --schedule-args '{config.schedule_args}' --workdir {branch_dir} "
+        f"from {config.workdir}/config.json"
+    )
+    assert _record(branch_dir)["branched_from"]["step"] == 20
+    # The branch's own config.json holds what it took; --resume takes all of it back.
+    assert main.main(["--workdir", branch_dir, "--resume", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert f"--cooldown-from {config.workdir} --cooldown-at 20 --cooldown-steps 10" in out
+    assert "resuming from the checkpoint at step 30" in out
+
+
+def test_a_runs_config_json_starts_the_same_run_with_flags_over_it(stable):
+    config, _ = stable
+    path = os.path.join(config.workdir, configs.CONFIG_FILE)
+    loaded, given = main.parse(["--config", path])
+    assert loaded == config and "resume" not in given and "model" in given
+    assert main.parse(["--config", path, "--seed", "3"])[0] == dataclasses.replace(config, seed=3)

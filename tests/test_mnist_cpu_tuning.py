@@ -162,6 +162,6 @@ def test_keep_freed_memory_covers_large_blocks_of_other_threads():
 
 
 def test_cpu_tuning_is_a_flag_and_part_of_the_run_that_resume_checks():
-    assert main.parse(["--no-cpu-tuning"]).cpu_tuning is False
-    assert main.parse([]).cpu_tuning is True
-    assert "cpu_tuning" in train._RUN_FIELDS
+    assert main.parse(["--no-cpu-tuning"])[0].cpu_tuning is False
+    assert main.parse([])[0].cpu_tuning is True
+    assert "cpu_tuning" in configs.Config().run_fields()

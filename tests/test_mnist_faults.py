@@ -97,7 +97,7 @@ def test_resume_refuses_a_checkpoint_with_non_finite_values(tmp_path, data_dir):
     config = _config(tmp_path, data_dir)
     trainer = _trainer(config)
     run = train.create_state(trainer)
-    state = train._checkpoint_state(trainer, run)
+    state = train._saved(trainer, run)
     state["run"] = jax.tree.map(
         lambda x: jnp.full_like(x, jnp.inf) if x.dtype == jnp.float32 else x, state["run"]
     )
@@ -105,7 +105,7 @@ def test_resume_refuses_a_checkpoint_with_non_finite_values(tmp_path, data_dir):
     checkpoints.save(0, state, trainer.record())  # bypasses train.save's check, as old runs did
     checkpoints.close()
     resumed = dataclasses.replace(config, resume=True)
-    with pytest.raises(train.TrainingError, match=r"step 0 .* holds non-finite parameters"):
+    with pytest.raises(checkpoint.CheckpointError, match=r"step 0 .* holds non-finite parameters"):
         train.train_and_evaluate(resumed)
 
 
@@ -151,7 +151,7 @@ def test_resume_with_another_data_dir_is_refused_naming_the_flag(tmp_path, data_
     config = _config(tmp_path, data_dir)
     train.train_and_evaluate(config)
     other = write_idx_folder(str(tmp_path / "other"), num_train=512, num_test=128)
-    with pytest.raises(train.TrainingError, match=r"another run \(--data-dir '.*' there"):
+    with pytest.raises(checkpoint.CheckpointError, match=r"another run \(--data-dir '.*' there"):
         train.train_and_evaluate(dataclasses.replace(config, data_dir=other, resume=True))
 
 

@@ -144,7 +144,7 @@ def _saved_layout(config):
         config, data.Dataset(*[np.zeros((64, 28, 28, 1), np.uint8), np.zeros(64, np.int32)] * 2)
     )
     run = train.create_state(trainer)
-    return train._checkpoint_state(trainer, run)
+    return train._saved(trainer, run)
 
 
 def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path):
@@ -155,7 +155,7 @@ def test_existing_run_needs_resume_and_resume_needs_a_run(tmp_path):
     train.train_and_evaluate(config)
     with pytest.raises(train.TrainingError, match=r"already holds a run.*--resume"):
         train.train_and_evaluate(config)
-    with pytest.raises(train.TrainingError, match="of another run"):
+    with pytest.raises(checkpoint.CheckpointError, match=r"of another run \(--seed 0 there, 1"):
         train.train_and_evaluate(dataclasses.replace(config, resume=True, seed=1))
 
 
@@ -175,7 +175,7 @@ def test_a_checkpoint_of_the_linen_trainer_is_refused_in_one_line(tmp_path):
     checkpoints = checkpoint.Checkpoints(os.path.join(config.workdir, "checkpoints"), 2)
     checkpoints.save(8, linen_state, record)
     checkpoints.close()
-    with pytest.raises(train.TrainingError, match=r"written by the Linen trainer.*new run"):
+    with pytest.raises(checkpoint.CheckpointError, match=r"written by the Linen trainer.*new run"):
         train.train_and_evaluate(config)
 
 

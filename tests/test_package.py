@@ -11,9 +11,11 @@ import pathlib
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 
 import pytest
+from packaging.version import Version
 
 import jaxsched
 
@@ -67,10 +69,13 @@ def test_sdist_and_wheel_hold_only_the_library_and_pass_twine_check(dist: pathli
     assert "License-Expression: Apache-2.0" in metadata
     requires = sorted(line for line in metadata.splitlines() if line.startswith("Requires-Dist"))
     assert [r for r in requires if "extra ==" not in r] == [
-        "Requires-Dist: jax>=0.4.30",
+        "Requires-Dist: jax>=0.5.3",
+        "Requires-Dist: jaxlib>=0.5.3",
         "Requires-Dist: numpy>=1.26",
-        "Requires-Dist: optax>=0.2.3",
+        "Requires-Dist: optax>=0.2.8",
     ]
+    python = f"Programming Language :: Python :: {sys.version_info.major}.{sys.version_info.minor}"
+    assert f"Classifier: {python}" in metadata.splitlines(), "a tested Python is not declared"
     subprocess.run(
         [sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)],
         check=True,
@@ -99,3 +104,18 @@ def test_the_wheel_alone_works_in_a_fresh_environment(
         "[0.0, 0.5, 1.0, 0.5, 0.0, 0.0]",
         f"0.5 {jaxsched.__version__}",
     ]
+
+
+def test_the_floor_leg_pins_exactly_the_declared_floors() -> None:
+    """Each floor of the dependencies and the plot extra is a pin of constraints-min.txt."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = {}
+    for requirement in project["dependencies"] + project["optional-dependencies"]["plot"]:
+        name, floor = requirement.split(">=")
+        floors[name] = Version(floor)
+    pins = {}
+    for line in (ROOT / "constraints-min.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name] = Version(version)
+    assert floors == {name: pins.get(name) for name in floors}

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import jaxsched
+from tests.x64 import enable_x64
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "golden.json").read_text())
 CASES = GOLDEN["cases"]
@@ -32,7 +33,7 @@ def _steps(case: dict[str, Any]) -> np.ndarray:
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_matches_reference_in_float64(case: dict[str, Any]) -> None:
-    with jax.enable_x64(True):
+    with enable_x64():
         schedule = _build(case["config"])
         got = np.asarray(schedule(_steps(case)))
     expected = np.asarray(case["values"], dtype=np.float64)

@@ -17,6 +17,7 @@ import optax
 from hypothesis import assume, given, settings
 
 import jaxsched
+from tests.x64 import enable_x64
 
 STEPS = np.arange(0, 130)
 PCT = st.sampled_from((0.1, 0.25, 0.3, 0.4, 0.5, 0.75, 0.85, 0.9)) | st.floats(0.01, 0.99)
@@ -28,7 +29,7 @@ def _clean(x: float) -> bool:
 
 
 def assert_same(ours: jaxsched.Schedule, theirs) -> None:
-    with jax.enable_x64(True):
+    with enable_x64():
         expected = np.asarray(jax.vmap(theirs)(STEPS), np.float64)
         got = np.asarray(ours(STEPS))
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)

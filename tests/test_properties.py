@@ -28,6 +28,7 @@ from hypothesis import assume, example, given, settings
 import jaxsched
 from tests import reference
 from tests.reference import Spec, is_spec
+from tests.x64 import enable_x64
 
 N_STEPS = 256
 F32_WINDOW = 2.0**-17  # relative step window within which float32 may resolve a jump
@@ -89,7 +90,7 @@ def horizon(spec: Spec) -> float | None:
     name, kw = spec
     if name == "constant":
         return 0.0
-    if name == "linear":
+    if name in ("linear", "polynomial_ramp"):
         return kw["transition_begin"] + kw["transition_steps"]
     if name == "polynomial_decay":
         return None if kw["cycle"] else kw["transition_begin"] + kw["decay_steps"]
@@ -126,6 +127,9 @@ def horizon(spec: Spec) -> float | None:
         if kw["noise_end"] is None or inner is None:
             return None
         return max(inner, kw["noise_end"])
+    if name == "advance":
+        inner = horizon(kw["schedule"])
+        return None if inner is None else max(inner - kw["steps"], 0.0)
     if name == "join":
         last = horizon(kw["schedules"][-1])
         start = kw["boundaries"][-1] if kw["boundaries"] else 0
@@ -162,6 +166,7 @@ _STEP_KEYS = (
     "noise_end",
     "step_offset",
     "max_steps",
+    "min_step",
 )
 
 
@@ -174,7 +179,7 @@ def key_steps(spec: Spec) -> set[float]:
             points.add(float(kw[key]))
     for key in ("milestones", "boundaries"):
         points.update(float(b) for b in kw.get(key, ()))
-    if name == "linear":
+    if name in ("linear", "polynomial_ramp"):
         points.add(float(kw["transition_begin"] + kw["transition_steps"]))
     if name == "warmup_stable_decay":
         points.add(float(kw["total_steps"] - kw["decay_steps"]))
@@ -210,6 +215,11 @@ def key_steps(spec: Spec) -> set[float]:
         up = kw["step_size_up"]
         down = up if kw["step_size_down"] is None else kw["step_size_down"]
         points.update({up, up + down, 2 * up + down, 2 * (up + down)})
+    if name == "alternate":
+        ends = np.cumsum(kw["steps"])
+        points.update(float(k * ends[-1] + e) for k in range(3) for e in (0.0, *ends))
+    if name == "advance":
+        points.add(float(kw["min_step"] - kw["steps"]))
     offsets: list[float] = []
     if name == "join":
         offsets = [0.0, *map(float, kw["boundaries"])]
@@ -217,6 +227,8 @@ def key_steps(spec: Spec) -> set[float]:
         offsets = [0.0, *fraction_starts(kw["total_steps"], kw["fractions"])]
     elif name == "warmup":
         offsets = [float(kw["warmup_steps"]) if kw["prefix"] else 0.0]
+    elif name == "advance":
+        offsets = [-float(kw["steps"])]
     elif children(spec):
         offsets = [0.0] * len(children(spec))
     for offset, child in zip(offsets, children(spec), strict=True):
@@ -329,6 +341,18 @@ def polynomial_spec(cycle=BOOL, init=VALUE, end=VALUE) -> st.SearchStrategy[Spec
         power=f32(0.25, 4.0),
         transition_begin=LENGTH0,
         cycle=cycle,
+        k_decay=st.just(1.0) | f32(0.5, 3.0),
+    )
+
+
+def polynomial_ramp_spec() -> st.SearchStrategy[Spec]:
+    return spec_of(
+        "polynomial_ramp",
+        init_value=VALUE,
+        end_value=VALUE,
+        transition_steps=LENGTH,
+        power=f32(0.25, 4.0),
+        transition_begin=LENGTH0,
     )
 
 
@@ -727,6 +751,7 @@ LEAVES: dict[str, st.SearchStrategy[Spec]] = {
     "multiplicative": multiplicative_spec(),
     "swa": swa_spec(),
     "warmup_stable_decay_cycles": wsd_cycles_spec(),
+    "polynomial_ramp": polynomial_ramp_spec(),
 }
 ANY_LEAF = st.one_of(*LEAVES.values())
 # Few structures (few compiles) for the pieces inside combinators.
@@ -764,6 +789,24 @@ def warmup_spec(piece=PIECE, init=VALUE, shape=SHAPE, prefix=BOOL) -> st.SearchS
         init_value=init,
         shape=shape,
         prefix=prefix,
+        continuous=BOOL,
+    )
+
+
+@st.composite
+def alternate_spec(draw: st.DrawFn, piece=PIECE) -> Spec:
+    pieces = tuple(draw(st.lists(piece, min_size=1, max_size=3)))
+    steps = tuple(draw(st.lists(LENGTH0, min_size=len(pieces), max_size=len(pieces))))
+    assume(sum(steps) > 0)
+    return ("alternate", {"schedules": pieces, "steps": steps})
+
+
+def advance_spec(piece=PIECE) -> st.SearchStrategy[Spec]:
+    return spec_of(
+        "advance",
+        schedule=piece,
+        steps=st.integers(-20, 20) | f32(-20.0, 20.0),
+        min_step=st.just(0) | LENGTH0,
     )
 
 
@@ -821,6 +864,8 @@ COMBINATORS: dict[str, st.SearchStrategy[Spec]] = {
     "clip": clip_spec(),
     "cooldown": cooldown_spec(),
     "noise": noise_spec(),
+    "alternate": alternate_spec(),
+    "advance": advance_spec(),
 }
 FAMILIES = {**LEAVES, **COMBINATORS}
 ANY_SPEC = st.one_of(*FAMILIES.values())
@@ -848,7 +893,7 @@ def grows_from_zero(spec: Spec) -> bool:
 def is_cyclic(spec: Spec) -> bool:
     """Cyclic, or too fast-varying for float32 steps to resolve at 1e15."""
     name, kw = spec
-    if name == "cyclic" or (name == "polynomial_decay" and kw["cycle"]):
+    if name in ("cyclic", "alternate") or (name == "polynomial_decay" and kw["cycle"]):
         return True
     if name == "cosine_restarts" and kw["cycle_limit"] is None:
         return True
@@ -918,6 +963,9 @@ EXAMPLES = {
             "multiplicative",
             "swa",
             "cooldown",
+            "polynomial_ramp",
+            "alternate",
+            "advance",
         ],
         15,
     ),
@@ -983,7 +1031,7 @@ X64_FAMILIES = (
 @given(spec_and_steps(st.one_of(*(FAMILIES[f] for f in X64_FAMILIES))))
 def test_x64_matches_float64_reference_tightly(case: tuple[Spec, np.ndarray]) -> None:
     spec, steps = case
-    with jax.enable_x64(True):
+    with enable_x64():
         schedule = build(spec)
         got = evaluate(schedule, steps.astype(np.float64))
         assert got.dtype == jnp.float64
@@ -1656,6 +1704,15 @@ NUMERIC_BAD: list[tuple[str, Callable[[Any], Any], float, str]] = [
     ("scale nan", lambda x: jaxsched.scale(C(1.0), x), math.nan, "factor"),
     ("clip max < min", lambda x: jaxsched.clip(C(1.0), 0.5, x), 0.1, "max_value"),
     ("clip min nan", lambda x: jaxsched.clip(C(1.0), x), math.nan, "min_value"),
+    ("poly k_decay", lambda x: jaxsched.polynomial_decay(1.0, 0.0, 9, k_decay=x), 0.0, "k_decay"),
+    ("ramp zero steps", lambda x: jaxsched.polynomial_ramp(0.0, 1.0, x), 0, "transition_steps"),
+    ("ramp power", lambda x: jaxsched.polynomial_ramp(0.0, 1.0, 5, power=x), -1.0, "power"),
+    ("ramp end inf", lambda x: jaxsched.polynomial_ramp(0.0, x, 5), math.inf, "end_value"),
+    ("alternate negative", lambda x: jaxsched.alternate((C(1.0), C(2.0)), (3, x)), -1, "steps"),
+    ("alternate period", lambda x: jaxsched.alternate((C(1.0), C(2.0)), (0, x)), 0, "steps"),
+    ("advance nan", lambda x: jaxsched.advance(C(1.0), x), math.nan, "steps"),
+    ("advance min_step", lambda x: jaxsched.advance(C(1.0), 1, x), -1, "min_step"),
+    ("momentum nan", lambda x: jaxsched.one_cycle_momentum(9, x), math.nan, "base_momentum"),
 ]
 
 STRUCTURAL_BAD: list[tuple[str, Callable[[], Any], str]] = [
@@ -1681,6 +1738,10 @@ STRUCTURAL_BAD: list[tuple[str, Callable[[], Any], str]] = [
         "anneal_strategy",
     ),
     ("warmup shape", lambda: jaxsched.warmup(C(1.0), 5, shape="quadratic"), "shape"),
+    ("warmup continuous", lambda: jaxsched.warmup(C(1.0), 5, continuous="yes"), "continuous"),
+    ("alternate lengths", lambda: jaxsched.alternate((C(1.0), C(2.0)), (3,)), "steps"),
+    ("alternate non-schedule", lambda: jaxsched.alternate((0.1, C(2.0)), (1, 1)), "schedules"),
+    ("advance non-schedule", lambda: jaxsched.advance(0.1, 1), "schedule"),
     ("piecewise lengths", lambda: jaxsched.piecewise_constant((1, 2), (1.0, 2.0)), "values"),
     ("join lengths", lambda: jaxsched.join((C(1.0), C(2.0)), (1, 2)), "boundaries"),
     ("join non-schedule", lambda: jaxsched.join((0.1, C(2.0)), (1,)), "schedules"),

@@ -22,10 +22,11 @@ from flax import nnx
 from hypothesis import assume, given, settings
 
 import jaxsched
-from jaxsched._base import REGISTRY
+from jaxsched._config import REGISTRY
 from tests import reference
 from tests.test_inject import CATALOGUE
 from tests.test_properties import ANY_SPEC, FAMILIES, NESTED, build, children, key_steps
+from tests.x64 import enable_x64
 
 # What transforms put where a number was.
 PLACEHOLDERS = st.sampled_from(
@@ -184,7 +185,7 @@ def test_gradient_matches_finite_differences_where_the_value_is_smooth(
     steps = sorted(key_steps(spec))
     step = data.draw(st.sampled_from(steps) | st.floats(0, 3 * max(steps) + 5))
     step = max(step + data.draw(st.sampled_from([0.0, 0.37, -0.41])), 0.0)
-    with jax.enable_x64(True):
+    with enable_x64():
         schedule = build(spec)
         grads = jax.tree.leaves(_gradient(schedule, jnp.asarray(step)))
         assert all(np.isfinite(g) for g in grads), grads
@@ -211,7 +212,7 @@ def test_hypergradient_of_a_training_loss_with_respect_to_the_peak_learning_rate
             w = optax.apply_updates(w, updates)
         return 0.5 * jnp.sum(jnp.asarray([1.0, 3.0]) * w**2)
 
-    with jax.enable_x64(True):
+    with enable_x64():
         schedule = jaxsched.warmup_cosine_decay(0.0, 0.1, warmup_steps=5, decay_steps=20)
         grad = jax.grad(loss_after_training)(schedule).peak_value
 

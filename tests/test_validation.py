@@ -20,6 +20,7 @@ import pytest
 
 import jaxsched
 from tests.test_inject import CATALOGUE
+from tests.x64 import enable_x64
 
 PLATEAU = jaxsched.reduce_on_plateau()
 INSTANCES: dict[str, Any] = {**CATALOGUE, "reduce_on_plateau": PLATEAU}
@@ -159,9 +160,9 @@ def test_values_that_break_in_float32_are_refused_or_computed_finite(
         (lambda: jaxsched.cosine_restarts(0.1, first_decay_steps=False), "first_decay_steps"),
         (lambda: jaxsched.reduce_on_plateau(factor=True), "factor"),
         (lambda: jaxsched.exponential_decay(1.0, 0.5, staircase="false"), "staircase"),
-        (lambda: jaxsched.one_cycle_momentum(100, base_momentum=-0.1), "base_momentum"),
-        (lambda: jaxsched.one_cycle_momentum(100, max_momentum=1.0), "max_momentum"),
-        (lambda: jaxsched.one_cycle_momentum(100, max_momentum=2.0), "max_momentum"),
+        (lambda: jaxsched.one_cycle_momentum(100, base_momentum=math.nan), "base_momentum"),
+        (lambda: jaxsched.one_cycle_momentum(100, max_momentum=math.inf), "max_momentum"),
+        (lambda: jaxsched.one_cycle_momentum(100, -3e38, 3e38), "max_momentum"),
         (lambda: jaxsched.linear(0.0, 1.0, transition_steps=jnp.asarray([5, 6])), "transition"),
     ],
     ids=lambda x: x if isinstance(x, str) else "",
@@ -172,7 +173,7 @@ def test_the_issues_cases_are_refused(make: Any, name: str) -> None:
 
 
 def test_x64_schedules_accept_what_only_float32_refuses() -> None:
-    with jax.enable_x64(True):
+    with enable_x64():
         assert float(jaxsched.constant(1e39)(0)) == 1e39
     with pytest.raises(ValueError, match="float32"):
         jaxsched.constant(1e39)
@@ -193,3 +194,20 @@ def test_numbers_of_every_kind_are_accepted_and_stored_as_floats() -> None:
         assert type(schedule.init_value) is float and schedule.decay_steps == 1.0
     on_device = jaxsched.cosine_decay(jnp.float32(1.0), 10)
     assert isinstance(on_device.init_value, jax.Array)
+
+
+def _halving(step):
+    return 0.5 + 0.0 * step
+
+
+@pytest.mark.parametrize("max_steps", [2**20 + 1, 2**31 - 1, 10**12])
+def test_multiplicative_refuses_a_table_longer_than_its_limit_naming_it(max_steps: int) -> None:
+    with pytest.raises(ValueError, match=rf"in \[0, 2\*\*20\].*got max_steps={max_steps}$"):
+        jaxsched.multiplicative(_halving, max_steps=max_steps)
+    with pytest.raises(ValueError, match=r"2\*\*20"):
+        jaxsched.get("multiplicative", fn=_halving, max_steps=max_steps)
+
+
+def test_multiplicative_at_its_limit_builds_and_evaluates() -> None:
+    schedule = jaxsched.multiplicative(lambda k: 1.0 - 0.0 * k, max_steps=2**20)
+    np.testing.assert_array_equal(schedule(np.asarray([0.0, 2**20, 2**40])), [1.0, 1.0, 1.0])

@@ -28,7 +28,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv,
         prog="python -m benchmarks.accelerator",
         description=(suite.__doc__ or "").split("\n\n")[0],
-        choices={"model": ("cnn", "linear")},
         presets=suite.PRESETS,
     )
     if "accuracy" in config.parts and not _holds_idx_files(config.mnist_dir):

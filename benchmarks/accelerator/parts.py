@@ -22,6 +22,7 @@ from benchmarks import roofline, timing, torch_peer, vmap_sweep
 from benchmarks.accelerator import suite
 from benchmarks.accelerator.suite import Results, SuiteConfig
 from benchmarks.trainer_step import TrainerStep
+from examples import flags
 from examples.compare import group, time_to_accuracy
 
 
@@ -161,18 +162,19 @@ def accuracy_part(config: SuiteConfig, results: Results) -> None:
     rows: list[dict[str, Any]] = []
     results.put("accuracy", {"target": config.target, "epochs": config.epochs, "rows": rows})
     for recipe in config.recipes:
-        time_config = time_to_accuracy.TimeConfig(
-            dataset="mnist",
-            data_dir=config.mnist_dir,
-            out=os.path.join(config.out, "time_to_accuracy"),
-            runs=(f"{recipe}:{config.epochs}",),
-            target=config.target,
-            evals_per_epoch=config.evals_per_epoch,
-            train_examples=config.train_examples,
-            test_examples=config.test_examples,
-            model=config.model,
-        )
-        (run,) = time_to_accuracy.run(time_config)["runs"]
+        flag_values = {
+            "dataset": "mnist",
+            "data_dir": config.mnist_dir,
+            "out": os.path.join(config.out, "time_to_accuracy"),
+            "runs": (f"{recipe}:{config.epochs}",),
+            "target": config.target,
+            "evals_per_epoch": config.evals_per_epoch,
+            "train_examples": config.train_examples,
+            "test_examples": config.test_examples,
+            "model": config.model,
+        }
+        time_config = flags.build(time_to_accuracy.TimeConfig, flag_values)
+        (run,) = time_to_accuracy.run(time_config, print, lambda _: None)["runs"]
         final = run["evals"][-1]
         rows.append(
             {

@@ -9,7 +9,6 @@ from `--mnist-archive`) and gzipped, so that both fit in about 42 MB.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import shutil
@@ -17,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
+from examples import flags
 from examples.mnist import data, fetch_mnist
 
 FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
@@ -45,7 +45,7 @@ def fetch_mnist_gzipped(out: str, archive: str | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = flags.ArgumentParser(
         prog="python -m benchmarks.accelerator.prepare", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--out", default="data", help="the folder for fashion-mnist/ and mnist/")

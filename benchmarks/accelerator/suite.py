@@ -38,6 +38,7 @@ from typing import Any
 import jax
 
 from benchmarks.accelerator import tables
+from examples import flags
 from examples.compare import recipes
 
 # The parts' names in the order they run (`parts.PARTS` holds the parts themselves).
@@ -74,7 +75,7 @@ class SuiteConfig:
     out: str = "results/accelerator"
     mnist_dir: str = "data/mnist"
     parts: tuple[str, ...] = PARTS
-    model: str = "cnn"
+    model: str = flags.option("cnn", choices=("cnn", "linear"))
     batch_sizes: tuple[int, ...] = (128, 1024)
     steps: int = 50
     repeats: int = 5

@@ -10,7 +10,7 @@ device idle, and one run per call on CPU, where one run already keeps the cores 
 vmap over several runs' kernels turns each convolution into a slow grouped one
 (BUILD_NOTES.md). The schedules are arguments of the compiled programs, never constants in
 them: the group compiles once per part size, and a group of the same structure with other
-numbers reuses the programs (`COMPILES` counts the traces).
+numbers reuses the programs (jit's own cache, keyed on the core, serves both).
 
 Each run draws its initialisation and data order from its own seed, as a run trained alone
 would (`core.seed_keys`), so a group of K runs gives the same results as K separate runs up
@@ -19,11 +19,8 @@ to float reassociation.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
-import os
-import platform
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,19 +28,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 import jaxsched
-from examples.mnist import core, cpu_tuning
+from examples import flags
+from examples.mnist import configs, core, cpu_tuning
+from examples.mnist.report import count
 
 CONVS = ("auto", "matmul", "native")
 # Which optimizer argument `Run.momentum` sets.
 MOMENTUM_ARGS = {"sgd": "momentum", "adam": "b1", "adamw": "b1"}
-
-# Traces of the compiled programs, by name: one per structure and part size, never one per
-# schedule. Tests read it.
-COMPILES: collections.Counter[str] = collections.Counter()
-_EXECUTABLES: dict[Any, Any] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,41 +121,31 @@ def stack(trees: Sequence[Any]) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class GroupConfig:
-    """How every run of a group trains.
+    """How every run of a group trains (for how long is `RunGroup.train`'s to say).
 
     Attributes:
       model: "cnn", "mlp" or "linear" (`examples.mnist.models`).
-      epochs: passes over the training set.
       batch_size: examples per update.
       evals_per_epoch: test (and, for plateau runs, validation) evaluations per epoch.
       conv: the CNN's convolutions: "native", "matmul" (`models.conv_as_matmul`) or "auto"
         (matmul where several runs share a vmap on CPU).
-      stop_at_accuracy: stop the group once every run has reached this test accuracy.
-      max_group_size: at most this many runs per group (0: no limit).
+      max_group_size: at most this many runs per group (0: all runs of a structure).
       vmap_size: runs per call of the vmapped step (0: one on CPU, the whole group
         elsewhere; see `resolve_vmap_size`).
-      cpu_tuning: on CPU, the trainer's tuning (`examples/mnist/cpu_tuning.py`): tuned XLA
-        options for native convolutions, and glibc keeping freed memory.
+      cpu_tuning: on CPU, tuned XLA options for native convolutions
+        (`examples/mnist/cpu_tuning.py`).
     """
 
-    model: str = "cnn"
-    epochs: int = 3
-    batch_size: int = 128
-    evals_per_epoch: int = 1
-    conv: str = "auto"
-    stop_at_accuracy: float | None = None
-    max_group_size: int = 0
-    vmap_size: int = 0
+    model: str = flags.option("cnn", choices=configs.MODELS)
+    batch_size: int = flags.option(128, at_least=1)
+    evals_per_epoch: int = flags.option(1, at_least=1)
+    conv: str = flags.option("auto", choices=CONVS)
+    max_group_size: int = flags.option(0, at_least=0)
+    vmap_size: int = flags.option(0, at_least=0)
     cpu_tuning: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("max_group_size", "vmap_size"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}")
-        if self.conv not in CONVS:
-            raise ValueError(f"conv must be 'auto', 'matmul' or 'native', got {self.conv!r}")
-        if self.evals_per_epoch < 1:
-            raise ValueError(f"evals_per_epoch must be at least 1, got {self.evals_per_epoch}")
+        flags.check(self)
 
 
 def resolve_vmap_size(vmap_size: int, group_size: int) -> int:
@@ -212,88 +195,46 @@ class RunResult:
         return self.evals[-1]
 
 
-# ---------------------------------------------------------------------------------------------
-# The group's programs: the core's pure functions under vmap. Each is compiled once for what it
-# depends on (the model alone, the core, the data size) and the shapes of its arguments, never
-# for the hyperparameters' numbers.
+# The group's programs: the core's pure functions vmapped over runs, the core a static
+# argument. Every group jits these same functions, so jit's cache, keyed on the core (equal
+# for every run of one model, optimizer and hyperparameter structure) and the arguments'
+# shapes, gives a group of another schedule's numbers the programs of the one before.
 
 
-def _counted(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(fn)
-    def traced(*args: Any, **kwargs: Any) -> Any:
-        COMPILES[name] += 1
-        return fn(*args, **kwargs)
-
-    return traced
+def init_models(model: str, matmul_convs: bool, keys: jax.Array) -> Any:
+    """The initial model states of runs seeded with `keys` (one per run); they depend on the
+    model alone (`core.init_model`), so one program serves every optimizer."""
+    return jax.vmap(lambda key: core.init_model(model, key, matmul_convs))(keys)
 
 
-def _set_plateau_scale(
-    the_core: core.Core, plateau: Any, plateau_state: Any, metric: Any, state: Any
+def _add_optimizers(the_core: core.Core, model_states: Any, hyperparams: Any) -> Any:
+    return jax.vmap(the_core.add_optimizer)(model_states, hyperparams)
+
+
+def _train_steps(the_core: core.Core, *args: Any) -> Any:
+    return jax.vmap(the_core.train_step, in_axes=(0, 0, None, None, 0, None))(*args)
+
+
+def _eval_steps(the_core: core.Core, size: int, *args: Any) -> Any:
+    step = functools.partial(the_core.eval_step, size=size)
+    return jax.vmap(step, in_axes=(0, None, None, None))(*args)
+
+
+def _plateau_steps(
+    the_core: core.Core, plateaus: Any, plateau_states: Any, metrics: Any, states: Any
 ) -> Any:
-    plateau_state = plateau.update(plateau_state, metric)
-    return plateau_state, the_core.set_learning_rate_scale(state, plateau.value(plateau_state))
+    def step(plateau: Any, plateau_state: Any, metric: Any, state: Any) -> Any:
+        plateau_state = plateau.update(plateau_state, metric)
+        scale = plateau.value(plateau_state)
+        return plateau_state, the_core.set_learning_rate_scale(state, scale)
+
+    return jax.vmap(step)(plateaus, plateau_states, metrics, states)
 
 
-def _permutations(data_keys: jax.Array, epoch: Any, count: int) -> jax.Array:
+@functools.partial(jax.jit, static_argnames="count")
+def permutations(data_keys: jax.Array, epoch: Any, count: int) -> jax.Array:
+    """Every run's data order in an epoch (it depends on the training set's size alone)."""
     return jax.vmap(lambda key: core.permutation(key, epoch, count))(data_keys)
-
-
-# Every run's data order in an epoch: it depends on the training set's size alone.
-permutations = jax.jit(_counted("permutations", _permutations), static_argnames="count")
-
-
-def _program(the_core: core.Core, name: str, eval_size: int) -> Callable[..., Any]:
-    """The vmapped function `name` of `the_core`, unjitted."""
-    if name == "init_model":
-        return jax.vmap(the_core.init_model)
-    if name == "add_optimizer":
-        return jax.vmap(the_core.add_optimizer)
-    if name == "train_step":
-        return jax.vmap(the_core.train_step, in_axes=(0, 0, None, None, 0, None))
-    if name == "eval":
-        step = functools.partial(the_core.eval_step, size=eval_size)
-        return jax.vmap(step, in_axes=(0, None, None, None))
-    if name == "plateau":
-        return jax.vmap(functools.partial(_set_plateau_scale, the_core))
-    raise ValueError(f"no program {name!r}")
-
-
-def _depends_on(the_core: core.Core, name: str, eval_size: int) -> Any:
-    """What the program `name` depends on besides its arguments' shapes."""
-    if name == "init_model":
-        return (the_core.model, the_core.matmul_convs)
-    if name == "eval":
-        return (the_core.graphdef, the_core.matmul_convs, eval_size)
-    return the_core
-
-
-def _spec(tree: Any) -> Any:
-    leaves, treedef = jax.tree.flatten(tree)
-    return treedef, tuple((np.shape(x), str(jnp.asarray(x).dtype)) for x in leaves)
-
-
-def compiled(
-    the_core: core.Core, name: str, *args: Any, eval_size: int, options: dict[str, str]
-) -> tuple[Any, float]:
-    """The program `name` of `the_core` compiled for these arguments' shapes, and the seconds
-    its compilation took now (0.0 when it was compiled before and is reused)."""
-    key = (
-        name,
-        _depends_on(the_core, name, eval_size),
-        tuple(sorted(options.items())),
-        _spec(args),
-    )
-    if key in _EXECUTABLES:
-        return _EXECUTABLES[key], 0.0
-    start = time.perf_counter()
-    donate = {"train_step": 0, "plateau": 3}.get(name, ())
-    jitted = jax.jit(_counted(name, _program(the_core, name, eval_size)), donate_argnums=donate)
-    xla_options: dict[str, Any] = dict(options)
-    if name in ("init_model", "add_optimizer"):
-        xla_options = cpu_tuning.init_compiler_options(jax.default_backend())
-    executable = jitted.lower(*args).compile(compiler_options=xla_options or None)
-    _EXECUTABLES[key] = executable
-    return executable, time.perf_counter() - start
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,7 +249,7 @@ class _Part:
     hyperparams: Any
     state: Any
     data_keys: jax.Array
-    train_step: Any
+    train_step: Any  # the group's `train_step` compiled for this part's shapes
     plateaus: Any = None
     plateau_states: Any = None
 
@@ -330,12 +271,17 @@ class _History:
 
 
 class RunGroup:
-    """Runs of one structure trained together; it owns its compiled programs.
+    """Runs of one structure trained together; its compiled programs are its attributes.
 
     Args:
       runs: runs of one `Run.structure` (`group_by_structure` sorts them).
       data: the dataset on the device (`core.put_data`).
       config: how every run trains.
+
+    Attributes:
+      init_model, add_optimizer, train_step, eval_step, plateau_step: the core's functions
+        vmapped over runs and jitted, each called with `core` first (a static argument).
+      parts: the runs' stacked states, `vmap_size` runs a part.
 
     Raises:
       ValueError: if the runs differ in structure (use `group_by_structure`), or the batch
@@ -355,14 +301,11 @@ class RunGroup:
             )
         self.vmap_size = resolve_vmap_size(config.vmap_size, len(self.runs))
         matmul = use_matmul_convs(config.conv, self.vmap_size)
-        tuned = config.cpu_tuning and jax.default_backend() == "cpu"
-        if tuned:
-            cpu_tuning.keep_freed_memory()  # entry points call it earlier, where it pays more
+        backend = jax.default_backend()
         # The tuned options were measured on native convolutions; with matmul ones they were
         # slower (BUILD_NOTES.md), so those keep XLA's defaults.
-        self.options = (
-            {} if matmul or not tuned else cpu_tuning.compiler_options("cpu", config.model)
-        )
+        tuned = config.cpu_tuning and backend == "cpu" and not matmul
+        self.options = cpu_tuning.compiler_options("cpu", config.model) if tuned else {}
         self.core = core.build(
             config.model,
             self.runs[0].optimizer,
@@ -370,33 +313,37 @@ class RunGroup:
             batch_size=config.batch_size,
             matmul_convs=matmul,
         )
+        once = cpu_tuning.init_compiler_options(backend) or None
+        jit = functools.partial(jax.jit, static_argnums=0, compiler_options=self.options or None)
+        self.init_model = jax.jit(init_models, static_argnums=(0, 1), compiler_options=once)
+        self.add_optimizer = jax.jit(_add_optimizers, static_argnums=0, compiler_options=once)
+        self.train_step = jit(_train_steps, donate_argnums=1)
+        self.eval_step = jit(_eval_steps, static_argnums=(0, 1))
+        self.plateau_step = jit(_plateau_steps, donate_argnums=4)
         self.compile_seconds = 0.0
         self.parts = [
             self._init_part(list(range(start, min(start + self.vmap_size, len(self.runs)))))
             for start in range(0, len(self.runs), self.vmap_size)
         ]
 
-    def program(self, name: str, *args: Any) -> Any:
-        """The group's compiled program `name` for these arguments."""
-        executable, seconds = compiled(
-            self.core, name, *args, eval_size=self.data.eval_batch_size, options=self.options
-        )
-        if name == "train_step":
-            self.compile_seconds += seconds
-        return executable
-
     def _init_part(self, indices: list[int]) -> _Part:
+        """The stacked new states of runs `indices`, with `train_step` compiled for them
+        ahead of time (its seconds added to `compile_seconds`; nearly none when jit's cache
+        has it), so that no update waits for a compilation."""
         runs = [self.runs[i] for i in indices]
         hyperparams = jax.device_put(stack([run.hyperparams() for run in runs]))
         init_keys, data_keys = (
             jnp.stack(keys) for keys in zip(*(core.seed_keys(r.seed) for r in runs), strict=True)
         )
-        model_state = self.program("init_model", init_keys)(init_keys)
-        state = self.program("add_optimizer", model_state, hyperparams)(model_state, hyperparams)
+        model_state = self.init_model(self.core.model, self.core.matmul_convs, init_keys)
+        state = self.add_optimizer(self.core, model_state, hyperparams)
         order = jnp.zeros((len(runs), self.num_train), jnp.int32)
         images, labels = self.data.train_images, self.data.train_labels
-        step = self.program("train_step", state, hyperparams, images, labels, order, np.int32(0))
-        part = _Part(indices, hyperparams, state, data_keys, step)
+        args = (state, hyperparams, images, labels, order, np.int32(0))
+        start = time.perf_counter()
+        compiled = self.train_step.lower(self.core, *args).compile()
+        self.compile_seconds += time.perf_counter() - start
+        part = _Part(indices, hyperparams, state, data_keys, compiled)
         if runs[0].plateau is not None:
             part.plateaus = stack([run.plateau for run in runs])
             part.plateau_states = jax.vmap(lambda p: p.init())(part.plateaus)
@@ -432,16 +379,10 @@ class RunGroup:
         self, images: jax.Array, labels: jax.Array, count: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Per-run mean loss and accuracy over the first `count` examples (the rest is padding)."""
+        step = functools.partial(self.eval_step, self.core, self.data.eval_batch_size)
+        chunk = self.data.eval_batch_size
         results = [
-            core.evaluate(
-                self.program("eval", part.state, images, labels, np.int32(0)),
-                part.state,
-                images,
-                labels,
-                count,
-                self.data.eval_batch_size,
-            )
-            for part in self.parts
+            core.evaluate(step, part.state, images, labels, count, chunk) for part in self.parts
         ]
         losses, accuracies = zip(*results, strict=True)
         return np.concatenate(losses), np.concatenate(accuracies)
@@ -450,8 +391,9 @@ class RunGroup:
         """Feeds each plateau run its validation loss and sets its learning rate's multiplier."""
         for part in self.parts:
             metric = jnp.asarray(val_loss[part.indices], jnp.float32)
-            args = (part.plateaus, part.plateau_states, metric, part.state)
-            part.plateau_states, part.state = self.program("plateau", *args)(*args)
+            part.plateau_states, part.state = self.plateau_step(
+                self.core, part.plateaus, part.plateau_states, metric, part.state
+            )
 
     def _record(self, history: _History, log: Callable[[str], None] | None) -> np.ndarray:
         """Evaluates every run, logs the records, updates the plateaus; the test accuracies."""
@@ -487,7 +429,11 @@ class RunGroup:
         return test_accuracy
 
     def _train_epoch(
-        self, epoch: int, history: _History, log: Callable[[str], None] | None
+        self,
+        epoch: int,
+        history: _History,
+        log: Callable[[str], None] | None,
+        stop_at_accuracy: float | None,
     ) -> bool:
         """Trains one epoch, evaluating `evals_per_epoch` times; whether to stop early."""
         config = self.config
@@ -506,22 +452,28 @@ class RunGroup:
             history.train_seconds += time.perf_counter() - start
             history.step += last - first
             accuracy = self._record(history, log)
-            if config.stop_at_accuracy is not None and np.all(accuracy >= config.stop_at_accuracy):
+            if stop_at_accuracy is not None and np.all(accuracy >= stop_at_accuracy):
                 return True
             first = last
         return False
 
-    def train(self, log: Callable[[str], None] | None = None) -> list[RunResult]:
-        """Trains every run for `config.epochs` (or to `stop_at_accuracy`); results in order."""
+    def train(
+        self,
+        epochs: int,
+        log: Callable[[str], None] | None = None,
+        stop_at_accuracy: float | None = None,
+    ) -> list[RunResult]:
+        """Trains every run for `epochs`, or until every run's test accuracy reaches
+        `stop_at_accuracy`; results in the order of the runs."""
         if log is not None:
             first = self.runs[0]
             log(
-                f"  group {first.optimizer}/{first.recipe}: {len(self.runs)} runs, "
+                f"  group {first.optimizer}/{first.recipe}: {count(len(self.runs), 'run')}, "
                 f"{self.vmap_size} per vmap, update compiled in {self.compile_seconds:.1f} s"
             )
         history = _History(evals=[[] for _ in self.runs])
-        for epoch in range(self.config.epochs):
-            if self._train_epoch(epoch, history, log):
+        for epoch in range(epochs):
+            if self._train_epoch(epoch, history, log, stop_at_accuracy):
                 break
         lrs = np.concatenate(history.lrs).T if history.lrs else np.zeros((len(self.runs), 0))
         losses_finite = [
@@ -550,90 +502,19 @@ def train_all(
     runs: Sequence[Run],
     data: core.DeviceData,
     config: GroupConfig,
+    epochs: int,
     log: Callable[[str], None] | None = None,
     on_group: Callable[[list[RunResult]], None] | None = None,
 ) -> list[RunResult]:
-    """Trains every run, in groups of one structure and at most `config.max_group_size` runs;
-    results in the order of `runs`. `on_group`, if given, gets the results so far after each
-    group (in the order of `runs`, the runs not trained yet left out)."""
+    """Trains every run for `epochs`, in groups of one structure and at most
+    `config.max_group_size` runs; results in the order of `runs`. `on_group`, if given, gets
+    the results so far after each group (in the order of `runs`, the runs not trained yet
+    left out)."""
     results: list[RunResult | None] = [None] * len(runs)
     for indices in group_by_structure(runs, config.max_group_size):
         group = RunGroup([runs[i] for i in indices], data, config)
-        for index, result in zip(indices, group.train(log), strict=True):
+        for index, result in zip(indices, group.train(epochs, log), strict=True):
             results[index] = result
         if on_group is not None:
             on_group([r for r in results if r is not None])
     return [r for r in results if r is not None]
-
-
-def machine() -> str:
-    """The CPU model and core count, or the accelerator, in words."""
-    import jax
-
-    device = jax.devices()[0]
-    if device.platform != "cpu":
-        return f"{len(jax.devices())} x {device.device_kind}"
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores (CPU backend)"
-
-
-def suggest_learning_rate(
-    optimizer: str,
-    data: core.DeviceData,
-    config: GroupConfig,
-    *,
-    seed: int = 0,
-    momentum: float | None = None,
-    num_steps: int = 100,
-    start_lr: float = 1e-6,
-    end_lr: float = 10.0,
-    plot: str | None = None,
-) -> tuple[float, jaxsched.LRFindResult]:
-    """Runs `jaxsched.lr_find` on the model as `seed` initialises it; returns its "valley".
-
-    The batches are the first `num_steps` of the seed's first-epoch data order, and the loss
-    is the core's (`core.loss_fn`).
-    """
-    init_key, data_key = core.seed_keys(seed)
-    the_core = core.build(
-        config.model,
-        optimizer,
-        {"learning_rate": jaxsched.constant(start_lr)},
-        batch_size=config.batch_size,
-        matmul_convs=use_matmul_convs(config.conv, 1),
-    )
-    init_model, _ = compiled(the_core, "init_model", init_key[None], eval_size=0, options={})
-    params = jax.tree.map(lambda leaf: leaf[0], init_model(init_key[None]))
-    num_train = data.train_images.shape[0]
-    order = core.permutation(data_key, 0, num_train)
-    batches = []
-    for i in range(min(num_steps, num_train // config.batch_size)):
-        index = order[i * config.batch_size : (i + 1) * config.batch_size]
-        batches.append((data.train_images[index], data.train_labels[index]))
-
-    def loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
-        model = nnx.merge(the_core.model_graphdef, params)
-        return core.loss_fn(model, core.as_float(batch[0]), batch[1])[0]
-
-    factory = core.OPTIMIZERS[optimizer]
-    if momentum is not None:
-        factory = functools.partial(factory, **{MOMENTUM_ARGS[optimizer]: momentum})
-    result = jaxsched.lr_find(
-        loss,
-        params,
-        factory,
-        batches,
-        start_lr=start_lr,
-        end_lr=end_lr,
-        num_steps=num_steps,
-        plot=plot,
-    )
-    return result.suggestions["valley"], result

@@ -8,7 +8,7 @@ its suggestions ("valley", "slide", "steep", "minimum") and at the study's best 
 (`--sgd-reference`, `--adam-reference`), every rate with `--seeds` seeds, on the study's data
 split and through its `RunGroup` (`examples/compare/group.py`). Suggesters that land on the
 same rate train once. Prints a Markdown table and writes it, with every run's final metrics,
-to `--out/{table.md,results.json}`.
+to `--out/{table.md,results.json}` (`examples/experiment.py`).
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from __future__ import annotations
 import dataclasses
 import math
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from examples import flags, outputs
+from examples import experiment, flags
 from examples.compare import group, recipes
-from examples.mnist import configs
+from examples.mnist.report import count
 
+PROG = "python -m examples.compare.lr_find_rates"
 OPTIMIZERS = ("sgd", "adam")
 REFERENCE = "study's best constant"
 
@@ -35,17 +35,11 @@ class RatesConfig:
     """Everything the measurement depends on; each field is a command-line flag.
 
     Attributes:
-      dataset: "fashion_mnist" or "mnist".
-      data_dir: a folder of the four IDX files (or a tensorflow-datasets data dir).
-      out: where table.md and results.json go.
-      model: "cnn", "mlp" or "linear".
-      train_examples: training images used (the study's split: the validation set is held
-        out after them).
-      validation_examples: the last this many training images, held out (unused here; kept
-        so that the training images are the study's).
-      test_examples: the first this many test images are the test set.
+      data: the images: the study's split (its validation set held out, unused here, so
+        that the training images are the study's).
+      group: how the runs train together.
+      out: where table.md, results.json and config.json go.
       epochs: the epoch budget of every run.
-      batch_size: examples per update.
       seeds: seeds 0 .. seeds-1 for every rate.
       momentum: SGD's momentum.
       lr_find_steps: updates of the lr_find range test.
@@ -53,26 +47,22 @@ class RatesConfig:
       adam_reference: the study's best constant rate for Adam.
     """
 
-    dataset: str = "fashion_mnist"
-    data_dir: str | None = None
+    data: experiment.DataConfig = dataclasses.field(
+        default_factory=lambda: experiment.DataConfig(
+            train_examples=20000, validation_examples=5000, test_examples=5000
+        )
+    )
+    group: group.GroupConfig = dataclasses.field(default_factory=group.GroupConfig)
     out: str = "results/lr_find_rates"
-    model: str = "cnn"
-    train_examples: int = 20000
-    validation_examples: int = 5000
-    test_examples: int = 5000
-    epochs: int = 5
-    batch_size: int = 128
-    seeds: int = 3
+    epochs: int = flags.option(5, at_least=1)
+    seeds: int = flags.option(3, at_least=1)
     momentum: float = 0.9
-    lr_find_steps: int = 100
+    lr_find_steps: int = flags.option(100, at_least=1)
     sgd_reference: float = 0.05
     adam_reference: float = 1e-3
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "seeds", "lr_find_steps"):
-            value = getattr(self, name)
-            if value < 1:
-                raise ValueError(f"{flags.flag(name)} must be at least 1, got {value}")
+        flags.check(self)
         for name in ("sgd_reference", "adam_reference"):
             value = getattr(self, name)
             if not value > 0:
@@ -94,70 +84,49 @@ def candidates(suggestions: dict[str, float], reference: float) -> dict[float, l
     return rates
 
 
-def _runs(config: RatesConfig, optimizer: str, rates: Sequence[float], steps: int) -> list[Any]:
-    momentum = config.momentum if optimizer == "sgd" else None
-    return [
-        group.Run(optimizer, recipes.build("constant", rate, steps).schedule, seed, rate,
-                  "constant", momentum)
-        for rate in rates
-        for seed in range(config.seeds)
-    ]  # fmt: skip
-
-
-def run(config: RatesConfig, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run(
+    config: RatesConfig, log: Callable[[str], None], save: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
     """lr_find and the training runs; returns what results.json holds."""
-    from examples.mnist import cpu_tuning, data
-
-    cpu_tuning.keep_freed_memory()  # before JAX starts its backends
-    import jax
-
-    from examples.mnist import core
-
-    start = time.perf_counter()
-    device_data = core.put_data(
-        data.load(config.dataset, config.data_dir),
-        jax.sharding.SingleDeviceSharding(jax.devices()[0]),
-        eval_batch_size=250,
-        train_examples=config.train_examples,
-        validation_examples=config.validation_examples,
-        test_examples=config.test_examples,
-    )
-    steps = config.epochs * (device_data.train_images.shape[0] // config.batch_size)
-    group_config = group.GroupConfig(config.model, config.epochs, config.batch_size)
-    found: dict[str, Any] = {}
+    device_data = config.data.put()
+    results = experiment.header(config, PROG, device_data)
+    steps = config.epochs * (results["num_train"] // config.group.batch_size)
+    results.update(steps=steps, lr_find={})
     runs = []
     for optimizer in OPTIMIZERS:
-        _, result = group.suggest_learning_rate(
+        _, found = recipes.suggest_learning_rate(
             optimizer,
             device_data,
-            group_config,
+            config.group,
             num_steps=config.lr_find_steps,
             momentum=config.momentum if optimizer == "sgd" else None,
         )
-        rates = candidates(result.suggestions, config.reference(optimizer))
-        found[optimizer] = {"suggestions": result.suggestions, "rates": list(rates.items())}
-        log(f"lr_find ({optimizer}):\n{result.table(config.reference(optimizer))}")
-        runs += _runs(config, optimizer, list(rates), steps)
-    log(f"{len(runs)} runs")
-    results = group.train_all(runs, device_data, group_config, log=log)
+        rates = candidates(found.suggestions, config.reference(optimizer))
+        results["lr_find"][optimizer] = {
+            "suggestions": found.suggestions,
+            "rates": list(rates.items()),
+        }
+        log(f"lr_find ({optimizer}):\n{found.table(config.reference(optimizer))}")
+        momentum = config.momentum if optimizer == "sgd" else None
+        for rate in rates:
+            runs += recipes.runs("constant", optimizer, rate, steps, range(config.seeds), momentum)
+    log(count(len(runs), "run"))
+
+    def records(done: list[group.RunResult]) -> dict[str, Any]:
+        return {**results, "runs": [_record(r) for r in done]}
+
+    done = group.train_all(runs, device_data, config.group, config.epochs, log,
+                           lambda done: save(records(done)))  # fmt: skip
+    return records(done)
+
+
+def _record(result: group.RunResult) -> dict[str, Any]:
     return {
-        "config": dataclasses.asdict(config),
-        "machine": group.machine(),
-        "jax_version": jax.__version__,
-        "command": "python -m examples.compare.lr_find_rates " + " ".join(sys.argv[1:]),
-        "steps": steps,
-        "wall_seconds": time.perf_counter() - start,
-        "lr_find": found,
-        "runs": [
-            {
-                "optimizer": r.run.optimizer,
-                "learning_rate": r.run.learning_rate,
-                "seed": r.run.seed,
-                "diverged": r.diverged,
-                "test_accuracy": r.final["test_accuracy"],
-            }
-            for r in results
-        ],
+        "optimizer": result.run.optimizer,
+        "learning_rate": result.run.learning_rate,
+        "seed": result.run.seed,
+        "diverged": result.diverged,
+        "test_accuracy": result.final["test_accuracy"],
     }
 
 
@@ -203,29 +172,7 @@ def table(report: dict[str, Any]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the measurement and writes its outputs; returns the exit status."""
-    config, namespace = flags.parse(
-        RatesConfig,
-        argv,
-        prog="python -m examples.compare.lr_find_rates",
-        description=__doc__.split("\n\n")[0],
-        choices={"dataset": configs.DATASETS, "model": configs.MODELS},
-        extra=flags.add_replot,
-    )
-    if namespace.replot:
-        report = outputs.read_results(config.out)
-    else:
-        from examples.mnist import data
-
-        try:
-            report = run(config, log=lambda message: print(message, flush=True))
-        except data.DataError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        outputs.write_results(config.out, report)
-    text = table(report)
-    outputs.write_table(config.out, text + "\n")
-    print(text)
-    return 0
+    return experiment.main(RatesConfig, argv, run, table, prog=PROG, doc=__doc__)
 
 
 if __name__ == "__main__":

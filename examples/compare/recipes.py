@@ -1,48 +1,30 @@
-"""The study's schedule recipes, named with the library's own schedule names.
+"""The studies' schedule recipes, named with the library's own schedule names.
 
 A recipe turns a base learning rate and a run's length into what the optimizer is given: the
 learning-rate schedule, a momentum schedule (one-cycle cycles it) and a reduce-on-plateau
 multiplier. Every horizon is a share of the run, so a longer budget stretches the schedule.
-The study and time to accuracy both build their runs here.
+Every study builds its runs here; `suggest_learning_rate` gives them a base learning rate from
+`jaxsched.lr_find`.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import jaxsched
+import jax
+from flax import nnx
 
-RECIPES = (
-    "constant",
-    "step_decay",
-    "multistep_decay",
-    "exponential_decay",
-    "cosine_decay",
-    "warmup_cosine_decay",
-    "cosine_restarts",
-    "cyclic",
-    "one_cycle",
-    "warmup_stable_decay",
-    "inverse_sqrt",
-    "reduce_on_plateau",
-    "warmup",
-)
-DESCRIPTIONS = {
-    "constant": "constant",
-    "step_decay": "step_decay: x0.3 every third of the run",
-    "multistep_decay": "multistep_decay: x0.1 at 50% and 75%",
-    "exponential_decay": "exponential_decay: to 1% at the end",
-    "cosine_decay": "cosine_decay to 0",
-    "warmup_cosine_decay": "warmup_cosine_decay: warmup 10% + cosine",
-    "cosine_restarts": "cosine_restarts (SGDR, t_mul=2, 3 cycles)",
-    "cyclic": "cyclic triangular2 (LR/10 to LR, 4 cycles)",
-    "one_cycle": "one_cycle + cycled momentum 0.95-0.85",
-    "warmup_stable_decay": "warmup_stable_decay: warmup 5%, 1-sqrt cooldown 20%",
-    "inverse_sqrt": "inverse_sqrt, warmup 10%",
-    "reduce_on_plateau": "reduce_on_plateau (val loss, x0.3, patience 0)",
-    "warmup": "warmup 5%, then constant",
-}
+import jaxsched
+from examples.compare import group
+from examples.compare.report import DESCRIPTIONS
+from examples.mnist import core, cpu_tuning
+
+# The recipes' names, in the order of the reports' rows (`report.DESCRIPTIONS` says what each
+# one builds).
+RECIPES = tuple(DESCRIPTIONS)
 
 
 class Scheduled(NamedTuple):
@@ -110,3 +92,71 @@ def build(recipe: str, learning_rate: float, total_steps: int) -> Scheduled:
     if recipe == "reduce_on_plateau":
         return Scheduled(schedule, plateau=jaxsched.reduce_on_plateau(factor=0.3, patience=0))
     return Scheduled(schedule)
+
+
+def runs(
+    recipe: str,
+    optimizer: str,
+    learning_rate: float,
+    total_steps: int,
+    seeds: Sequence[int],
+    momentum: float | None = None,
+    from_lr_find: bool = False,
+) -> list[group.Run]:
+    """One run per seed of `optimizer` under `recipe` at `learning_rate` over `total_steps`;
+    the recipe's momentum schedule (one-cycle's) in place of `momentum` where it has one."""
+    scheduled = build(recipe, learning_rate, total_steps)
+    momentum_or_schedule = momentum if scheduled.momentum is None else scheduled.momentum
+    return [
+        group.Run(optimizer, scheduled.schedule, seed, learning_rate, recipe,
+                  momentum_or_schedule, scheduled.plateau, from_lr_find)
+        for seed in seeds
+    ]  # fmt: skip
+
+
+def suggest_learning_rate(
+    optimizer: str,
+    data: core.DeviceData,
+    config: group.GroupConfig,
+    *,
+    momentum: float | None = None,
+    num_steps: int = 100,
+) -> tuple[float, jaxsched.LRFindResult]:
+    """Runs `jaxsched.lr_find` on the model as seed 0 initialises it in a group; returns its
+    "valley" and the whole result.
+
+    The batches are the first `num_steps` of the seed's first-epoch data order, and the loss
+    is the core's (`core.loss_fn`).
+    """
+    start_lr = 1e-6
+    init_key, data_key = core.seed_keys(0)
+    the_core = core.build(
+        config.model,
+        optimizer,
+        {"learning_rate": jaxsched.constant(start_lr)},
+        batch_size=config.batch_size,
+        matmul_convs=group.use_matmul_convs(config.conv, 1),
+    )
+    # The groups' own initialisation, with their options: lr_find starts where a run starts.
+    options = cpu_tuning.init_compiler_options(jax.default_backend()) or None
+    init = jax.jit(group.init_models, static_argnums=(0, 1), compiler_options=options)
+    models = init(the_core.model, the_core.matmul_convs, init_key[None])
+    params = jax.tree.map(lambda leaf: leaf[0], models)
+    num_train = data.train_images.shape[0]
+    order = core.permutation(data_key, 0, num_train)
+    batches = []
+    for i in range(min(num_steps, num_train // config.batch_size)):
+        index = order[i * config.batch_size : (i + 1) * config.batch_size]
+        batches.append((data.train_images[index], data.train_labels[index]))
+
+    def loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
+        model = nnx.merge(the_core.model_graphdef, params)
+        return core.loss_fn(model, core.as_float(batch[0]), batch[1])[0]
+
+    factory = core.OPTIMIZERS[optimizer]
+    if momentum is not None:
+        factory = functools.partial(factory, **{group.MOMENTUM_ARGS[optimizer]: momentum})
+    result = jaxsched.lr_find(
+        loss, params, factory, batches, start_lr=start_lr, end_lr=10.0, num_steps=num_steps
+    )
+    return result.suggestions["valley"], result

@@ -1,6 +1,6 @@
 """The study's and time to accuracy's tables and figures, from their results.json alone.
 
-Plain Python, NumPy and matplotlib: no JAX, so `--replot` redraws without training anything.
+Plain Python, NumPy and matplotlib: no JAX.
 """
 
 from __future__ import annotations
@@ -12,9 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from examples import outputs
-from examples.compare.recipes import DESCRIPTIONS
-
+# What each schedule recipe of `recipes.build` gives, in the order of the table's rows.
+DESCRIPTIONS = {
+    "constant": "constant",
+    "step_decay": "step_decay: x0.3 every third of the run",
+    "multistep_decay": "multistep_decay: x0.1 at 50% and 75%",
+    "exponential_decay": "exponential_decay: to 1% at the end",
+    "cosine_decay": "cosine_decay to 0",
+    "warmup_cosine_decay": "warmup_cosine_decay: warmup 10% + cosine",
+    "cosine_restarts": "cosine_restarts (SGDR, t_mul=2, 3 cycles)",
+    "cyclic": "cyclic triangular2 (LR/10 to LR, 4 cycles)",
+    "one_cycle": "one_cycle + cycled momentum 0.95-0.85",
+    "warmup_stable_decay": "warmup_stable_decay: warmup 5%, 1-sqrt cooldown 20%",
+    "inverse_sqrt": "inverse_sqrt, warmup 10%",
+    "reduce_on_plateau": "reduce_on_plateau (val loss, x0.3, patience 0)",
+    "warmup": "warmup 5%, then constant",
+}
 LR_FIND_DESCRIPTION = "constant at lr_find's valley"
 CHANCE = 0.2  # a final test accuracy below this on 10 balanced classes: the run is broken
 
@@ -115,7 +128,7 @@ def _label(run: dict[str, Any]) -> str:
 
 def _colors(study: dict[str, Any]) -> dict[str, Any]:
     """One color per optimizer and base LR, the same in every panel."""
-    import matplotlib
+    import matplotlib  # here, as in `_figure`
 
     runs = study["runs"]
     labels = list(dict.fromkeys(_label(r) for r in runs if not r["from_lr_find"]))
@@ -134,6 +147,8 @@ def _panels(study: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
 
 def _figure(count: int) -> tuple[Any, Any, Any]:
     """matplotlib's pyplot and a figure with `count` panels, four to a row."""
+    # Imported here: matplotlib takes 1.5 s to import, and the CLIs that only read this
+    # module's descriptions or tables (lr_find_rates, the recipes) draw nothing.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -203,11 +218,8 @@ def plot_accuracy(study: dict[str, Any], path: str) -> None:
     _save(plt, figure, path, "epoch", "test accuracy (mean +- std over the seeds that trained)")
 
 
-def write_study(study: dict[str, Any], out: str, results: bool = True) -> None:
-    """Writes table.md, lr_curves.png, accuracy.png and (if `results`) results.json."""
-    if results:
-        outputs.write_results(out, study, indent=None)
-    outputs.write_table(out, table(study))
+def study_figures(study: dict[str, Any], out: str) -> None:
+    """Draws lr_curves.png and accuracy.png into `out`."""
     plot_lr_curves(study, os.path.join(out, "lr_curves.png"))
     plot_accuracy(study, os.path.join(out, "accuracy.png"))
 
@@ -278,9 +290,6 @@ def plot_time(report: dict[str, Any], path: str) -> None:
     )
 
 
-def write_time(report: dict[str, Any], out: str, results: bool = True) -> None:
-    """Writes table.md, accuracy_vs_time.png and (if `results`) results.json into `out`."""
-    if results:
-        outputs.write_results(out, report)
-    outputs.write_table(out, time_table(report))
+def time_figures(report: dict[str, Any], out: str) -> None:
+    """Draws accuracy_vs_time.png into `out`."""
     plot_time(report, os.path.join(out, "accuracy_vs_time.png"))

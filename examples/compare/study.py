@@ -7,12 +7,14 @@ Trains the CNN on Fashion-MNIST (or MNIST) with SGD-momentum under every schedul
 of them, the learning rates that `jaxsched.lr_find` suggests, AdaGrad and RMSprop at a
 constant rate, and the schedule-free baselines of optax.contrib (SGD at SGD's rates, AdamW at
 Adam's, after a 5% warmup); every configuration with several seeds. Runs of one structure
-train together (`examples.compare.group`). Writes into --out:
+train together (`examples.compare.group`), in the harness of `examples/experiment.py`. Writes
+into --out:
 
   table.md         mean +- std over seeds of the final test accuracy and train loss, time
   results.json     every run: settings, per-evaluation metrics, learning-rate curve
   lr_curves.png    the learning rate of every configuration (first seed)
   accuracy.png     test accuracy per epoch, mean and +-1 std band across the seeds that trained
+  config.json      the flags, for --config
 
 The default budget is sized for a 2-core CPU; `--full` is the whole training set and more
 epochs for a GPU, `--smoke` a seconds-long check.
@@ -22,15 +24,17 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import jaxsched
-from examples import flags, outputs
-from examples.compare import group, recipes, report
-from examples.mnist import configs
+import numpy as np
 
+from examples import experiment, flags
+from examples.compare import group, recipes, report
+from examples.mnist import core
+from examples.mnist.report import count
+
+PROG = "python -m examples.compare.study"
 SGD_RECIPES = tuple(r for r in recipes.RECIPES if r != "warmup")
 
 
@@ -39,16 +43,10 @@ class StudyConfig:
     """Everything the study depends on; each field is a command-line flag.
 
     Attributes:
-      dataset: "fashion_mnist" or "mnist".
-      data_dir: a folder of the four IDX files (or a tensorflow-datasets data dir).
-      out: where table.md, results.json and the PNGs go.
-      model: "cnn", "mlp" or "linear".
-      train_examples: training images used (0: all that the validation set leaves).
-      validation_examples: the last this many training images, held out as the validation
-        set that reduce-on-plateau watches (the test set is never used for decisions).
-      test_examples: the first this many test images are the test set (0: all).
+      data: the images: the training, validation and test splits.
+      group: how runs of one structure train together.
+      out: where table.md, results.json, config.json and the PNGs go.
       epochs: the epoch budget of every run.
-      batch_size: examples per update.
       seeds: seeds 0 .. seeds-1 for every configuration.
       sgd_learning_rates: SGD's base learning rates, comma-separated.
       adam_learning_rates: Adam's base learning rates.
@@ -60,24 +58,17 @@ class StudyConfig:
         Adam rates (a 5% warmup, then constant; evaluated at their averaged weights).
       momentum: SGD's momentum (one-cycle cycles it between 0.85 and 0.95 instead).
       lr_find_steps: updates of the lr_find range test (0 skips the lr_find rows).
-      conv: how the CNN computes its convolutions ("auto", "matmul", "native").
-      max_group_size: at most this many runs per group (0: all runs of a structure).
-      vmap_size: runs per call of the vmapped step (0: one on CPU, the whole group
-        elsewhere).
-      eval_batch_size: test images per evaluation chunk; all runs of a part see a chunk at
-        once, so the activations scale with this times `vmap_size`.
     """
 
-    dataset: str = "fashion_mnist"
-    data_dir: str | None = None
+    data: experiment.DataConfig = dataclasses.field(
+        default_factory=lambda: experiment.DataConfig(
+            train_examples=6000, validation_examples=5000, test_examples=5000
+        )
+    )
+    group: group.GroupConfig = dataclasses.field(default_factory=group.GroupConfig)
     out: str = "results/study"
-    model: str = "cnn"
-    train_examples: int = 6000
-    validation_examples: int = 5000
-    test_examples: int = 5000
-    epochs: int = 3
-    batch_size: int = 128
-    seeds: int = 3
+    epochs: int = flags.option(3, at_least=1)
+    seeds: int = flags.option(3, at_least=1)
     sgd_learning_rates: tuple[float, ...] = (0.05, 0.3)
     adam_learning_rates: tuple[float, ...] = (1e-3,)
     adagrad_learning_rates: tuple[float, ...] = (0.01,)
@@ -86,23 +77,17 @@ class StudyConfig:
     adam_recipes: tuple[str, ...] = ("constant", "warmup_cosine_decay", "one_cycle")
     schedule_free: bool = True
     momentum: float = 0.9
-    lr_find_steps: int = 100
-    conv: str = "auto"
-    max_group_size: int = 0
-    vmap_size: int = 0
-    eval_batch_size: int = 250
+    lr_find_steps: int = flags.option(100, at_least=0)
 
     def __post_init__(self) -> None:
+        flags.check(self)
         for name in ("sgd_recipes", "adam_recipes"):
             unknown = [r for r in getattr(self, name) if r not in recipes.RECIPES]
             if unknown:
                 known = ", ".join(recipes.RECIPES)
                 raise ValueError(f"{flags.flag(name)}: {', '.join(unknown)} not among {known}")
-        if self.seeds < 1 or self.epochs < 1:
-            raise ValueError("--seeds and --epochs must be at least 1")
 
 
-CHOICES = {"dataset": configs.DATASETS, "model": configs.MODELS, "conv": group.CONVS}
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "full": (
         "all training data, 10 epochs, more Adam recipes and rates (for a GPU)",
@@ -156,29 +141,15 @@ def build_runs(config: StudyConfig, total_steps: int, found: dict[str, float]) -
     """Every run of the study: each configuration of `plan` with every seed."""
     runs = []
     for optimizer, recipe, learning_rate, from_lr_find in plan(config, found):
-        scheduled = recipes.build(recipe, learning_rate, total_steps)
-        momentum: float | jaxsched.Schedule | None = scheduled.momentum
-        if momentum is None and optimizer == "sgd":
-            momentum = config.momentum
-        runs += [
-            group.Run(
-                optimizer,
-                scheduled.schedule,
-                seed,
-                learning_rate,
-                recipe,
-                momentum,
-                scheduled.plateau,
-                from_lr_find,
-            )
-            for seed in range(config.seeds)
-        ]
+        momentum = config.momentum if optimizer == "sgd" else None
+        seeds = range(config.seeds)
+        runs += recipes.runs(
+            recipe, optimizer, learning_rate, total_steps, seeds, momentum, from_lr_find
+        )
     return runs
 
 
 def _subsample(values: Any, points: int = 200) -> list[float]:
-    import numpy as np
-
     values = np.asarray(values, np.float64)
     if values.size <= points:
         return values.tolist()
@@ -187,19 +158,18 @@ def _subsample(values: Any, points: int = 200) -> list[float]:
 
 
 def _find_learning_rates(
-    config: StudyConfig, data: Any, group_config: Any, log: Callable[[str], None]
+    config: StudyConfig, data: core.DeviceData, log: Callable[[str], None]
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """lr_find's "valley" for SGD and Adam, where they train under any recipe."""
-
     found: dict[str, float] = {}
     info: dict[str, Any] = {}
     for optimizer, chosen in (("sgd", config.sgd_recipes), ("adam", config.adam_recipes)):
         if not (config.lr_find_steps and chosen):
             continue
-        learning_rate, result = group.suggest_learning_rate(
+        learning_rate, result = recipes.suggest_learning_rate(
             optimizer,
             data,
-            group_config,
+            config.group,
             num_steps=config.lr_find_steps,
             momentum=config.momentum if optimizer == "sgd" else None,
         )
@@ -213,7 +183,7 @@ def _find_learning_rates(
     return found, info
 
 
-def run_record(result: Any) -> dict[str, Any]:
+def run_record(result: group.RunResult) -> dict[str, Any]:
     run = result.run
     return {
         "optimizer": run.optimizer,
@@ -231,121 +201,47 @@ def run_record(result: Any) -> dict[str, Any]:
     }
 
 
-def _load(config: StudyConfig) -> Any:
-    """The study's splits on the first device (`core.put_data`)."""
-    import jax
-
-    from examples.mnist import core, data
-
-    return core.put_data(
-        data.load(config.dataset, config.data_dir),
-        jax.sharding.SingleDeviceSharding(jax.devices()[0]),
-        eval_batch_size=config.eval_batch_size,
-        train_examples=config.train_examples,
-        validation_examples=config.validation_examples,
-        test_examples=config.test_examples,
-    )
-
-
-def run_study(
+def run(
     config: StudyConfig,
-    log: Callable[[str], None] = print,
-    on_progress: Callable[[dict[str, Any]], None] | None = None,
+    log: Callable[[str], None],
+    save: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
-    """Runs the study and returns what results.json holds (without writing anything).
-
-    `on_progress`, if given, gets the same record after every group, with the runs trained
-    so far and `"partial": True`.
-    """
-    from examples.mnist import cpu_tuning
-
-    # Before JAX starts its backends (see keep_freed_memory); the groups' default CPU tuning.
-    cpu_tuning.keep_freed_memory()
-    import jax
-
-    start = time.perf_counter()
-    device_data = _load(config)
-    num_train = device_data.train_images.shape[0]
-    steps_per_epoch = num_train // config.batch_size
-    group_config = group.GroupConfig(
-        model=config.model,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        conv=config.conv,
-        max_group_size=config.max_group_size,
-        vmap_size=config.vmap_size,
-    )
+    """Runs the study; returns what results.json holds, handing `save` the runs so far
+    after every group."""
+    device_data = config.data.put()
+    results = experiment.header(config, PROG, device_data)
+    steps_per_epoch = results["num_train"] // config.group.batch_size
     log(
-        f"{config.model} on {config.dataset}: {num_train} train / {device_data.num_val} "
-        f"validation / {device_data.num_test} test images, {config.epochs} epochs of "
-        f"{steps_per_epoch} updates; {group.machine()}; JAX {jax.__version__}"
+        f"{config.group.model} on {config.data.dataset}: {results['num_train']} train / "
+        f"{results['num_validation']} validation / {results['num_test']} test images, "
+        f"{count(config.epochs, 'epoch')} of {count(steps_per_epoch, 'update')}; "
+        f"{results['machine']}; JAX {results['jax_version']}"
     )
-    found, lr_find_info = _find_learning_rates(config, device_data, group_config, log)
+    found, results["lr_find"] = _find_learning_rates(config, device_data, log)
+    results["steps_per_epoch"] = steps_per_epoch
     runs = build_runs(config, config.epochs * steps_per_epoch, found)
-    log(f"{len(runs)} runs in {len(group.group_by_structure(runs, config.max_group_size))} groups")
-    header = {
-        "config": dataclasses.asdict(config),
-        "machine": group.machine(),
-        "jax_version": jax.__version__,
-        "backend": jax.default_backend(),
-        "command": "python -m examples.compare.study " + " ".join(sys.argv[1:]),
-        "num_train": num_train,
-        "num_validation": device_data.num_val,
-        "num_test": device_data.num_test,
-        "steps_per_epoch": steps_per_epoch,
-        "lr_find": lr_find_info,
-    }
+    groups = group.group_by_structure(runs, config.group.max_group_size)
+    log(f"{count(len(runs), 'run')} in {count(len(groups), 'group')}")
 
-    def record(results: list[group.RunResult]) -> dict[str, Any]:
-        records = [run_record(r) for r in results]
-        return {**header, "wall_seconds": time.perf_counter() - start, "runs": records}
+    def on_group(done: list[group.RunResult]) -> None:  # a cut-off run keeps its groups
+        save({**results, "runs": [run_record(r) for r in done]})
 
-    def progress(results: list[group.RunResult]) -> None:
-        if on_progress is not None:
-            on_progress({**record(results), "partial": True})
-
-    return record(group.train_all(runs, device_data, group_config, log, progress))
-
-
-def parse(argv: Sequence[str] | None = None) -> tuple[StudyConfig, bool]:
-    """The config (a preset, then the flags given over it) and whether to only replot."""
-    config, namespace = flags.parse(
-        StudyConfig,
-        argv,
-        prog="python -m examples.compare.study",
-        description=__doc__.split("\n\n")[0],
-        choices=CHOICES,
-        presets=PRESETS,
-        extra=flags.add_replot,
-    )
-    return config, namespace.replot
+    done = group.train_all(runs, device_data, config.group, config.epochs, log, on_group)
+    return {**results, "runs": [run_record(r) for r in done]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the study and writes its outputs; returns the exit status."""
-    config, replot = parse(argv)
-    if replot:
-        study = outputs.read_results(config.out)
-        report.write_study(study, config.out, results=False)
-        print(report.table(study))
-        return 0
-    from examples.mnist import data
-
-    def save_partial(study: dict[str, Any]) -> None:  # a cut-off run keeps its groups
-        outputs.write_results(config.out, study, indent=None)
-
-    try:
-        study = run_study(config, lambda message: print(message, flush=True), save_partial)
-    except data.DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    report.write_study(study, config.out)
-    print(report.table(study))
-    print(
-        f"wrote {config.out}/table.md, results.json, lr_curves.png, accuracy.png in "
-        f"{study['wall_seconds']:.0f} s"
+    return experiment.main(
+        StudyConfig,
+        argv,
+        run,
+        report.table,
+        figures=report.study_figures,
+        prog=PROG,
+        doc=__doc__,
+        presets=PRESETS,
     )
-    return 0
 
 
 if __name__ == "__main__":

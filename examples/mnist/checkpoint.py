@@ -2,8 +2,9 @@
 
 Orbax writes each checkpoint into a temporary folder and renames it when complete, so a
 process killed mid-write leaves the previous checkpoint as the latest one. The record carries
-`FORMAT`, the layout of the state; `read_record` lets the trainer compare a checkpoint's run
-with its own before it restores any array.
+`FORMAT`, the layout of the state. `restore_checked`, the one way a run continues from a
+checkpoint (its own on resume, a stable run's for a cooldown branch), verifies the files,
+compares the record with the run's own before it reads any array, and checks what it read.
 
 Orbax checks no contents: a flipped byte in an array file restores silently as other numbers.
 So each checkpoint, once complete, gets `checksums.json`, the SHA-256 of every file in it,
@@ -24,7 +25,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import orbax.checkpoint as ocp
+from jax.experimental import multihost_utils
+
+from examples.flags import flag
 
 _CHECKSUMS = "checksums.json"
 
@@ -32,6 +37,21 @@ _CHECKSUMS = "checksums.json"
 # "data_key"}. The Linen trainer wrote {"params", "opt_state", "step", "data_key"} and a
 # record without "format".
 FORMAT = 2
+
+
+class CheckpointError(Exception):
+    """A checkpoint cannot be continued from; the message says what to do instead."""
+
+
+class CorruptCheckpointError(CheckpointError):
+    """A checkpoint that cannot be read as it was written."""
+
+
+@jax.jit
+def all_finite(tree: Any) -> jax.Array:
+    """Whether every float in `tree` is finite (one reduction, on the devices)."""
+    leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
 
 
 class Checkpoints:
@@ -155,14 +175,78 @@ class Checkpoints:
         )
         return restored.state
 
+    def restore_checked(self, step: int, record: dict[str, Any], like: dict[str, Any]) -> Any:
+        """The state saved at `step`, if its files are intact, its record is `record` and its
+        numbers are finite; shaped like `like` (a state whose "step" is the step count).
+
+        Raises:
+          CorruptCheckpointError: its files differ from their checksums, orbax cannot read
+            them, or they hold another step.
+          CheckpointError: it is of another run (the message names the differing flags), of
+            the Linen trainer, or holds non-finite numbers.
+        """
+        problem = self.verify(step)
+        if problem is not None:
+            raise CorruptCheckpointError(problem)
+        try:
+            saved = self.read_record(step)
+        except Exception as e:  # orbax raises many kinds (OSError, ValueError, KeyError, ...)
+            raise CorruptCheckpointError(
+                f"its run record cannot be read ({_first_line(e)})"
+            ) from None
+        where = f"the checkpoint at step {step} in {self.directory}"
+        if saved.get("format") != FORMAT:
+            raise CheckpointError(
+                f"{where} was written by the Linen trainer, whose parameters the NNX models "
+                "cannot load; start a new run in another --workdir"
+            )
+        if saved != record:
+            raise CheckpointError(
+                f"{where} is of another run ({differences(saved, record)}); pass that run's "
+                "values (left out, they are taken from its config.json), or start a new run "
+                "in another --workdir"
+            )
+        try:
+            restored = self.restore(step, like)
+        except Exception as e:  # as above; a shape that does not fit is a ValueError
+            raise CorruptCheckpointError(f"its arrays cannot be read ({_first_line(e)})") from None
+        if int(jax.device_get(restored["step"])) != step:
+            raise CorruptCheckpointError(f"it holds step {int(jax.device_get(restored['step']))}")
+        if not bool(all_finite(restored)):
+            raise CheckpointError(
+                f"{where} holds non-finite parameters or optimizer state, so no run can go on "
+                "from it; continue from an earlier step, or start a new run in another --workdir "
+                "(with a lower --learning-rate)"
+            )
+        return restored
+
     def close(self) -> None:
         """Waits for pending writes and releases the manager."""
         self._manager.close()
 
 
+def differences(saved: dict[str, Any], expected: dict[str, Any]) -> str:
+    """How the run record `saved` differs from `expected`: the flags, else the other entries."""
+    there = saved.get("config", {})
+    named = [
+        f"{flag(name)} {there.get(name)!r} there, {value!r} here"
+        for name, value in expected["config"].items()
+        if there.get(name) != value
+    ]
+    named = named or [
+        f"its {key} {json.dumps(saved.get(key))} there, {json.dumps(expected.get(key))} here"
+        for key in sorted(set(saved) | set(expected))
+        if saved.get(key) != expected.get(key)
+    ]
+    return "; ".join(named)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
 def _barrier(name: str) -> None:
     """Waits until every process gets here (a no-op in a single process)."""
     if jax.process_count() > 1:
-        from jax.experimental import multihost_utils
-
         multihost_utils.sync_global_devices(name)

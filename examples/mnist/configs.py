@@ -1,13 +1,25 @@
-"""The trainer's configuration: one dataclass, every field a command-line flag."""
+"""The trainer's configuration: one dataclass, every field a command-line flag.
+
+A run writes its configuration to `<workdir>/config.json` (`CONFIG_FILE`), which `--config`
+reads back. Each field's `kind` says what a run that continues another takes from it
+(`take_unset`): a cooldown branch takes the stable run's "run" fields, the ones that change
+results and that its checkpoints record; `--resume` takes every field but the "launch" ones,
+which say how this process starts.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import math
+import os
+from collections.abc import Collection
 from typing import Any
 
-from examples.flags import flag
+from examples import flags
+from examples.flags import flag, option
+
+CONFIG_FILE = "config.json"
 
 DATASETS = ("mnist", "fashion_mnist")
 MODELS = ("cnn", "mlp", "linear")
@@ -21,12 +33,6 @@ OPTIMIZERS = (
     "schedule_free_adamw",
 )
 COOLDOWN_SHAPES = ("1-sqrt", "linear", "cosine")
-CHOICES = {
-    "dataset": DATASETS,
-    "model": MODELS,
-    "optimizer": OPTIMIZERS,
-    "cooldown_shape": COOLDOWN_SHAPES,
-}
 # The largest float32: schedules and optimizers compute in float32, where larger numbers are inf.
 _FLOAT32_MAX = 3.4028234663852886e38
 _FLOAT32_TINY = 1.1754943508222875e-38  # the smallest normal float32; below, precision fades
@@ -35,6 +41,9 @@ _FLOAT32_TINY = 1.1754943508222875e-38  # the smallest normal float32; below, pr
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Everything a training run depends on; `main.py` makes each field a flag `--field-name`.
+
+    The fields of kind "run" (`option(..., kind="run")`) change what the run computes: its
+    checkpoints record them (`run_fields`) and a run that continues one must agree on them.
 
     Attributes:
       dataset: "mnist" or "fashion_mnist" (names the tfds dataset and the class labels).
@@ -66,7 +75,8 @@ class Config:
       keep_checkpoints: how many recent checkpoints to keep.
       keep_checkpoint_steps: also write and keep checkpoints at these steps, comma-separated
         (branch points for cooldowns, see `cooldown_from`).
-      resume: continue the run saved in `workdir` from its latest checkpoint.
+      resume: continue the run saved in `workdir` from its newest intact checkpoint; flags
+        not given are taken from the run's config.json.
       log_every_steps: fetch metrics from the device, check them for NaN and refresh the
         progress bar every this many updates (metrics.jsonl still gets every update).
       progress: show a progress bar per epoch.
@@ -82,70 +92,55 @@ class Config:
         gradients fast and keep freed host memory for reuse (process-wide; see
         examples/mnist/cpu_tuning.py).
       cooldown_from: the work dir of a stable run to branch a cooldown off
-        (examples/mnist/cooldown.py); the other flags must be the stable run's, and --workdir
-        a new one.
+        (examples/mnist/cooldown.py); the flags that change results and are not given are
+        taken from the stable run's config.json, and --workdir, when not given, is
+        `<cooldown_from>-cooldown-<cooldown_at>-<cooldown_steps>`.
       cooldown_at: the step of the stable run's checkpoint where the cooldown starts.
       cooldown_steps: length of the cooldown; the branch ends at cooldown_at + cooldown_steps.
       cooldown_shape: "1-sqrt", "linear" or "cosine" (`jaxsched.cooldown`).
     """
 
-    dataset: str = "mnist"
-    data_dir: str | None = None
+    dataset: str = option("mnist", choices=DATASETS, kind="run")
+    data_dir: str | None = option(None, kind="run")
     download: bool = False
-    max_train_examples: int = 0
-    max_test_examples: int = 0
-    model: str = "cnn"
-    epochs: int = 2
-    batch_size: int = 128
-    eval_batch_size: int = 1000
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    learning_rate: float = 0.1
-    schedule: str = "one_cycle"
-    schedule_args: str = "{}"
-    seed: int = 0
-    workdir: str = "runs/mnist"
-    checkpoint_every_steps: int = 500
-    keep_checkpoints: int = 2
+    max_train_examples: int = option(0, at_least=0, kind="run")
+    max_test_examples: int = option(0, at_least=0, kind="run")
+    model: str = option("cnn", choices=MODELS, kind="run")
+    epochs: int = option(2, at_least=1, kind="run")
+    batch_size: int = option(128, at_least=1, kind="run")
+    eval_batch_size: int = option(1000, at_least=1)
+    optimizer: str = option("sgd", choices=OPTIMIZERS, kind="run")
+    momentum: float = option(0.9, kind="run")
+    weight_decay: float = option(1e-4, kind="run")
+    learning_rate: float = option(0.1, kind="run")
+    schedule: str = option("one_cycle", kind="run")
+    schedule_args: str = option("{}", kind="run")
+    seed: int = option(0, kind="run")
+    workdir: str = option("runs/mnist", kind="launch")
+    checkpoint_every_steps: int = option(500, at_least=0)
+    keep_checkpoints: int = option(2, at_least=1)
     keep_checkpoint_steps: tuple[int, ...] = ()
-    resume: bool = False
-    log_every_steps: int = 50
+    resume: bool = option(False, kind="launch")
+    log_every_steps: int = option(50, at_least=1)
     progress: bool = True
     plot: bool = True
-    num_devices: int = 0
-    distributed: bool = False
-    coordinator_address: str | None = None
-    num_processes: int = 0
-    process_id: int = 0
-    cpu_tuning: bool = True
+    num_devices: int = option(0, at_least=0)
+    distributed: bool = option(False, kind="launch")
+    coordinator_address: str | None = option(None, kind="launch")
+    num_processes: int = option(0, at_least=0, kind="launch")
+    process_id: int = option(0, kind="launch")
+    cpu_tuning: bool = option(True, kind="run")
     cooldown_from: str | None = None
     cooldown_at: int = 0
     cooldown_steps: int = 0
-    cooldown_shape: str = "1-sqrt"
+    cooldown_shape: str = option("1-sqrt", choices=COOLDOWN_SHAPES)
 
     def __post_init__(self) -> None:
-        _check_choice("dataset", self.dataset, DATASETS)
-        _check_choice("model", self.model, MODELS)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        for name in ("epochs", "batch_size", "eval_batch_size", "log_every_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{flag(name)} must be at least 1, got {getattr(self, name)}")
-        for name in (
-            "max_train_examples",
-            "max_test_examples",
-            "checkpoint_every_steps",
-            "num_devices",
-            "num_processes",
-        ):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{flag(name)} must be 0 or more, got {getattr(self, name)}")
+        flags.check(self)
         if self.num_processes and not 0 <= self.process_id < self.num_processes:
             raise ValueError(
                 f"--process-id must be in [0, {self.num_processes}), got {self.process_id}"
             )
-        if self.keep_checkpoints < 1:
-            raise ValueError(f"--keep-checkpoints must be at least 1, got {self.keep_checkpoints}")
         if not 0 <= self.seed < 2**32:  # jax.random.PRNGKey keeps 32 bits without x64
             raise ValueError(f"--seed must be in [0, 2**32), got {self.seed}")
         _check_number("learning_rate", self.learning_rate, low=0.0, low_allowed=False)
@@ -168,6 +163,52 @@ class Config:
                 f"--schedule-args must be a JSON object of keyword arguments, got {kwargs!r}"
             )
         return kwargs
+
+    def run_fields(self) -> dict[str, Any]:
+        """The fields of kind "run", `data_dir` as a real path: what a checkpoint records."""
+        fields = {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if _kind(f) == "run"
+        }
+        return fields | {"data_dir": self.data_dir and os.path.realpath(self.data_dir)}
+
+
+def _kind(field: dataclasses.Field[Any]) -> str:
+    return str(field.metadata.get("kind", "setting"))
+
+
+def take_unset(config: Config, given: Collection[str]) -> tuple[Config, dict[str, Any], str]:
+    """`config` with the flags that were not `given` taken from the run it continues.
+
+    With `resume`, every flag but the "launch" ones from the run in `workdir`; for a cooldown
+    branch, the "run" flags from the stable run, and a `workdir` of its own beside it. Both
+    read the other run's config.json; without one, nothing is taken from it.
+
+    Returns:
+      The config, the flags it took (those whose value changed), and the file it read ("" if
+      none).
+
+    Raises:
+      ValueError: the config.json is unreadable or holds a bad value.
+    """
+    kinds: tuple[str, ...]
+    if config.resume:
+        source, kinds = config.workdir, ("run", "setting")
+    elif config.cooldown_from is not None:
+        source, kinds = config.cooldown_from, ("run",)
+    else:
+        return config, {}, ""
+    path = os.path.join(source, CONFIG_FILE)
+    saved = flags.read(path, Config) if os.path.exists(path) else {}
+    kind_of = {f.name: _kind(f) for f in dataclasses.fields(Config)}
+    taken = {
+        name: value
+        for name, value in saved.items()
+        if name not in given and kind_of[name] in kinds and value != getattr(config, name)
+    }
+    if not config.resume and "workdir" not in given:
+        at, steps = config.cooldown_at, config.cooldown_steps
+        taken["workdir"] = f"{os.path.normpath(source)}-cooldown-{at}-{steps}"
+    return dataclasses.replace(config, **taken), taken, path if saved else ""
 
 
 def _check_number(
@@ -194,7 +235,6 @@ def _check_cooldown(config: Config) -> None:
             "--keep-checkpoint-steps must be steps of 1 or more, got "
             f"{','.join(map(str, config.keep_checkpoint_steps))}"
         )
-    _check_choice("cooldown_shape", config.cooldown_shape, COOLDOWN_SHAPES)
     if config.cooldown_from is None and (config.cooldown_at or config.cooldown_steps):
         raise ValueError(
             "--cooldown-at and --cooldown-steps need --cooldown-from WORKDIR, the stable run to "
@@ -205,8 +245,3 @@ def _check_cooldown(config: Config) -> None:
             f"--cooldown-from {config.cooldown_from} needs --cooldown-at STEP (a checkpoint of "
             "the stable run) and --cooldown-steps N (the cooldown's length), both at least 1"
         )
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{flag(name)} must be one of {', '.join(choices)}; got {value!r}")

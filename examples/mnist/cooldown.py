@@ -1,11 +1,11 @@
 """Cooldown branches: results for several run lengths from one warmup-stable run.
 
 Train a *stable* run (for example `--schedule warmup_constant`) with checkpoints kept at the
-branch points (`--keep-checkpoint-steps 500,1000`). A branch is started with the stable run's
-own flags, a new `--workdir` and `--cooldown-from STABLE_WORKDIR --cooldown-at STEP
---cooldown-steps N`: it restores the stable run's checkpoint at STEP (parameters, optimizer
-state, step count and data-order key) and trains on to STEP + N with the schedule
-`jaxsched.cooldown(<the stable run's schedule>, STEP, N, shape)`.
+branch points (`--keep-checkpoint-steps 500,1000`). A branch is started with
+`--cooldown-from STABLE_WORKDIR --cooldown-at STEP --cooldown-steps N`: it takes the stable
+run's flags from its config.json (`configs.take_unset`), restores its checkpoint at STEP
+(parameters, optimizer state, step count and data-order key) and trains on to STEP + N with the
+schedule `jaxsched.cooldown(<the stable run's schedule>, STEP, N, shape)`.
 
 Nothing else changes, so a branch is the stable run continued: the optimizer state counts on
 from STEP, where the cooldown still gives the stable value, and the data order of an epoch
@@ -20,21 +20,12 @@ up a run and `restore_branch_point` when a branch starts; a branch's own checkpo
 
 from __future__ import annotations
 
-import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jaxsched
-from examples.flags import flag
 from examples.mnist import checkpoint
 from examples.mnist.configs import Config
-
-if TYPE_CHECKING:
-    from examples.mnist.train import Trainer
-
-
-class BranchError(Exception):
-    """A cooldown branch cannot start; the message says what to do instead."""
 
 
 def branch_schedule(config: Config, stable: jaxsched.Schedule) -> jaxsched.Schedule:
@@ -67,83 +58,49 @@ def record_entry(config: Config) -> dict[str, Any]:
     }
 
 
-def stable_record(trainer: Trainer) -> dict[str, Any]:
-    """The record the stable run's checkpoints must carry for `trainer`'s branch."""
-    branch = trainer.schedule
-    assert isinstance(branch, jaxsched.Cooldown)
-    record = dict(trainer.record())
-    del record["branched_from"]
-    record["schedule"] = branch.schedule.to_config()
-    return record
+def stable_record(record: dict[str, Any]) -> dict[str, Any]:
+    """The record the stable run's checkpoints carry, from a branch's `record`: the same but
+    for the schedule, the stable one that the cooldown wraps."""
+    stable = {key: value for key, value in record.items() if key != "branched_from"}
+    stable["schedule"] = record["schedule"]["schedule"]
+    return stable
 
 
-def _disagreement(saved: dict[str, Any], expected: dict[str, Any]) -> str:
-    """The first difference between two run records, in flag terms."""
-    saved_config, config = saved.get("config", {}), expected["config"]
-    for name, value in config.items():
-        if saved_config.get(name) != value:
-            return f"{flag(name)} {value} where the stable run had {saved_config.get(name)}"
-    for key in sorted(set(saved) | set(expected)):
-        if saved.get(key) != expected.get(key):
-            return f"its {key} {json.dumps(saved.get(key))} is not this run's"
-    return ""
+def restore_branch_point(config: Config, record: dict[str, Any], like: Any) -> Any:
+    """The stable run's checkpoint at `config.cooldown_at`, restored shaped like `like` (a new
+    run's state) after checking that it carries `record` (`stable_record`).
 
-
-def _open_stable(config: Config) -> checkpoint.Checkpoints:
-    """The stable run's checkpoints, after checking that they exist and are another run's."""
+    Raises:
+      checkpoint.CheckpointError: no such work dir or checkpoint, a corrupt one, or one whose
+        record disagrees with `record` (the record of a run is everything that changes its
+        results).
+    """
     assert config.cooldown_from is not None
-    directory = os.path.join(config.cooldown_from, "checkpoints")
     if os.path.abspath(config.cooldown_from) == os.path.abspath(config.workdir):
-        raise BranchError(
+        raise checkpoint.CheckpointError(
             f"--workdir {config.workdir} is the stable run's own (--cooldown-from); give the "
             "branch a new --workdir"
         )
+    directory = os.path.join(config.cooldown_from, "checkpoints")
     if not os.path.isdir(directory):
-        raise BranchError(
+        raise checkpoint.CheckpointError(
             f"--cooldown-from {config.cooldown_from} holds no checkpoints/ folder; give the "
             "--workdir of a stable run"
         )
-    return checkpoint.Checkpoints(directory, keep=1)
-
-
-def restore_branch_point(trainer: Trainer, like: Any) -> Any:
-    """The stable run's checkpoint at `cooldown_at`, restored shaped like `like` (the
-    trainer's checkpoint state of a new run).
-
-    Raises:
-      BranchError: no such work dir or checkpoint, or the stable run's record disagrees with
-        this run's flags (the record of a run is everything that changes its results).
-    """
-    config = trainer.config
-    stable = _open_stable(config)
+    stable = checkpoint.Checkpoints(directory, keep=1)
     try:
         steps = stable.all_steps()
         if config.cooldown_at not in steps:
-            raise BranchError(
+            raise checkpoint.CheckpointError(
                 f"{config.cooldown_from} has no checkpoint at step {config.cooldown_at} (it has "
                 f"{', '.join(map(str, steps)) or 'none'}); pass one of those to --cooldown-at, "
                 "or train the stable run with --keep-checkpoint-steps listing the branch points"
             )
-        problem = stable.verify(config.cooldown_at)
-        if problem is not None:
-            raise BranchError(
-                f"the checkpoint at step {config.cooldown_at} in {stable.directory} is corrupt "
-                f"({problem}); branch off another step"
-            )
-        saved = stable.read_record(config.cooldown_at)
-        expected = stable_record(trainer)
-        if saved != expected:
-            raise BranchError(
-                f"the checkpoint in {stable.directory} is not of this branch's stable run: "
-                f"{_disagreement(saved, expected)}; pass the stable run's flags"
-            )
-        restored = stable.restore(config.cooldown_at, like)
+        return stable.restore_checked(config.cooldown_at, record, like)
+    except checkpoint.CorruptCheckpointError as e:
+        raise checkpoint.CheckpointError(
+            f"the checkpoint at step {config.cooldown_at} in {stable.directory} is corrupt "
+            f"({e}); branch off another step"
+        ) from None
     finally:
         stable.close()
-    if trainer.is_main:
-        print(
-            f"branching off {stable.directory} at step {config.cooldown_at}: "
-            f"{config.cooldown_shape} cooldown over {config.cooldown_steps} steps",
-            flush=True,
-        )
-    return restored

@@ -9,8 +9,8 @@ then constant) with a cooldown branched off its checkpoint at the start of each 
 cooldown (`examples/mnist/cooldown.py`). Both go through the trainer
 (`train.train_and_evaluate`), in this process, on the data loaded once. Prints a Markdown
 table of the test accuracies side by side and the updates each approach spent, and writes it
-with every run's figures to `--out/{table.md,results.json}`; the runs' work dirs go to
-`--out/runs/`.
+with every run's figures to `--out/{table.md,results.json}` (`examples/experiment.py`); the
+runs' work dirs go to `--out/runs/`.
 """
 
 from __future__ import annotations
@@ -21,13 +21,16 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from examples import flags, outputs
-from examples.mnist import configs
+from examples import experiment, flags
+from examples.mnist import configs, data, train
+from examples.mnist.report import count
+
+PROG = "python -m examples.mnist.cooldown_study"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,14 +38,11 @@ class CooldownStudyConfig:
     """Everything the comparison depends on; each field is a command-line flag.
 
     Attributes:
-      dataset: "fashion_mnist" or "mnist".
-      data_dir: a folder of the four IDX files (or a tensorflow-datasets data dir).
-      out: where table.md, results.json and the runs' work dirs go.
+      data: the images (the validation set, if any, is held out and unused).
+      out: where table.md, results.json, config.json and the runs' work dirs go.
       model: "cnn", "mlp" or "linear".
       optimizer: the trainer's optimizer.
       learning_rate: the peak learning rate of every run.
-      train_examples: the first this many training images (0: all).
-      test_examples: the first this many test images (0: all).
       batch_size: examples per update.
       lengths_epochs: the run lengths compared, in epochs, comma-separated.
       cooldown_fraction: the share of each run spent cooling down (rounded to whole updates).
@@ -50,27 +50,25 @@ class CooldownStudyConfig:
       seeds: seeds 0 .. seeds-1.
     """
 
-    dataset: str = "fashion_mnist"
-    data_dir: str | None = None
+    data: experiment.DataConfig = dataclasses.field(
+        default_factory=lambda: experiment.DataConfig(train_examples=20000)
+    )
     out: str = "results/cooldown_study"
-    model: str = "mlp"
-    optimizer: str = "sgd"
+    model: str = flags.option("mlp", choices=configs.MODELS)
+    optimizer: str = flags.option("sgd", choices=configs.OPTIMIZERS)
     learning_rate: float = 0.05
-    train_examples: int = 20000
-    test_examples: int = 0
-    batch_size: int = 128
+    batch_size: int = flags.option(128, at_least=1)
     lengths_epochs: tuple[int, ...] = (3, 6, 9)
     cooldown_fraction: float = 0.2
-    warmup_steps: int = 50
-    seeds: int = 3
+    warmup_steps: int = flags.option(50, at_least=0)
+    seeds: int = flags.option(3, at_least=1)
 
     def __post_init__(self) -> None:
+        flags.check(self)
         if not self.lengths_epochs or min(self.lengths_epochs) < 1:
             raise ValueError(f"--lengths-epochs must be 1 or more, got {self.lengths_epochs}")
         if not 0 < self.cooldown_fraction < 1:
             raise ValueError(f"--cooldown-fraction must be in (0, 1), got {self.cooldown_fraction}")
-        if self.seeds < 1:
-            raise ValueError(f"--seeds must be at least 1, got {self.seeds}")
 
 
 def plan(config: CooldownStudyConfig, steps_per_epoch: int) -> list[dict[str, int]]:
@@ -80,33 +78,32 @@ def plan(config: CooldownStudyConfig, steps_per_epoch: int) -> list[dict[str, in
         total = epochs * steps_per_epoch
         decay = max(1, round(config.cooldown_fraction * total))
         if total - decay <= config.warmup_steps:
-            raise ValueError(f"a {epochs}-epoch run cools down before its warmup ends")
+            raise train.TrainingError(
+                f"a {epochs}-epoch run cools down before its warmup ends; pass fewer "
+                "--warmup-steps or a larger --cooldown-fraction"
+            )
         lengths.append({"epochs": epochs, "steps": total, "decay": decay, "start": total - decay})
     return lengths
 
 
-def _base(config: CooldownStudyConfig, seed: int, **fields: Any) -> configs.Config:
-    return configs.Config(
-        dataset=config.dataset,
-        data_dir=config.data_dir,
-        max_train_examples=config.train_examples,
-        max_test_examples=config.test_examples,
+def _train(config: CooldownStudyConfig, dataset: data.Dataset, **fields: Any) -> dict[str, Any]:
+    """Trains one run of the trainer on `dataset`; its figures."""
+    run = configs.Config(
+        dataset=config.data.dataset,
+        data_dir=config.data.data_dir,
+        max_train_examples=config.data.train_examples,
+        max_test_examples=config.data.test_examples,
+        eval_batch_size=config.data.eval_batch_size,
         model=config.model,
         optimizer=config.optimizer,
         learning_rate=config.learning_rate,
         batch_size=config.batch_size,
-        seed=seed,
         checkpoint_every_steps=0,
         keep_checkpoints=1,
         progress=False,
         plot=False,
         **fields,
     )
-
-
-def _train(run: configs.Config, dataset: Any) -> dict[str, Any]:
-    from examples.mnist import train
-
     start = time.perf_counter()
     summary = train.train_and_evaluate(run, dataset)
     return {
@@ -118,7 +115,7 @@ def _train(run: configs.Config, dataset: Any) -> dict[str, Any]:
 
 
 def run_seed(
-    config: CooldownStudyConfig, seed: int, lengths: list[dict[str, int]], dataset: Any
+    config: CooldownStudyConfig, seed: int, lengths: list[dict[str, int]], dataset: data.Dataset
 ) -> dict[str, Any]:
     """The separate runs, the stable run and its branches of one seed."""
     root = os.path.join(config.out, "runs", f"seed{seed}")
@@ -126,37 +123,36 @@ def run_seed(
     separate = []
     for length in lengths:
         wsd = {**warmup, "decay_steps": length["decay"], "decay_shape": "1-sqrt"}
-        run = _base(
-            config,
-            seed,
-            workdir=os.path.join(root, f"wsd_{length['epochs']}"),
-            epochs=length["epochs"],
-            schedule="warmup_stable_decay",
-            schedule_args=json.dumps(wsd),
+        separate.append(
+            _train(
+                config,
+                dataset,
+                seed=seed,
+                workdir=os.path.join(root, f"wsd_{length['epochs']}"),
+                epochs=length["epochs"],
+                schedule="warmup_stable_decay",
+                schedule_args=json.dumps(wsd),
+            )
         )
-        separate.append(_train(run, dataset))
     steps_per_epoch = lengths[0]["steps"] // lengths[0]["epochs"]
-    stable = _base(
-        config,
-        seed,
-        workdir=os.path.join(root, "stable"),
+    stable = dict(
+        seed=seed,
         epochs=-(-max(length["start"] for length in lengths) // steps_per_epoch),
         schedule="warmup_constant",
         schedule_args=json.dumps(warmup),
         keep_checkpoint_steps=tuple(length["start"] for length in lengths),
     )
-    stable_result = _train(stable, dataset)
+    stable_dir = os.path.join(root, "stable")
+    stable_result = _train(config, dataset, workdir=stable_dir, **stable)
     branches = [
         _train(
-            dataclasses.replace(
-                stable,
-                workdir=os.path.join(root, f"branch_{length['epochs']}"),
-                cooldown_from=stable.workdir,
-                cooldown_at=length["start"],
-                cooldown_steps=length["decay"],
-                cooldown_shape="1-sqrt",
-            ),
+            config,
             dataset,
+            workdir=os.path.join(root, f"branch_{length['epochs']}"),
+            cooldown_from=stable_dir,
+            cooldown_at=length["start"],
+            cooldown_steps=length["decay"],
+            **stable,
         )
         for length in lengths
     ]
@@ -175,7 +171,7 @@ def table(report: dict[str, Any]) -> str:
         ours = 100 * np.array([s["branches"][i]["test_accuracy"] for s in seeds])
         theirs = 100 * np.array([s["separate"][i]["test_accuracy"] for s in seeds])
         rows.append(
-            f"| {length['epochs']} epochs ({length['steps']} updates) | {length['decay']} "
+            f"| {count(length['epochs'], 'epoch')} ({length['steps']} updates) | {length['decay']} "
             f"updates from step {length['start']} | {theirs.mean():.2f} +- {theirs.std():.2f} "
             f"| {ours.mean():.2f} +- {ours.std():.2f} | {np.abs(ours - theirs).max():.2f} |"
         )
@@ -196,56 +192,28 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def run(config: CooldownStudyConfig) -> dict[str, Any]:
-    """Every seed's runs; returns what results.json holds."""
-    import jax
-
-    from examples.mnist import data
-
-    start = time.perf_counter()
+def run(
+    config: CooldownStudyConfig,
+    log: Callable[[str], None],
+    save: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """Every seed's runs, handing `save` the results after each seed; returns what
+    results.json holds."""
     shutil.rmtree(os.path.join(config.out, "runs"), ignore_errors=True)
-    dataset = data.load(
-        config.dataset, config.data_dir, False, config.train_examples, config.test_examples
-    )
-    lengths = plan(config, len(dataset.train_images) // config.batch_size)
-    seeds = [run_seed(config, seed, lengths, dataset) for seed in range(config.seeds)]
-    return {
-        "config": dataclasses.asdict(config),
-        "command": "python -m examples.mnist.cooldown_study " + " ".join(sys.argv[1:]),
-        "jax_version": jax.__version__,
-        "num_train": len(dataset.train_images),
-        "num_test": len(dataset.test_images),
-        "lengths": lengths,
-        "seeds": seeds,
-        "wall_seconds": time.perf_counter() - start,
-    }
+    dataset = config.data.load()
+    results = experiment.header(config, PROG)
+    results.update(num_train=len(dataset.train_images), num_test=len(dataset.test_images))
+    results["lengths"] = plan(config, len(dataset.train_images) // config.batch_size)
+    results["seeds"] = []
+    for seed in range(config.seeds):
+        results["seeds"].append(run_seed(config, seed, results["lengths"], dataset))
+        save(results)
+    return results
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the comparison and writes its outputs; returns the exit status."""
-    config, namespace = flags.parse(
-        CooldownStudyConfig,
-        argv,
-        prog="python -m examples.mnist.cooldown_study",
-        description=__doc__.split("\n\n")[0],
-        choices=configs.CHOICES,
-        extra=flags.add_replot,
-    )
-    if namespace.replot:
-        report = outputs.read_results(config.out)
-    else:
-        from examples.mnist import cooldown, data, train
-
-        try:
-            report = run(config)
-        except (ValueError, data.DataError, train.TrainingError, cooldown.BranchError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 1
-        outputs.write_results(config.out, report)
-    text = table(report)
-    outputs.write_table(config.out, text + "\n")
-    print(text)
-    return 0
+    return experiment.main(CooldownStudyConfig, argv, run, table, prog=PROG, doc=__doc__)
 
 
 if __name__ == "__main__":

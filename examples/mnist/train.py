@@ -35,28 +35,21 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import jaxsched
-from examples.flags import flag
-from examples.mnist import checkpoint, cooldown, core, cpu_tuning, data, report, workdir
+from examples import flags
+from examples.mnist import (
+    checkpoint,
+    configs,
+    cooldown,
+    core,
+    cpu_tuning,
+    data,
+    plots,
+    report,
+    workdir,
+)
 from examples.mnist.configs import Config
 from examples.mnist.core import Core, DeviceData
 
-# The Config fields a checkpoint must agree on to be resumed: everything that changes results.
-_RUN_FIELDS = (
-    "dataset",
-    "max_train_examples",
-    "max_test_examples",
-    "model",
-    "epochs",
-    "batch_size",
-    "optimizer",
-    "momentum",
-    "weight_decay",
-    "learning_rate",
-    "schedule",
-    "schedule_args",
-    "seed",
-    "cpu_tuning",
-)
 _HORIZON_ARGS = ("total_steps", "decay_steps", "transition_steps", "num_training_steps")
 _RATE_ARGS = ("peak_value", "init_value", "value")
 
@@ -186,11 +179,9 @@ class Trainer:
 
     def record(self) -> dict[str, Any]:
         """What a checkpoint must agree on to be resumed by this run."""
-        data_dir = self.config.data_dir
         return {
             "format": checkpoint.FORMAT,
-            "config": {name: getattr(self.config, name) for name in _RUN_FIELDS}
-            | {"data_dir": data_dir and os.path.realpath(data_dir)},
+            "config": self.config.run_fields(),
             "schedule": self.schedule.to_config(),
             "steps_per_epoch": self.steps_per_epoch,
             **cooldown.record_entry(self.config),
@@ -263,8 +254,6 @@ def replicate(tree: Any, sharding: NamedSharding) -> Any:
 
 def setup(config: Config, dataset: data.Dataset) -> Trainer:
     """Places the data, builds the schedule and the core, and compiles the steps."""
-    if config.cpu_tuning:  # before make_mesh starts JAX's backends: see keep_freed_memory
-        cpu_tuning.keep_freed_memory()
     mesh = make_mesh(config.num_devices)
     num_devices = mesh.devices.size
     num_train = len(dataset.train_images)
@@ -313,18 +302,26 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     )
 
 
-def _checkpoint_state(trainer: Trainer, run: RunState) -> dict[str, Any]:
+def _saved(trainer: Trainer, run: RunState) -> dict[str, Any]:
+    """What a checkpoint holds of `run` (`checkpoint.FORMAT`)."""
     step = replicate(np.int32(run.step), trainer.replicated)
     return {"run": run.state, "step": step, "data_key": run.data_key}
 
 
+def _run_state(saved: dict[str, Any]) -> RunState:
+    return RunState(saved["run"], int(jax.device_get(saved["step"])), saved["data_key"])
+
+
 def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = None) -> RunState:
-    """A new run from the seed, or with `config.resume` the run of the latest checkpoint in
-    `checkpoints` (None: a new run, whatever the config says).
+    """The run's start, decided in this order: with `config.resume`, the newest intact
+    checkpoint in `checkpoints`; for a cooldown branch (`config.cooldown_from`), the stable
+    run's checkpoint at `config.cooldown_at`; else a new run from the seed (also when
+    `checkpoints` is None, whatever the config says).
 
     Raises:
-      TrainingError: a new run where a checkpoint exists, `resume` without one, or a
-        checkpoint of another run or of the Linen trainer.
+      TrainingError: `resume` without a checkpoint, or a new run where one exists.
+      checkpoint.CheckpointError: a checkpoint of another run, of the Linen trainer, or with
+        non-finite numbers; no intact one to resume; no branch point to branch off.
     """
     config = trainer.config
     init_key, data_key = core.seed_keys(config.seed)
@@ -334,101 +331,44 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
         out_shardings=trainer.replicated,
         compiler_options=cpu_tuning.init_compiler_options(platform),
     )
-    run = RunState(init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated))
+    new = RunState(init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated))
     if checkpoints is None:
-        return run
+        return new
     latest = checkpoints.latest_step()
-    if latest is not None and not config.resume:
+    if config.resume:
+        if latest is None:
+            raise TrainingError(
+                f"--resume found no checkpoint in {checkpoints.directory}; drop --resume to "
+                "start a new run there"
+            )
+        return _resume(trainer, checkpoints, _saved(trainer, new))
+    if latest is not None:
         raise TrainingError(
             f"{checkpoints.directory} already holds a run (checkpoint at step {latest}); pass "
             "--resume to continue it, or another --workdir for a new run"
         )
-    if not config.resume and config.cooldown_from is not None:
-        restored = cooldown.restore_branch_point(trainer, _checkpoint_state(trainer, run))
-        if not bool(_all_finite(restored)):
-            raise TrainingError(
-                f"the checkpoint at step {config.cooldown_at} of {config.cooldown_from} holds "
-                "non-finite parameters or optimizer state; branch off an earlier step"
+    if config.cooldown_from is not None:
+        stable = cooldown.stable_record(trainer.record())
+        run = _run_state(cooldown.restore_branch_point(config, stable, _saved(trainer, new)))
+        if trainer.is_main:
+            print(
+                f"branching off {config.cooldown_from} at step {config.cooldown_at}: "
+                f"{config.cooldown_shape} cooldown over "
+                f"{report.count(config.cooldown_steps, 'step')}",
+                flush=True,
             )
-        return _restored(restored)
-    if not config.resume:
         return run
-    if latest is None:
-        raise TrainingError(
-            f"--resume found no checkpoint in {checkpoints.directory}; drop --resume to start "
-            "a new run there"
-        )
-    return _resume(trainer, checkpoints, run)
+    return new
 
 
-class _CorruptCheckpointError(Exception):
-    """A checkpoint that cannot be read as it was written."""
-
-
-def _restore_checked(
-    trainer: Trainer, checkpoints: checkpoint.Checkpoints, step: int, like: RunState
-) -> RunState:
-    """The run saved at `step`, if it is intact, of this run and finite.
-
-    Raises:
-      _CorruptCheckpointError: its files differ from their checksums, or orbax cannot read them.
-      TrainingError: it is of another run, or holds non-finite numbers.
-    """
-    problem = checkpoints.verify(step)
-    if problem is not None:
-        raise _CorruptCheckpointError(problem)
-    try:
-        saved = checkpoints.read_record(step)
-    except Exception as e:  # orbax raises many kinds (OSError, ValueError, KeyError, ...)
-        raise _CorruptCheckpointError(f"its run record cannot be read ({_first_line(e)})") from None
-    _check_record(trainer, checkpoints, saved)
-    try:
-        restored = checkpoints.restore(step, _checkpoint_state(trainer, like))
-    except Exception as e:  # as above; a shape that does not fit is a ValueError
-        raise _CorruptCheckpointError(f"its arrays cannot be read ({_first_line(e)})") from None
-    run = _restored(restored)
-    if run.step != step:
-        raise _CorruptCheckpointError(f"it holds step {run.step}")
-    if not bool(_all_finite(restored)):
-        raise TrainingError(
-            f"the checkpoint at step {step} in {checkpoints.directory} holds non-finite "
-            "parameters or optimizer state, so resuming it cannot train; start a new run in "
-            "another --workdir (with a lower --learning-rate)"
-        )
-    return run
-
-
-def _check_record(
-    trainer: Trainer, checkpoints: checkpoint.Checkpoints, saved: dict[str, Any]
-) -> None:
-    """Raises TrainingError unless the run record `saved` is this run's."""
-    if saved.get("format") != checkpoint.FORMAT:
-        raise TrainingError(
-            f"the checkpoint in {checkpoints.directory} was written by the Linen trainer, whose "
-            "parameters the NNX models cannot load; start a new run in another --workdir"
-        )
-    expected = trainer.record()
-    if saved != expected:
-        differing = [
-            f"{flag(name)} {saved.get('config', {}).get(name)!r} there, {value!r} here"
-            for name, value in expected["config"].items()
-            if saved.get("config", {}).get(name) != value
-        ]
-        raise TrainingError(
-            f"the checkpoint in {checkpoints.directory} is of another run "
-            f"({', '.join(differing) or json.dumps(saved)}); resume with the same settings, or "
-            "start a new run in another --workdir"
-        )
-
-
-def _resume(trainer: Trainer, checkpoints: checkpoint.Checkpoints, like: RunState) -> RunState:
+def _resume(trainer: Trainer, checkpoints: checkpoint.Checkpoints, like: Any) -> RunState:
     """The newest intact checkpoint's run; corrupt newer ones are set aside, each said in
     one line."""
     bad = []
     for step in reversed(checkpoints.all_steps()):
         try:
-            return _restore_checked(trainer, checkpoints, step, like)
-        except _CorruptCheckpointError as e:
+            return _run_state(checkpoints.restore_checked(step, trainer.record(), like))
+        except checkpoint.CorruptCheckpointError as e:
             bad.append(f"step {step}: {e}")
             where = checkpoints.set_aside(step)
             if trainer.is_main:
@@ -438,26 +378,10 @@ def _resume(trainer: Trainer, checkpoints: checkpoint.Checkpoints, like: RunStat
                     file=sys.stderr,
                     flush=True,
                 )
-    raise TrainingError(
+    raise checkpoint.CheckpointError(
         f"no intact checkpoint in {checkpoints.directory} ({'; '.join(bad)}); start a new run "
         "in another --workdir"
     )
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
-
-
-@jax.jit
-def _all_finite(tree: Any) -> jax.Array:
-    """Whether every float in `tree` is finite (one reduction, on the devices)."""
-    leaves = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
-    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves]))
-
-
-def _restored(restored: dict[str, Any]) -> RunState:
-    return RunState(restored["run"], int(jax.device_get(restored["step"])), restored["data_key"])
 
 
 def save(trainer: Trainer, checkpoints: checkpoint.Checkpoints, run: RunState) -> None:
@@ -466,14 +390,14 @@ def save(trainer: Trainer, checkpoints: checkpoint.Checkpoints, run: RunState) -
     Raises:
       TrainingError: the parameters or the optimizer state are not finite (nothing written).
     """
-    if not bool(_all_finite(run.state)):
+    if not bool(checkpoint.all_finite(run.state)):
         raise TrainingError(
             f"the parameters or optimizer state became non-finite by step {run.step}; stopped "
             f"without writing a checkpoint ({_newest(checkpoints)}). "
             "Lower --learning-rate or choose another --schedule, and start again in a fresh "
             "--workdir"
         )
-    checkpoints.save(run.step, _checkpoint_state(trainer, run), trainer.record())
+    checkpoints.save(run.step, _saved(trainer, run), trainer.record())
 
 
 def _newest(checkpoints: checkpoint.Checkpoints) -> str:
@@ -580,13 +504,13 @@ def evaluate(trainer: Trainer, run: RunState) -> dict[str, float]:
 
 
 def _announce(trainer: Trainer, dataset: data.Dataset, start_step: int) -> None:
-    config = trainer.config
+    config, count = trainer.config, report.count
     print(
         f"{config.model} on {config.dataset} ({len(dataset.train_images)} train, "
-        f"{len(dataset.test_images)} test images), {trainer.num_epochs} epochs of "
-        f"{trainer.steps_per_epoch} steps on {trainer.mesh.devices.size} "
-        f"{jax.devices()[0].device_kind} device(s); schedule {trainer.schedule}; train step "
-        f"compiled in {trainer.compile_seconds:.1f} s",
+        f"{len(dataset.test_images)} test images), {count(trainer.num_epochs, 'epoch')} of "
+        f"{count(trainer.steps_per_epoch, 'step')} on "
+        f"{count(trainer.mesh.devices.size, jax.devices()[0].device_kind + ' device')}; "
+        f"schedule {trainer.schedule}; train step compiled in {trainer.compile_seconds:.1f} s",
         flush=True,
     )
     if config.resume:
@@ -658,6 +582,8 @@ def _train_and_save(
     """Creates or resumes the run, trains it to the end (or a stop request) and saves it."""
     config = trainer.config
     run = create_state(trainer, checkpoints)
+    if trainer.is_main:
+        flags.write(config, os.path.join(config.workdir, configs.CONFIG_FILE), ("resume",))
     log = report.MetricsLog(
         os.path.join(config.workdir, "metrics.jsonl"),
         keep_until_step=run.step if config.resume else None,
@@ -705,12 +631,11 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
     Raises:
       data.DataError: the data cannot be loaded.
       workdir.WorkdirError: the work dir cannot be written, or another trainer holds it.
-      TrainingError: bad settings, a checkpoint that does not fit, or a non-finite loss.
+      TrainingError: bad settings, a run where one exists, or a non-finite loss.
+      checkpoint.CheckpointError: no checkpoint to continue from that is of this run (or,
+        for a branch, of its stable run), intact and finite.
       RunInterruptedError: SIGINT or SIGTERM stopped the run; its checkpoint is written.
-      cooldown.BranchError: a cooldown branch whose stable run or checkpoint does not fit.
     """
-    if config.cpu_tuning:  # before jax.process_index() starts the backends; see setup
-        cpu_tuning.keep_freed_memory()
     lock = workdir.claim(config.workdir, exclusive=jax.process_index() == 0)
     try:
         dataset = load_data(config) if dataset is None else dataset
@@ -726,8 +651,6 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
         finally:
             checkpoints.close()
         if trainer.is_main and config.plot:
-            from examples.mnist import plots
-
             plots.write_curves(log.records, os.path.join(config.workdir, "curves.png"))
     finally:
         lock.release()

@@ -7,8 +7,9 @@ meant to reproduce it. Run it from the repository root with a virtualenv that ha
 
     /tmp/golden/bin/python tests/golden/generate.py
 
-It writes ``tests/golden/golden.json``; with the same library versions the output is
-byte-identical from run to run.
+It writes ``tests/golden/golden.json`` and the porting table of ``docs/porting.md``
+(``tests/port_table.py`` renders it from the port cases of ``generate_port.py``); with the same
+library versions the output is byte-identical from run to run.
 
 Each case has an ``id``, a human-readable ``reference`` call, the ``quantity`` recorded (``"lr"``
 or ``"momentum"``), a ``config`` and ``values``. The config is either a jaxsched config dict
@@ -1208,7 +1209,14 @@ def main() -> None:
         *optax_more_cases(),
         *timm_cosine_cases(),
     ]
-    ids = [case["id"] for case in cases]
+    # The peers' names, ported by jaxsched.get (issue 19), and the porting table they make.
+    from generate_port import port_cases, refused_cases, stateful_cases
+
+    from tests import port_table
+
+    cases += port_cases()
+    stateful, refused = stateful_cases(), refused_cases()
+    ids = [case["id"] for case in [*cases, *stateful, *refused]]
     duplicates = sorted({case_id for case_id in ids if ids.count(case_id) > 1})
     if duplicates:
         raise ValueError(f"duplicate case ids: {duplicates}")
@@ -1218,9 +1226,15 @@ def main() -> None:
             "versions": {name: importlib.metadata.version(name) for name in REFERENCE_PACKAGES},
         },
         "cases": cases,
+        "stateful": stateful,
+        "refused": refused,
     }
     OUTPUT.write_text(json.dumps(golden, indent=1, allow_nan=False) + "\n")
-    print(f"wrote {len(cases)} cases to {OUTPUT}")
+    port_table.write(golden)
+    print(
+        f"wrote {len(cases)} cases and {len(stateful)} stateful ones to {OUTPUT}, and the "
+        f"porting table to {port_table.PAGE}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+"""How the examples import: no circle, a written reason beside every function-local import,
+and no JAX where a module or a command says it needs none."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.mnist_helpers import REPO
+
+PACKAGES = ("examples", "jaxsched")
+
+
+def _modules(package: str) -> dict[str, Path]:
+    return {
+        ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): path
+        for path in Path(REPO, package).rglob("*.py")
+    }
+
+
+def _imported(module: str, tree: ast.Module, known: set[str]) -> set[str]:
+    """The modules of `known` that `tree` imports anywhere, function bodies included."""
+    found = set()
+    package = module if module in known and not module.count(".") else module.rpartition(".")[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            names = [base] + [f"{base}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        found |= {name for name in names if name in known}
+    return found - {module}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A circle of imports in `graph`, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    return next((c for node in sorted(graph) if node not in state and (c := visit(node))), None)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_no_module_imports_itself_through_others(package):
+    modules = _modules(package)
+    known = set(modules)
+    graph = {m: _imported(m, ast.parse(p.read_text()), known) for m, p in modules.items()}
+    assert _cycle(graph) is None
+
+
+def test_the_cycle_finder_finds_a_circle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def _explained(lines: list[str], node: ast.stmt) -> bool:
+    """Whether a comment is on the import's line or above it, past other imports of its
+    block (blank lines and `matplotlib.use` between them)."""
+    index = node.lineno - 1
+    while "#" not in lines[index]:
+        index -= 1
+        stripped = lines[index].strip()
+        if not (stripped.startswith(("import ", "from ", "matplotlib.use")) or not stripped):
+            return stripped.startswith("#")
+    return True
+
+
+def test_every_function_local_import_in_examples_says_why():
+    unexplained = []
+    for module, path in _modules("examples").items():
+        lines = path.read_text().splitlines()
+        for function in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import | ast.ImportFrom) and not _explained(lines, node):
+                    unexplained.append(f"{module}:{node.lineno}: {lines[node.lineno - 1]}")
+    assert not unexplained, "\n".join(unexplained)
+
+
+# The trainer's command answers --help without importing JAX; the reports and the config
+# modules are plain Python.
+_NO_JAX = """
+import contextlib, io, json, runpy, sys
+for module in ("examples.mnist.main", "examples.mnist.fetch_mnist"):
+    sys.argv = [module, "--help"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+import examples.compare.report, examples.mnist.report, examples.mnist.configs, examples.flags
+print(json.dumps(sorted(m for m in sys.modules if m.partition(".")[0] in ("jax", "flax"))))
+"""
+
+
+def test_the_trainers_help_and_the_reports_import_no_jax():
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_JAX], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == []
