@@ -15,20 +15,21 @@ the share of the jitted float32 2048x2048 matmul's GFLOP/s, timed in the same tu
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import statistics
 import sys
-import time
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
-from benchmarks import roofline
+import jaxsched
+from benchmarks import roofline, timing
 from examples import flags
-from examples.mnist import cpu_tuning
+from examples.mnist import core, cpu_tuning, models
 
 YNN = "xla_cpu_experimental_ynn_fusion_type"
+_MATMUL = "float32 matmul"
 # The convolution itself, kept before the NCHW variant patches `jax.lax` for its model.
 _LAX_CONV = jax.lax.conv_general_dilated
 
@@ -41,32 +42,82 @@ class RooflineConfig:
       steps: updates per timing.
       repeats: timings of every variant, in turns (their median is reported).
       batch_size: images per update.
+      variants: the variants to time beside the trainer's, comma-separated keys of
+        `VARIANTS` (default: all).
       json: also write the figures to this file.
     """
 
     steps: int = 20
     repeats: int = 5
     batch_size: int = 128
+    variants: tuple[str, ...] = ()
     json: str | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [key for key in self.variants if key not in VARIANTS]
+        if unknown:
+            raise ValueError(f"--variants: {', '.join(unknown)} not among {', '.join(VARIANTS)}")
 
 
 def _ynn(*kinds: str) -> dict[str, str]:
     return {YNN: ",".join(f"LIBRARY_FUSION_TYPE_{kind}" for kind in kinds)}
 
 
-# name -> (XLA options, donate the state, convolutions: "native", "matmul" or "nchw")
-VARIANTS: dict[str, tuple[dict[str, Any], bool, str]] = {
-    "trainer (YNNPACK for dot, eltwise, reduce)": (
-        _ynn("DOT", "ELTWISE", "REDUCE"),
+_TRAINER = _ynn("DOT", "ELTWISE", "REDUCE")
+# oneDNN (linked into jaxlib) takes each dot alone; it has no convolution fusion here, and
+# its LIBRARY_FUSION_TYPE_DOT fusions fail to compile ("partition compile failed").
+_ONEDNN_DOTS = {
+    "xla_cpu_use_onednn": True,
+    "xla_cpu_experimental_onednn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT",
+}
+
+# key -> (name, XLA options, donate the state, convolutions: "native", "matmul", "nchw",
+# "wgrad_matmul" (weight gradients as matrix products) or "conv1_wgrad_matmul" (conv1's only))
+VARIANTS: dict[str, tuple[str, dict[str, Any], bool, str]] = {
+    "trainer": ("trainer (YNNPACK for dot, eltwise, reduce)", _TRAINER, True, "native"),
+    "defaults": ("XLA's default options", {}, True, "native"),
+    "ynn_dot": ("YNNPACK for dots only", _ynn("DOT"), True, "native"),
+    "ynn_dot_eltwise": ("YNNPACK for dot, eltwise", _ynn("DOT", "ELTWISE"), True, "native"),
+    "not_donated": ("trainer, state not donated", _TRAINER, False, "native"),
+    "nchw": ("NCHW convolutions", _TRAINER, True, "nchw"),
+    "matmul_convs": ("convolutions as matmuls", {}, True, "matmul"),
+    "ynn_all_convs": (
+        "trainer + YNNPACK for every convolution",
+        _ynn("DOT", "ELTWISE", "REDUCE", "INDIVIDUAL_CONVOLUTION"),
         True,
         "native",
     ),
-    "XLA's default options": ({}, True, "native"),
-    "YNNPACK for dots only": (_ynn("DOT"), True, "native"),
-    "YNNPACK for dot, eltwise": (_ynn("DOT", "ELTWISE"), True, "native"),
-    "trainer, state not donated": (_ynn("DOT", "ELTWISE", "REDUCE"), False, "native"),
-    "NCHW convolutions": (_ynn("DOT", "ELTWISE", "REDUCE"), True, "nchw"),
-    "convolutions as matmuls": ({}, True, "matmul"),
+    "no_ynn": ("no YNNPACK (XLA's own kernels, Eigen)", _ynn(), True, "native"),
+    "onednn_dots": (
+        "oneDNN for dots, no YNNPACK",
+        _ynn() | _ONEDNN_DOTS,
+        True,
+        "native",
+    ),
+    "onednn_dots_ynn": (
+        "oneDNN for dots, YNNPACK for eltwise, reduce",
+        _ynn("ELTWISE", "REDUCE") | _ONEDNN_DOTS,
+        True,
+        "native",
+    ),
+    "concurrency_scheduler": (
+        "trainer + concurrency-optimized scheduler",
+        _TRAINER | {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_CONCURRENCY_OPTIMIZED"},
+        True,
+        "native",
+    ),
+    "wgrad_matmul": (
+        "trainer, weight gradients as matmuls",
+        _TRAINER,
+        True,
+        "wgrad_matmul",
+    ),
+    "conv1_wgrad_matmul": (
+        "trainer, conv1's weight gradient as a matmul",
+        _TRAINER,
+        True,
+        "conv1_wgrad_matmul",
+    ),
 }
 
 
@@ -84,19 +135,60 @@ def _nchw_conv(inputs: Any, kernel: Any, window_strides: Any, padding: Any, **kw
     return out.transpose(0, 2, 3, 1)
 
 
-def _step(name: str, config: RooflineConfig) -> tuple[Any, list[Any]]:
-    """A variant's compiled step and its arguments (the state first)."""
-    import jax.numpy as jnp
-    import numpy as np
+_NHWC = ("NHWC", "HWIO", "NHWC")
 
-    import jaxsched
-    from examples.mnist import core, models
 
-    options, donate, convs = VARIANTS[name]
+def _same_conv(x: Any, w: Any) -> Any:
+    return _LAX_CONV(x, w, (1, 1), "SAME", dimension_numbers=_NHWC)
+
+
+@jax.custom_vjp
+def _wgrad_matmul(x: Any, w: Any) -> Any:
+    """A stride-1 SAME 3x3 convolution whose weight gradient is one matrix product of the
+    input's patches and the output's gradient (XLA:CPU computes it as a convolution with a
+    14x14 or 28x28 window, on transposed copies)."""
+    return _same_conv(x, w)
+
+
+def _wgrad_matmul_fwd(x: Any, w: Any) -> tuple[Any, Any]:
+    return _same_conv(x, w), (x, w)
+
+
+def _wgrad_matmul_bwd(residuals: Any, dy: Any) -> tuple[Any, Any]:
+    x, w = residuals
+    (dx,) = jax.vjp(lambda x: _same_conv(x, w), x)[1](dy)
+    height, width, cin = x.shape[1:]
+    padded = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    patches = jnp.concatenate(
+        [padded[:, i : i + height, j : j + width, :] for i in range(3) for j in range(3)], -1
+    )
+    dw = patches.reshape(-1, 9 * cin).T @ dy.reshape(-1, dy.shape[-1])
+    return dx, dw.reshape(w.shape)
+
+
+_wgrad_matmul.defvjp(_wgrad_matmul_fwd, _wgrad_matmul_bwd)
+
+
+def _patched_conv(convs: str) -> Any:
+    """The `lax.conv_general_dilated` that a variant's CNN is built with."""
+    if convs == "nchw":
+        return _nchw_conv
+
+    def conv(inputs: Any, kernel: Any, window_strides: Any, padding: Any, **kwargs: Any) -> Any:
+        if convs == "wgrad_matmul" or inputs.shape[-1] == 1:
+            return _wgrad_matmul(inputs, kernel)
+        return _LAX_CONV(inputs, kernel, window_strides, padding, **kwargs)
+
+    return conv
+
+
+def _step(key: str, config: RooflineConfig) -> tuple[Any, timing.Side]:
+    """A variant's compiled step, and the step on one batch as a `benchmarks.timing` side."""
+    _, options, donate, convs = VARIANTS[key]
     hyperparams = jax.device_put({"learning_rate": jaxsched.constant(0.01), "momentum": 0.9})
     original = jax.lax.conv_general_dilated
-    if convs == "nchw":  # the CNN's graph definition keeps the convolution it was built with
-        models.jax.lax.conv_general_dilated = _nchw_conv  # type: ignore[assignment]
+    if convs not in ("native", "matmul"):  # the CNN's graph keeps the convolution it was built with
+        models.jax.lax.conv_general_dilated = _patched_conv(convs)  # type: ignore[assignment]
     try:
         the_core = core.build(
             "cnn", "sgd", hyperparams, batch_size=config.batch_size, matmul_convs=convs == "matmul"
@@ -110,35 +202,29 @@ def _step(name: str, config: RooflineConfig) -> tuple[Any, list[Any]]:
         compiled = jitted.lower(*args).compile(compiler_options=options or None)
     finally:
         models.jax.lax.conv_general_dilated = original  # type: ignore[assignment]
-    return compiled, args
 
-
-def _time(compiled: Any, args: list[Any], steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
+    def step() -> Any:
         args[0], metrics = compiled(*args)
-    jax.block_until_ready(metrics)
-    return (time.perf_counter() - start) / steps
+        return metrics
+
+    return compiled, timing.loop(step)
 
 
 def measure(config: RooflineConfig) -> dict[str, Any]:
     """Every variant's images/s and GFLOP/s, in turns, and the matmul's GFLOP/s."""
-    steps = {name: _step(name, config) for name in VARIANTS}
+    keys = config.variants or tuple(VARIANTS)
+    steps = {VARIANTS[key][0]: _step(key, config) for key in ("trainer", *keys)}
     flops = roofline.compiled_flops(next(iter(steps.values()))[0])
-    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for compiled, args in steps.values():
-        _time(compiled, args, 3)  # warm-up
-    matmul_timer, matmul_seconds = roofline.matmul_timer(), []
-    for _ in range(config.repeats):  # the matmul in turns too: it feels the load most
-        for name, (compiled, args) in steps.items():
-            times[name].append(_time(compiled, args, config.steps))
-        matmul_seconds.append(matmul_timer(5))
-    matmul = roofline.gflops(statistics.median(matmul_seconds))
+    sides = {name: side for name, (_, side) in steps.items()}
+    sides[_MATMUL] = roofline.matmul_side()  # in turns too: it feels the load most
+    counts = {name: config.steps for name in steps} | {_MATMUL: 5}
+    seconds = timing.medians(timing.in_turns(sides, counts, config.repeats))
+    matmul = roofline.gflops(seconds.pop(_MATMUL))
     results: dict[str, Any] = {"step_gflop": flops / 1e9, "matmul_gflops": matmul, "variants": {}}
-    for name, seconds in times.items():
-        gflops = flops / statistics.median(seconds) / 1e9
+    for name, median in seconds.items():
+        gflops = flops / median / 1e9
         results["variants"][name] = {
-            "images_per_s": config.batch_size / statistics.median(seconds),
+            "images_per_s": config.batch_size / median,
             "gflops": gflops,
             "share_of_matmul": gflops / matmul,
         }
@@ -153,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0],
     )
     cpu_tuning.keep_freed_memory()  # before JAX starts its backends, as the trainer does
-    print(f"load before {os.getloadavg()[0]:.2f}", flush=True)
+    print(f"load before {timing.load():.2f}", flush=True)
     results = measure(config)
     results["load_after"] = os.getloadavg()
     print(f"{results['step_gflop']:.3f} GFLOP a step (XLA's count of the trainer's step)")
@@ -164,9 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             f"({row['share_of_matmul']:.0%} of matmul)"
         )
     print(f"load after {results['load_after'][0]:.2f}")
-    if config.json:
-        with open(config.json, "w") as f:
-            json.dump(results, f, indent=1)
+    timing.write_json(config.json, results)
     return 0
 
 

@@ -26,16 +26,21 @@ each side's median microseconds per call.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+import jaxsched
+from benchmarks import timing
 from examples import flags
-from examples.mnist import cpu_tuning
+from examples.compare import group
+from examples.mnist import core, cpu_tuning
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,14 +66,6 @@ class DispatchConfig:
 
 def _sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
     """Each side as a no-argument call of one update; returns something to wait on."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-    from flax import nnx
-
-    import jaxsched
-    from examples.mnist import core
-
     hyperparams = {"learning_rate": jaxsched.constant(0.01), "momentum": 0.9}
     hyperparams = jax.device_put(hyperparams)
     the_core = core.build(config.model, "sgd", hyperparams, batch_size=config.batch_size)
@@ -122,15 +119,6 @@ def _sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
 
 def _vmap_sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
     """K runs under one vmap: the study's pure step against nnx.vmap on stacked modules."""
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
-    from flax import nnx
-
-    import jaxsched
-    from examples.compare import group
-    from examples.mnist import core
-
     hyperparams = {"learning_rate": jaxsched.constant(0.01), "momentum": 0.9}
     the_core = core.build(config.model, "sgd", hyperparams, batch_size=config.batch_size)
     stacked = jax.device_put(group.stack([hyperparams] * config.k))
@@ -161,21 +149,11 @@ def _vmap_sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
 
 
 def time_sides(config: DispatchConfig, sides: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Median microseconds per call of each side, timed in alternation."""
-    import jax
-
-    for side in sides.values():  # compile and warm up
-        jax.block_until_ready(side())
-        jax.block_until_ready(side())
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(config.repeats):
-        for name, side in sides.items():
-            start = time.perf_counter()
-            for _ in range(config.steps):
-                out = side()
-            jax.block_until_ready(out)
-            times[name].append((time.perf_counter() - start) / config.steps * 1e6)
-    return {name: statistics.median(values) for name, values in times.items()}
+    """Median microseconds per call of each side, timed in alternation (two warm-up calls
+    each: the first compiles)."""
+    loops = {name: timing.loop(side) for name, side in sides.items()}
+    seconds = timing.medians(timing.in_turns(loops, config.steps, config.repeats, warmup_steps=2))
+    return {name: median * 1e6 for name, median in seconds.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,12 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0],
     )
     cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the trainer does
-    import jax
-
     device = jax.devices()[0].device_kind
     print(
         f"{config.model}, batch {config.batch_size}, JAX {jax.__version__} on {device}, "
-        f"load {os.getloadavg()[0]:.2f}"
+        f"load {timing.load():.2f}"
     )
     medians = time_sides(config, _sides(config))
     if config.k:
@@ -199,12 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, microseconds in medians.items():
         ratio = microseconds / medians["pure_jit" if "vmap" not in name else "pure_vmap"]
         print(f"{name:>20}: {microseconds:8.0f} us per call ({ratio:.2f}x)")
-    if config.json:
-        results: dict[str, Any] = {"config": dataclasses.asdict(config), "microseconds": medians}
-        results["device"] = jax.devices()[0].device_kind
-        results["load_average"] = os.getloadavg()
-        with open(config.json, "w") as f:
-            json.dump(results, f, indent=1)
+    results: dict[str, Any] = {"config": dataclasses.asdict(config), "microseconds": medians}
+    results["device"] = jax.devices()[0].device_kind
+    results["load_average"] = os.getloadavg()
+    timing.write_json(config.json, results)
     return 0
 
 

@@ -10,10 +10,12 @@ how far the step is from what the machine gives a dense kernel.
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from benchmarks import timing
 
 MATMUL_SIZE = 2048
 
@@ -32,26 +34,14 @@ def compiled_flops(compiled: Any) -> float:
     return float(analysis["flops"])
 
 
-def matmul_timer(size: int = MATMUL_SIZE) -> Callable[[int], float]:
-    """A function `calls -> seconds a call` of a jitted float32 `size` x `size` matrix
-    product on the default device (compiled and warmed up here; the inputs stay on the
-    device; each timing waits for its last product)."""
-    import jax
-    import jax.numpy as jnp
-
+def matmul_side(size: int = MATMUL_SIZE) -> timing.Side:
+    """A `benchmarks.timing` side of a jitted float32 `size` x `size` matrix product on the
+    default device (compiled and run once here; the inputs stay on the device)."""
     keys = jax.random.split(jax.random.PRNGKey(0))
     a, b = (jax.random.normal(key, (size, size), jnp.float32) for key in keys)
     product = jax.jit(jnp.matmul)
     jax.block_until_ready(product(a, b))
-
-    def seconds_a_call(calls: int) -> float:
-        start = time.perf_counter()
-        for _ in range(calls):
-            result = product(a, b)
-        jax.block_until_ready(result)
-        return (time.perf_counter() - start) / calls
-
-    return seconds_a_call
+    return timing.loop(lambda: product(a, b))
 
 
 def gflops(seconds_a_call: float, size: int = MATMUL_SIZE) -> float:
@@ -60,6 +50,5 @@ def gflops(seconds_a_call: float, size: int = MATMUL_SIZE) -> float:
 
 
 def matmul_gflops(size: int = MATMUL_SIZE, repeats: int = 7, calls: int = 5) -> float:
-    """Median GFLOP/s of `repeats` timings of `calls` products (`matmul_timer`)."""
-    timer = matmul_timer(size)
-    return gflops(statistics.median(timer(calls) for _ in range(repeats)), size)
+    """GFLOP/s of the median of `repeats` timings of `calls` products (`matmul_side`)."""
+    return gflops(timing.median(matmul_side(size), calls, repeats, warmup_steps=0), size)

@@ -9,13 +9,12 @@ rate in the optimizer state). Variants are interleaved in every
 repeat, so machine noise hits them alike; the report is the median time per step and its ratio
 to the constant.
 
-    python benchmarks/schedule_overhead.py [--steps 300] [--repeats 15] [--width 256]
+    python -m benchmarks.schedule_overhead [--steps 300] [--repeats 15] [--width 256]
 """
 
 from __future__ import annotations
 
 import platform
-import statistics
 import time
 from typing import Any
 
@@ -24,7 +23,11 @@ import jax.numpy as jnp
 import optax
 
 import jaxsched
+from benchmarks import timing
 from examples import flags
+
+# The event JAX records for every backend compile (the name `jax._src.dispatch` gives it).
+BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 
 def _mlp_loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
@@ -82,48 +85,48 @@ def _variants(horizon: int) -> dict[str, tuple[Any, bool, bool]]:
     }
 
 
-def _prepare(variants: dict[str, Any], key: jax.Array, sizes: list[int], batch: Any) -> dict:
-    """Each variant's runner, parameters, optimizer state and argument, after a first call
-    (its compile and first run, timed)."""
-    state = {}
-    for name, (lr, as_arg, injected) in variants.items():
-        runner = _make_runner(lr, as_arg, injected)
-        params = _init(key, sizes)
-        opt_state = _adam(lr, injected).init(params)
-        t0 = time.perf_counter()
-        argument = lr if as_arg else None  # closures cannot cross the jit boundary
-        params, opt_state, loss = runner(params, opt_state, batch, argument)
-        loss.block_until_ready()
-        state[name] = (runner, params, opt_state, argument, time.perf_counter() - t0)
-    return state
+class Variant:
+    """A variant's jitted update, its parameters and optimizer state, and its learning-rate
+    argument; made with a first call (its compile and first run, timed)."""
+
+    def __init__(
+        self, lr: Any, as_arg: bool, injected: bool, key: jax.Array, sizes: list[int], batch: Any
+    ) -> None:
+        self.runner = _make_runner(lr, as_arg, injected)
+        self.params = _init(key, sizes)
+        self.opt_state = _adam(lr, injected).init(self.params)
+        self.batch = batch
+        self.argument = lr if as_arg else None  # closures cannot cross the jit boundary
+        start = time.perf_counter()
+        jax.block_until_ready(self())
+        self.first_call_seconds = time.perf_counter() - start
+
+    def __call__(self, argument: Any = None) -> jax.Array:
+        """One update (with `argument` as the traced schedule, if given); its loss."""
+        lr = self.argument if argument is None else argument
+        self.params, self.opt_state, loss = self.runner(self.params, self.opt_state, self.batch, lr)
+        return loss
 
 
-def _time(state: dict, batch: Any, steps: int, repeats: int) -> dict[str, list[float]]:
-    """Seconds a step of every variant, in turns, `repeats` times."""
-    times: dict[str, list[float]] = {name: [] for name in state}
-    for _ in range(repeats):
-        for name in state:
-            runner, params, opt_state, lr, compile_s = state[name]
-            t0 = time.perf_counter()
-            for _ in range(steps):
-                params, opt_state, loss = runner(params, opt_state, batch, lr)
-            loss.block_until_ready()
-            times[name].append((time.perf_counter() - t0) / steps)
-            state[name] = (runner, params, opt_state, lr, compile_s)
-    return times
+def recompiles(variant: Variant, horizon: int) -> int:
+    """Compiles that three new peak values of a traced schedule cost (none expected), counted
+    from JAX's backend-compile events."""
+    compiles = []
+
+    def listener(event: str, duration_secs: float, **kwargs: str | int) -> None:
+        if event == BACKEND_COMPILE_EVENT:
+            compiles.append(duration_secs)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        for peak in (2e-3, 5e-4, 1e-2):
+            jax.block_until_ready(variant(jaxsched.warmup_cosine_decay(0.0, peak, 50, horizon)))
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    return len(compiles)
 
 
-def _recompiles(state: dict, batch: Any, horizon: int) -> int:
-    """Compiles that three new peak values of a traced schedule cost (none expected)."""
-    runner, params, opt_state, _, _ = state["jaxsched warmup_cosine_decay (traced argument)"]
-    before = runner._cache_size()
-    for peak in (2e-3, 5e-4, 1e-2):
-        new = jaxsched.warmup_cosine_decay(0.0, peak, 50, horizon)
-        params, opt_state, _ = runner(params, opt_state, batch, new)
-    return int(runner._cache_size() - before)
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = flags.ArgumentParser(
         prog="python -m benchmarks.schedule_overhead", description=__doc__.splitlines()[0]
     )
@@ -131,7 +134,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15, help="timings per variant")
     parser.add_argument("--width", type=int, default=256, help="the MLP's hidden width")
     parser.add_argument("--batch", type=int, default=128, help="examples per step")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     key = jax.random.key(0)
     sizes = [784, args.width, args.width, 10]
@@ -140,9 +143,12 @@ def main() -> None:
         jax.random.randint(key, (args.batch,), 0, 10),
     )
     horizon = args.steps * args.repeats
-    state = _prepare(_variants(horizon), key, sizes, batch)
-    times = _time(state, batch, args.steps, args.repeats)
-    base = statistics.median(times["constant float"])
+    variants = {
+        name: Variant(*spec, key, sizes, batch) for name, spec in _variants(horizon).items()
+    }
+    sides = {name: timing.loop(variant) for name, variant in variants.items()}
+    medians = timing.medians(timing.in_turns(sides, args.steps, args.repeats, warmup_steps=0))
+    base = medians["constant float"]
     print(
         f"jax {jax.__version__}, optax {optax.__version__}, {jax.devices()[0].device_kind}, "
         f"{platform.processor() or platform.machine()}; MLP 784-{args.width}-{args.width}-10, "
@@ -151,10 +157,11 @@ def main() -> None:
     print(
         f"{'learning rate':48s} {'median us/step':>15s} {'vs constant':>12s} {'first call s':>13s}"
     )
-    for name in times:
-        median = statistics.median(times[name])
-        print(f"{name:48s} {median * 1e6:15.1f} {median / base:12.3f} {state[name][4]:13.2f}")
-    print(f"recompiles after 3 new peak values: {_recompiles(state, batch, horizon)}")
+    for name, median in medians.items():
+        first = variants[name].first_call_seconds
+        print(f"{name:48s} {median * 1e6:15.1f} {median / base:12.3f} {first:13.2f}")
+    traced = variants["jaxsched warmup_cosine_decay (traced argument)"]
+    print(f"recompiles after 3 new peak values: {recompiles(traced, horizon)}")
 
 
 if __name__ == "__main__":

@@ -30,16 +30,18 @@ import dataclasses
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
+import jax
 import numpy as np
 
+from benchmarks import timing
 from examples import flags
-from examples.mnist import cpu_tuning
+from examples.compare import group, recipes
+from examples.mnist import core, cpu_tuning, data
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -75,10 +77,6 @@ class SweepBenchmarkConfig:
 
 def synthetic_data(num_train: int) -> Any:
     """Random uint8 images: the cost of an update does not depend on the pixel values."""
-    import jax
-
-    from examples.mnist import core, data
-
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (num_train, 28, 28, 1), np.uint8)
     labels = rng.integers(0, 10, num_train).astype(np.int32)
@@ -89,8 +87,6 @@ def synthetic_data(num_train: int) -> Any:
 
 def make_runs(k: int, total_steps: int) -> list[Any]:
     """K one-cycle runs of SGD at peak rates from 0.01 to 0.3, seeds 0 .. K-1."""
-    from examples.compare import group, recipes
-
     peaks = np.geomspace(0.01, 0.3, k) if k > 1 else [0.1]
     runs = []
     for seed, peak in enumerate(peaks):
@@ -104,17 +100,14 @@ def make_runs(k: int, total_steps: int) -> list[Any]:
 class Side:
     """Groups of runs ready to step, one after another."""
 
-    def __init__(self, runs_per_group: list[list[Any]], data: Any, config: Any) -> None:
-        from examples.compare import group
-
-        self.groups = [group.RunGroup(runs, data, config) for runs in runs_per_group]
+    def __init__(self, runs_per_group: list[list[Any]], device_data: Any, config: Any) -> None:
+        self.groups = [group.RunGroup(runs, device_data, config) for runs in runs_per_group]
         self.orders = [g.orders(0) for g in self.groups]
         self.compile_seconds = self.groups[0].compile_seconds
 
     def run(self, steps: int) -> float:
-        """Seconds for `steps` updates of every group, one group after another."""
-        import jax
-
+        """Seconds for `steps` updates of every group, one group after another (a
+        `benchmarks.timing` side)."""
         start = time.perf_counter()
         for g, orders in zip(self.groups, self.orders, strict=True):
             jax.block_until_ready(g.train_steps(orders, 0, steps))
@@ -123,21 +116,19 @@ class Side:
 
 def _sides(config: SweepBenchmarkConfig) -> tuple[dict[str, Side], list[str]]:
     """The grouped and the sequential sides, and the names of the grouped ones."""
-    from examples.compare import group
-
-    data = synthetic_data(config.num_train)
+    device_data = synthetic_data(config.num_train)
     runs = make_runs(config.k, 10 * config.steps * config.repeats)
     if config.steps * config.batch_size > config.num_train:
         raise ValueError("--steps times --batch-size must fit in --num-train (one epoch)")
     base = group.GroupConfig(model=config.model, batch_size=config.batch_size)
     vmapped = dataclasses.replace(base, conv=config.conv, vmap_size=config.k)
-    sides = {"vmapped": Side([runs], data, vmapped)}
+    sides = {"vmapped": Side([runs], device_data, vmapped)}
     if group.resolve_vmap_size(base.vmap_size, config.k) != config.k:
-        sides["group_default"] = Side([runs], data, base)
+        sides["group_default"] = Side([runs], device_data, base)
     grouped = list(sides)
     for conv in ("matmul", "native"):
         sides[f"sequential_{conv}"] = Side(
-            [[run] for run in runs], data, dataclasses.replace(base, conv=conv)
+            [[run] for run in runs], device_data, dataclasses.replace(base, conv=conv)
         )
     return sides, grouped
 
@@ -147,17 +138,13 @@ def peak_memory(k: int, side: str, config: SweepBenchmarkConfig) -> dict[str, An
 
     `side` is "vmapped" (one vmap over the group) or "group_default"."""
     cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
-    import jax
-
-    from examples.compare import group
-
-    data = synthetic_data(config.num_train)
+    device_data = synthetic_data(config.num_train)
     group_config = group.GroupConfig(model=config.model, batch_size=config.batch_size)
     if side == "vmapped":
         group_config = dataclasses.replace(group_config, conv=config.conv, vmap_size=k)
-    jax.block_until_ready(data)
+    jax.block_until_ready(device_data)
     before_mb = _host_peak_mb()
-    one = Side([make_runs(k, 1000)], data, group_config)
+    one = Side([make_runs(k, 1000)], device_data, group_config)
     one.run(3)
     stats = jax.devices()[0].memory_stats() or {}
     result: dict[str, Any] = {
@@ -226,16 +213,12 @@ def _add_child_flags(parser: argparse.ArgumentParser) -> None:
 
 def time_sides(config: SweepBenchmarkConfig) -> dict[str, Any]:
     """Times every side in alternation; medians, ratios and compile times."""
-    import jax
-
     sides, grouped = _sides(config)
-    for side in sides.values():  # a warm-up step: the first call allocates its buffers
-        side.run(1)
-    times: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(config.repeats):
-        for name, side in sides.items():
-            times[name].append(side.run(config.steps))
-    medians = {name: statistics.median(values) for name, values in times.items()}
+    runs = {name: side.run for name, side in sides.items()}
+    # Warm-up: a step each, the first call allocates its buffers. Figures per `steps` updates.
+    per_step = timing.in_turns(runs, config.steps, config.repeats, warmup_steps=1)
+    times = {name: [t * config.steps for t in values] for name, values in per_step.items()}
+    medians = timing.medians(times)
     sequential = [name for name in sides if name not in grouped]
     best = min(sequential, key=lambda n: medians[n])
     device = jax.devices()[0]
@@ -267,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
     print(
         f"{config.model}, batch {config.batch_size}, K={config.k}, {config.steps} updates per "
-        f"run, {config.repeats} alternating repeats, load {os.getloadavg()[0]:.2f}"
+        f"run, {config.repeats} alternating repeats, load {timing.load():.2f}"
     )
     results = time_sides(config)
     images = config.k * config.steps * config.batch_size
@@ -284,9 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"speed-up of {name} over the faster sequential ({baseline}): {ratio:.2f}x")
     results["memory"] = _memory_rows(config, results["grouped"]) if config.memory else []
     results["config"] = dataclasses.asdict(config)
-    if config.json:
-        with open(config.json, "w") as f:
-            json.dump(results, f, indent=1)
+    timing.write_json(config.json, results)
     return 0
 
 

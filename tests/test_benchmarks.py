@@ -1,5 +1,6 @@
-"""The accelerator suite and the roofline: the suite's entry command at toy sizes on CPU, so
-that it cannot rot between the runs on a GPU."""
+"""The benchmarks' harness and the accelerator suite: the suite's entry command at toy sizes on
+CPU, so that it cannot rot between the runs on a GPU; the timing harness, the roofline's FLOP
+count, the PyTorch peer's worker and the compile counter."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import sys
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
-from benchmarks import mnist_throughput, roofline
+from benchmarks import roofline, schedule_overhead, step_profile, timing, torch_peer
+from benchmarks.accelerator import parts, suite
 from examples import flags
 from tests import mnist_helpers
 
@@ -39,7 +42,7 @@ def test_the_accelerator_suite_writes_every_part_to_json_and_a_table(tmp_path):
     (step,) = results["step"]["rows"]
     assert step["batch_size"] == 16 and step["jax_images_per_s"] > 0
     assert step["step_gflop"] > 0 and step["step_share_of_matmul"] > 0
-    if mnist_throughput.torch_version() is not None:
+    if torch_peer.version() is not None:
         assert step["torch_device"] == "cpu" and step["jax_over_torch_eager"] > 0
     sweep = results["sweep"]["rows"]
     assert [row["k"] for row in sweep] == [1, 2]
@@ -68,18 +71,16 @@ def test_roofline_counts_a_matmuls_flops_as_two_per_multiply_add():
 
 
 def test_a_torch_worker_that_does_not_answer_in_time_is_killed():
-    if mnist_throughput.torch_version() is None:
+    if torch_peer.version() is None:
         pytest.skip("torch is not installed")
-    side = mnist_throughput.TorchSide(tiny=True, batch_size=8, keep_freed_memory=False)
+    side = torch_peer.TorchSide(tiny=True, batch_size=8, keep_freed_memory=False)
     with pytest.raises(TimeoutError):
-        mnist_throughput.TorchWorker(side, timeout=0.01)  # it cannot even import torch
+        torch_peer.TorchWorker(side, timeout=0.01)  # it cannot even import torch
 
 
 def test_a_pytorch_that_cannot_use_the_device_costs_only_its_own_column(tmp_path, monkeypatch):
-    if mnist_throughput.torch_version() is None:
+    if torch_peer.version() is None:
         pytest.skip("torch is not installed")
-    from benchmarks.accelerator import parts, suite
-
     config, _ = flags.parse(suite.SuiteConfig, ["--tiny", "--batch-sizes", "8,16"], prog="x",
                             description="", presets=suite.PRESETS)  # fmt: skip
     monkeypatch.setattr(parts, "torch_device", lambda: "no-such-device")
@@ -90,3 +91,70 @@ def test_a_pytorch_that_cannot_use_the_device_costs_only_its_own_column(tmp_path
     assert all(row["jax_images_per_s"] > 0 and "torch_eager_error" in row for row in rows)
     table = (tmp_path / "table.md").read_text()
     assert "PyTorch eager at batch 16 failed: RuntimeError" in table
+
+
+def test_the_harness_warms_up_then_times_every_side_in_turns():
+    calls: list[tuple[str, int]] = []
+
+    def side(name: str, seconds_a_step: float) -> timing.Side:
+        def run(steps: int) -> float:
+            calls.append((name, steps))
+            return seconds_a_step * steps
+
+        return run
+
+    times = timing.in_turns({"a": side("a", 2.0), "b": side("b", 0.5)}, {"a": 3, "b": 30}, 2)
+    warmup, turns = calls[:2], calls[2:]
+    assert warmup == [("a", 3), ("b", 3)]
+    assert turns == [("a", 3), ("b", 30), ("a", 3), ("b", 30)]
+    assert times == {"a": [2.0, 2.0], "b": [0.5, 0.5]}  # seconds a step, one per round
+    assert timing.medians({"a": [3.0, 1.0, 2.0]}) == {"a": 2.0}
+
+
+def test_a_loop_side_calls_steps_times_and_waits_for_the_last_result(monkeypatch):
+    results = iter(range(10))
+    waited = []
+    monkeypatch.setattr(timing.jax, "block_until_ready", waited.append)
+    assert timing.loop(lambda: next(results))(4) >= 0
+    assert waited == [3] and next(results) == 4
+
+
+@jax.numpy_rank_promotion("allow")  # the benchmark's MLP adds its biases by broadcasting
+def test_the_compile_counter_sees_a_new_shape_and_not_a_new_schedule():
+    key = jax.random.key(0)
+    batch = (jnp.ones((4, 784)), jnp.zeros(4, jnp.int32))
+    schedule = schedule_overhead.jaxsched.warmup_cosine_decay(0.0, 1e-3, 5, 100)
+    variant = schedule_overhead.Variant(schedule, True, False, key, [784, 8, 10], batch)
+    assert schedule_overhead.recompiles(variant, 100) == 0
+    variant.batch = (jnp.ones((2, 784)), jnp.zeros(2, jnp.int32))  # another shape compiles
+    assert schedule_overhead.recompiles(variant, 100) == 1
+
+
+def test_a_torch_side_round_trips_through_the_workers_flags():
+    side = torch_peer.TorchSide(tiny=True, batch_size=8, keep_freed_memory=True, compile=True)
+    parsed, _ = flags.parse(torch_peer.TorchSide, side.flags(), prog="x", description="")
+    assert parsed == side
+
+
+def test_the_profiles_layer_ops_are_the_gradients_of_their_layers():
+    ops = step_profile._layer_ops(2)
+    assert list(ops) == [
+        "conv1 forward", "conv1 wgrad", "conv2 forward", "conv2 dgrad", "conv2 wgrad",
+        "dense1 forward", "dense1 dgrad", "dense1 wgrad",
+    ]  # fmt: skip
+    function, (x, w, dy) = ops["dense1 wgrad"]
+    np.testing.assert_allclose(function(x, w, dy), x.T @ dy, rtol=1e-4, atol=1e-5)
+    function, _ = ops["dense1 dgrad"]
+    np.testing.assert_allclose(function(x, w, dy), dy @ w.T * 0.25, rtol=1e-4, atol=1e-5)
+
+
+def test_the_profile_reads_each_hlo_instructions_shape_and_jax_operation():
+    hlo = (
+        "  %ynn_fusion.13 = f32[128,14,14,32]{3,2,1,0} fusion(%a, %b), kind=kCustom, "
+        'metadata={op_name="jit(train_step)/transpose(jvp())/div" stack_frame_id=46}\n'
+        "  ROOT %copy.5 = f32[10]{0} copy(%c)\n"
+    )
+    assert step_profile._instructions(hlo) == {
+        "ynn_fusion.13": ("f32[128,14,14,32]{3,2,1,0}", "jit(train_step)/transpose(jvp())/div"),
+        "copy.5": ("f32[10]{0}", ""),
+    }

@@ -1,47 +1,49 @@
-"""The suite's parts: each fills its entry of the results as it measures, saving after each row.
+"""The suite's parts, in the order they run (`PARTS`): each fills its entry of the results as
+it measures, saving after each row.
 
 Every part calls the builders the product uses: the trainer's `train.setup` (through
-`benchmarks.mnist_throughput.TrainerStep`), the study's `RunGroup` (through
-`benchmarks.vmap_sweep.Side`) and `examples.compare.time_to_accuracy.run`.
+`benchmarks.trainer_step.TrainerStep`), the study's `RunGroup` (through
+`benchmarks.vmap_sweep.Side`) and `examples.compare.time_to_accuracy.run`; the PyTorch side is
+`benchmarks.torch_peer`'s worker.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import statistics
+import time
+import traceback
+from collections.abc import Callable
 from typing import Any
 
-from benchmarks import mnist_throughput, roofline, vmap_sweep
-from benchmarks.accelerator.suite import Results, SuiteConfig, median_seconds
+import jax
+
+from benchmarks import roofline, timing, torch_peer, vmap_sweep
+from benchmarks.accelerator import suite
+from benchmarks.accelerator.suite import Results, SuiteConfig
+from benchmarks.trainer_step import TrainerStep
 from examples import flags
+from examples.compare import group, time_to_accuracy
 
 
 def torch_device() -> str:
     """The torch device on the one JAX uses: "cuda" beside a GPU, else "cpu"."""
-    import jax
-
     return "cuda" if jax.default_backend() == "gpu" else "cpu"
+
+
+def _median_seconds(side: timing.Side, config: SuiteConfig) -> float:
+    return timing.median(side, config.steps, config.repeats, warmup_steps=min(config.steps, 3))
 
 
 def _jax_step(config: SuiteConfig, batch_size: int, matmul_gflops: float) -> dict[str, Any]:
     """The trainer's compiled step at `batch_size`: compile time, rate, GFLOP/s."""
-    step = mnist_throughput.TrainerStep(
-        config.model,
-        mnist_throughput.BenchmarkConfig(batch_size=batch_size),
-        cpu_tuning=True,
-    )
-    seconds = median_seconds(
-        lambda steps: mnist_throughput.time_steps(step, steps), config.steps, config.repeats
-    )
-    flops = roofline.compiled_flops(step.trainer.train_step)
+    step = TrainerStep(config.model, batch_size, cpu_tuning=True)
+    seconds = _median_seconds(step.side, config)
     return {
         "batch_size": batch_size,
         "jax_compile_seconds": step.compile_seconds,
         "jax_images_per_s": batch_size / seconds,
-        "step_gflop": flops / 1e9,
-        "step_gflops": flops / seconds / 1e9,
-        "step_share_of_matmul": flops / seconds / 1e9 / matmul_gflops,
+        **step.roofline(seconds, matmul_gflops),
     }
 
 
@@ -49,16 +51,16 @@ def _torch_step(
     config: SuiteConfig, batch_size: int, compile: bool, timeout: float | None
 ) -> dict[str, Any]:
     """The PyTorch step at `batch_size` on the same device, eager or `torch.compile`d."""
-    side = mnist_throughput.TorchSide(
+    side = torch_peer.TorchSide(
         tiny=config.model == "linear",
         batch_size=batch_size,
         keep_freed_memory=True,
         device=torch_device(),
         compile=compile,
     )
-    worker = mnist_throughput.TorchWorker(side, timeout=timeout)
+    worker = torch_peer.TorchWorker(side, timeout=timeout)
     try:
-        seconds = median_seconds(worker.time_steps, config.steps, config.repeats)
+        seconds = _median_seconds(worker.time_steps, config)
     finally:
         worker.close()
     return {
@@ -80,7 +82,7 @@ def step_part(config: SuiteConfig, results: Results) -> None:
         row = _jax_step(config, batch_size, part["matmul_gflops"])
         rows.append(row)
         results.save()
-        if config.torch and mnist_throughput.torch_version() is not None:
+        if config.torch and torch_peer.version() is not None:
             try:  # a PyTorch that cannot use the device must not cost the JAX rows
                 eager = _torch_step(config, batch_size, compile=False, timeout=300)
             except (RuntimeError, TimeoutError, OSError, ValueError) as e:
@@ -97,7 +99,7 @@ def torch_compile_part(config: SuiteConfig, results: Results) -> None:
     """The PyTorch step under `torch.compile` at each batch size, each try time-limited."""
     rows: list[dict[str, Any]] = []
     results.put("torch_compile", {"limit_seconds": config.torch_compile_seconds, "rows": rows})
-    if mnist_throughput.torch_version() is None:
+    if torch_peer.version() is None:
         raise RuntimeError("torch is not installed")
     for batch_size in config.batch_sizes:
         row: dict[str, Any] = {"batch_size": batch_size}
@@ -113,8 +115,6 @@ def torch_compile_part(config: SuiteConfig, results: Results) -> None:
 
 def _peak_memory_mb() -> float | None:
     """The device's peak bytes in use so far, in MB; None where JAX does not expose it."""
-    import jax
-
     stats = jax.devices()[0].memory_stats() or {}
     peak = stats.get("peak_bytes_in_use")
     return None if peak is None else peak / 2**20
@@ -122,8 +122,6 @@ def _peak_memory_mb() -> float | None:
 
 def _sweep_row(config: SuiteConfig, data: Any, k: int) -> dict[str, Any]:
     """K runs as one vmapped group against K runs one after another."""
-    from examples.compare import group
-
     runs = vmap_sweep.make_runs(k, 10 * config.sweep_steps * config.repeats)
     base = group.GroupConfig(model=config.model)
     grouped = vmap_sweep.Side([runs], data, dataclasses.replace(base, vmap_size=k))
@@ -134,13 +132,10 @@ def _sweep_row(config: SuiteConfig, data: Any, k: int) -> dict[str, Any]:
         "peak_memory_mb": _peak_memory_mb(),
     }
     sequential = vmap_sweep.Side([[run] for run in runs], data, base)
-    sequential.run(1)
-    times: dict[str, list[float]] = {"group": [], "sequential": []}
-    for _ in range(config.repeats):  # alternating, so both see the same conditions
-        times["group"].append(grouped.run(config.sweep_steps))
-        times["sequential"].append(sequential.run(config.sweep_steps))
-    group_seconds = statistics.median(times["group"])
-    sequential_seconds = statistics.median(times["sequential"])
+    sides = {"group": grouped.run, "sequential": sequential.run}
+    steps = config.sweep_steps
+    seconds = timing.medians(timing.in_turns(sides, steps, config.repeats, warmup_steps=1))
+    group_seconds, sequential_seconds = seconds["group"] * steps, seconds["sequential"] * steps
     row.update(
         group_seconds=group_seconds,
         sequential_seconds=sequential_seconds,
@@ -164,8 +159,6 @@ def sweep_part(config: SuiteConfig, results: Results) -> None:
 
 def accuracy_part(config: SuiteConfig, results: Results) -> None:
     """Time to `config.target` test accuracy on MNIST, one run per recipe."""
-    from examples.compare import time_to_accuracy
-
     rows: list[dict[str, Any]] = []
     results.put("accuracy", {"target": config.target, "epochs": config.epochs, "rows": rows})
     for recipe in config.recipes:
@@ -197,3 +190,29 @@ def accuracy_part(config: SuiteConfig, results: Results) -> None:
             }
         )
         results.save()
+
+
+# The parts by name, in the order they run whatever the order of --parts: the sweep first,
+# so that the device's running peak memory (JAX cannot reset it) is its groups' own.
+PARTS: dict[str, Callable[[SuiteConfig, Results], None]] = dict(
+    zip(suite.PARTS, (sweep_part, step_part, accuracy_part, torch_compile_part), strict=True)
+)
+
+
+def run_parts(config: SuiteConfig, results: Results) -> bool:
+    """Runs every part of `config.parts` in order; whether all of them finished."""
+    ok = True
+    for name, part in PARTS.items():
+        if name not in config.parts:
+            continue
+        print(f"== {name}", flush=True)
+        start = time.perf_counter()
+        try:
+            part(config, results)
+        except Exception as e:  # one broken part must not cost the others
+            traceback.print_exc()
+            results.data.setdefault(name, {})["error"] = f"{type(e).__name__}: {e}"
+            ok = False
+        results.data.setdefault(name, {})["part_seconds"] = time.perf_counter() - start
+        results.save()
+    return ok

@@ -9,7 +9,7 @@ One command, four parts, in this order (`--parts` picks some):
     K of `--ks`, with the device's peak memory after the group's first steps (first, and in
     ascending K, because JAX cannot reset the peak: each reading is then that group's own);
   - `step`: the trainer's compiled update step (`train.setup`, through
-    `benchmarks.mnist_throughput.TrainerStep`) at each of `--batch-sizes`, its compile time
+    `benchmarks.trainer_step.TrainerStep`) at each of `--batch-sizes`, its compile time
     apart, against the same model and SGD update in PyTorch eager on the same device; the
     step's GFLOP/s (XLA's FLOP count of the compiled step) next to a jitted float32 matrix
     product's (`benchmarks/roofline.py`);
@@ -27,21 +27,21 @@ model, in seconds on a CPU (the suite's test runs it).
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import json
 import os
 import platform
-import statistics
-import sys
 import time
-import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+import jax
 
 from benchmarks.accelerator import tables
 from examples import flags
+from examples.compare import recipes
 
-# The order the parts run in, whatever the order of --parts: the sweep first, so that the
-# device's running peak memory (JAX cannot reset it) is its groups' own.
+# The parts' names in the order they run (`parts.PARTS` holds the parts themselves).
 PARTS = ("sweep", "step", "accuracy", "torch_compile")
 
 
@@ -96,8 +96,6 @@ class SuiteConfig:
         unknown = [part for part in self.parts if part not in PARTS]
         if unknown:
             raise ValueError(f"--parts: {', '.join(unknown)} not among {', '.join(PARTS)}")
-        from examples.compare import recipes
-
         unknown = [recipe for recipe in self.recipes if recipe not in recipes.RECIPES]
         if unknown:
             raise ValueError(
@@ -159,18 +157,15 @@ class Results:
         os.replace(path + ".tmp", path)  # a reader never sees half a file
 
 
-def _version(module: str) -> str | None:
+def _version(package: str) -> str | None:
     try:
-        return str(__import__(module).__version__)
-    except ImportError:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
         return None
 
 
 def environment(argv: Sequence[str]) -> dict[str, Any]:
     """The device, its count, and the versions of what is measured."""
-    import jax
-    import jaxlib
-
     device = jax.devices()[0]
     return {
         "command": "python -m benchmarks.accelerator " + " ".join(argv),
@@ -179,7 +174,7 @@ def environment(argv: Sequence[str]) -> dict[str, Any]:
         "device_count": jax.device_count(),
         "platform": device.platform,
         "jax": jax.__version__,
-        "jaxlib": jaxlib.__version__,
+        "jaxlib": _version("jaxlib"),
         "flax": _version("flax"),
         "optax": _version("optax"),
         "torch": _version("torch"),
@@ -187,71 +182,3 @@ def environment(argv: Sequence[str]) -> dict[str, Any]:
         "host_cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
     }
-
-
-def median_seconds(time_steps: Callable[[int], float], steps: int, repeats: int) -> float:
-    """Median seconds a step over `repeats` timings of `steps` steps, after a warm-up."""
-    time_steps(min(steps, 3))
-    return statistics.median(time_steps(steps) / steps for _ in range(repeats))
-
-
-def run_parts(config: SuiteConfig, results: Results) -> bool:
-    """Runs every part of `config.parts` in order; whether all of them finished."""
-    from benchmarks.accelerator import parts
-
-    ok = True
-    for name in (part for part in PARTS if part in config.parts):
-        print(f"== {name}", flush=True)
-        start = time.perf_counter()
-        try:
-            getattr(parts, f"{name}_part")(config, results)
-        except Exception as e:  # one broken part must not cost the others
-            traceback.print_exc()
-            results.data.setdefault(name, {})["error"] = f"{type(e).__name__}: {e}"
-            ok = False
-        results.data.setdefault(name, {})["part_seconds"] = time.perf_counter() - start
-        results.save()
-    return ok
-
-
-def _holds_idx_files(data: Any, folder: str) -> bool:
-    """Whether `folder` holds the IDX files; a folder that is missing or unreadable does not."""
-    try:
-        return bool(data.is_idx_folder(folder))
-    except data.DataError:
-        return False
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the suite; returns the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    config, _ = flags.parse(
-        SuiteConfig,
-        argv,
-        prog="python -m benchmarks.accelerator",
-        description=__doc__.split("\n\n")[0],
-        presets=PRESETS,
-    )
-    from examples.mnist import cpu_tuning, data
-
-    if "accuracy" in config.parts and not _holds_idx_files(data, config.mnist_dir):
-        print(
-            f"error: {config.mnist_dir} holds no MNIST IDX files; prepare them with "
-            "python -m benchmarks.accelerator.prepare, or pass --mnist-dir",
-            file=sys.stderr,
-        )
-        return 1
-    # Before JAX starts its backends: the CPU tuning's glibc setting, and on a GPU no
-    # preallocation, so that the PyTorch process has memory and the peak figures mean what
-    # the programs used.
-    cpu_tuning.keep_freed_memory()
-    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    results = Results(config.out, environment(argv))
-    print(
-        f"{results.data['device_count']} x {results.data['device_kind']}, JAX "
-        f"{results.data['jax']}; writing {config.out}/results.json and table.md",
-        flush=True,
-    )
-    ok = run_parts(config, results)
-    print(tables.render(results.data))
-    return 0 if ok else 1
