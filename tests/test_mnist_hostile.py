@@ -271,7 +271,10 @@ def test_the_eval_batch_is_at_most_the_test_set(tmp_path, data_dir, eval_batch_s
 
 @pytest.mark.parametrize(
     ("text", "limit"),
-    [("[" * 100_000 + "]" * 100_000, "MAX_JSON_DEPTH"), ('{"a": [[' + "[" * 40, "MAX_JSON_DEPTH")],
+    [
+        ("[" * 100_000 + "]" * 100_000, "MAX_JSON_DEPTH"),
+        ('{"a": ' + "[" * 40 + "]" * 40 + "}", "MAX_JSON_DEPTH"),
+    ],
 )
 def test_deeply_nested_schedule_args_are_refused_naming_the_limit(text, limit, capsys):
     line = _parse_error(["--schedule-args", text], capsys)
