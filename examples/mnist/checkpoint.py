@@ -65,9 +65,6 @@ class Checkpoints:
 
     def __init__(self, directory: str, keep: int, keep_steps: Sequence[int] = ()) -> None:
         self.directory = os.path.abspath(directory)
-        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
-            # Orbax would fail only at the first save, after training up to it.
-            raise NotADirectoryError(errno.ENOTDIR, "not a folder", self.directory)
         policies = ocp.checkpoint_managers
         preservation = policies.AnyPreservationPolicy(
             [policies.LatestN(keep), policies.CustomSteps(list(keep_steps))]
@@ -154,10 +151,9 @@ class Checkpoints:
             with open(path) as f:
                 expected = json.load(f)
             actual = self._file_digests(step)
-        except ValueError as e:
+        except (OSError, ValueError) as e:
+            _raise_if_unreadable(step, self.directory, e)
             return f"its checksums cannot be read ({e})"
-        except OSError as e:
-            raise _unreadable(step, self.directory, e) from None
         if not isinstance(expected, dict):
             return f"its {_CHECKSUMS} is not a JSON object"
         for name, digest in sorted(expected.items()):
@@ -288,21 +284,17 @@ def _raise(error: OSError) -> None:
 _NOT_CORRUPTION = (errno.EACCES, errno.EPERM, errno.EIO, errno.EMFILE, errno.ENFILE)
 
 
-def _unreadable(step: int, directory: str, error: OSError) -> CheckpointError:
-    return CheckpointError(
-        f"cannot read the checkpoint at step {step} in {directory} ({error.strerror}: "
-        f"{error.filename}); moved nothing, as that proves nothing about its contents: give "
-        "the trainer read access and run again"
-    )
-
-
 def _raise_if_unreadable(step: int, directory: str, error: BaseException) -> None:
-    """Raises `_unreadable` if `error` or one it came from is an OSError that is not
-    corruption (permissions, I/O)."""
+    """Raises CheckpointError if `error`, or one it came from, is an OSError that proves
+    nothing about the checkpoint's contents (permissions, I/O)."""
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, OSError) and seen.errno in _NOT_CORRUPTION:
-            raise _unreadable(step, directory, seen) from None
+            raise CheckpointError(
+                f"cannot read the checkpoint at step {step} in {directory} ({seen.strerror}: "
+                f"{seen.filename}); moved nothing, as that proves nothing about its contents: "
+                "give the trainer read access and run again"
+            ) from None
         seen = seen.__cause__ or seen.__context__
 
 
