@@ -19,7 +19,7 @@ import jax
 import pytest
 
 from examples import flags
-from examples.mnist import checkpoint, configs, data, main, report, train, workdir
+from examples.mnist import checkpoint, configs, core, data, main, report, train, workdir
 from tests.mnist_helpers import REPO, run_cli, small_config, write_idx_folder
 
 
@@ -267,6 +267,15 @@ def test_the_eval_batch_is_at_most_the_test_set(tmp_path, data_dir, eval_batch_s
     config = _config(tmp_path, data_dir, eval_batch_size=eval_batch_size)
     trainer = train.setup(config, train.load_data(config))
     assert trainer.data.eval_batch_size == 128
+
+
+@pytest.mark.parametrize(("validation", "expected"), [(0, 128), (300, 300)])
+def test_the_studies_eval_chunk_is_at_most_the_larger_split(data_dir, validation, expected):
+    dataset = data.load("mnist", data_dir)
+    device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    put = core.put_data(dataset, device, eval_batch_size=10**6, validation_examples=validation)
+    assert put.eval_batch_size == expected
+    assert put.test_images.shape[0] == expected
 
 
 @pytest.mark.parametrize(

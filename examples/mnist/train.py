@@ -274,9 +274,7 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
         batch_size=config.batch_size,
         batch_sharding=NamedSharding(mesh, P("batch")),
     )
-    # At most the test set: a larger batch would only pad it (1e8 asked for 73 GiB).
-    eval_size = min(config.eval_batch_size, len(dataset.test_images))
-    eval_batch = math.ceil(eval_size / num_devices) * num_devices
+    eval_batch = math.ceil(config.eval_batch_size / num_devices) * num_devices
     device_data = core.put_data(dataset, replicated, eval_batch_size=eval_batch)
     platform = mesh.devices.flat[0].platform
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
@@ -294,7 +292,8 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
         steps_per_epoch=steps_per_epoch,
         train_step=train_step,
         eval_step=jax.jit(
-            functools.partial(the_core.eval_step, size=eval_batch), compiler_options=options
+            functools.partial(the_core.eval_step, size=device_data.eval_batch_size),
+            compiler_options=options,
         ),
         permute=jax.jit(
             lambda key, epoch: core.permutation(key, epoch, num_train), out_shardings=replicated
