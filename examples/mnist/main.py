@@ -64,6 +64,7 @@ def _initialize(config: configs.Config) -> None:
     Raises:
       train.TrainingError: the coordinator was not reached in time.
     """
+    # Imported here, as in `main`: --help and flag errors answer without JAX.
     import jax
 
     from examples.mnist import train
