@@ -459,3 +459,27 @@ def test_a_record_mismatch_names_the_field_that_differs(there, named):
     here = {"config": {"seed": 0}, "schedule": {"name": "one_cycle", "total_steps": 8}}
     here["steps_per_epoch"] = 8
     assert named in checkpoint.differences({**here, **there}, here)
+
+
+# A branch point with a cut record or metadata ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cut", "expected"),
+    [
+        ("record/metadata", r"step 6 .* is corrupt \(its run record cannot be read"),
+        ("config.json", r"config.json is not valid JSON"),
+    ],
+)
+def test_a_branch_off_a_cut_record_gives_one_line(tmp_path, finished, cut, expected):
+    stable = _copy(finished, tmp_path).workdir
+    step_dir = os.path.join(stable, "checkpoints", "6")
+    path = os.path.join(stable if cut == "config.json" else step_dir, cut)
+    with open(path, "r+") as f:
+        f.truncate(20)
+    os.remove(os.path.join(step_dir, "checksums.json"))  # as an older trainer's checkpoint
+    argv = ["--cooldown-from", stable, "--cooldown-at", "6", "--cooldown-steps", "2"]
+    result = run_cli(*argv, "--no-progress", "--no-plot", timeout=120)
+    assert result.returncode == 1
+    assert re.match(rf"error: .*{expected}", result.stderr.strip().splitlines()[-1])
+    assert "Traceback" not in result.stderr
