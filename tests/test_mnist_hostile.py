@@ -225,8 +225,10 @@ def test_a_checkpoint_write_past_the_file_size_limit_ends_in_one_line_and_resume
         timeout=120,
     )
     assert process.returncode == 1, process.stderr
-    last = process.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"error: writing the checkpoint at step {2 * after} "), last
+    # tensorstore's callbacks may print "Event loop is closed" tracebacks after our line.
+    errors = [line for line in process.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, process.stderr
+    assert errors[0].startswith(f"error: writing the checkpoint at step {2 * after} "), errors
     directory = os.path.join(config.workdir, "checkpoints")
     assert os.listdir(directory) == ([] if after == 1 else ["2"])
     resumed = train.train_and_evaluate(dataclasses.replace(config, resume=after > 1))
