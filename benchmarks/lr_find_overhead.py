@@ -24,8 +24,7 @@ import optax
 from flax import nnx
 
 import jaxsched
-from benchmarks import timing
-from examples import flags
+from benchmarks import cli, timing
 from examples.mnist import core
 
 BATCH = 128
@@ -99,12 +98,7 @@ def _plain(
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, _ = flags.parse(
-        OverheadConfig,
-        argv,
-        prog="python -m benchmarks.lr_find_overhead",
-        description=__doc__.split("\n\n")[0],
-    )
+    config, _ = cli.parse(OverheadConfig, argv, "benchmarks.lr_find_overhead", __doc__)
     hyperparams = {"learning_rate": jaxsched.constant(1e-3)}
     the_core = core.build("mlp", "adam", hyperparams, batch_size=BATCH)
     params = jax.jit(the_core.init_model)(jax.random.PRNGKey(1))

@@ -30,11 +30,9 @@ import tempfile
 from typing import Any
 
 import jax
-import numpy as np
 
-from benchmarks import roofline, timing, torch_peer
-from benchmarks.trainer_step import TrainerStep
-from examples import flags
+from benchmarks import cli, roofline, timing, torch_peer
+from benchmarks.trainer_step import TrainerStep, random_images
 from examples.mnist import configs, cpu_tuning, data, train
 
 
@@ -98,9 +96,7 @@ def _epoch(config: BenchmarkConfig, dataset: data.Dataset, epochs: int) -> list[
 def _load_or_make_data(data_dir: str | None) -> tuple[data.Dataset, str]:
     if data_dir:
         return data.load("fashion_mnist", data_dir), data_dir
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (70000, 28, 28, 1), np.uint8)
-    labels = rng.integers(0, 10, 70000).astype(np.int32)
+    images, labels = random_images(70000)
     synthetic = data.Dataset(images[:60000], labels[:60000], images[60000:], labels[60000:])
     return synthetic, "random images (pass --data-dir for real data)"
 
@@ -285,12 +281,7 @@ def measure(config: BenchmarkConfig, glibc_tuned: bool) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Runs the benchmark, prints a table and returns the figures."""
-    config, _ = flags.parse(
-        BenchmarkConfig,
-        argv,
-        prog="python -m benchmarks.mnist_throughput",
-        description=__doc__.split("\n\n")[0],
-    )
+    config, _ = cli.parse(BenchmarkConfig, argv, "benchmarks.mnist_throughput", __doc__)
     # The glibc half of the tuning goes first, before JAX's backends start (see
     # keep_freed_memory); the XLA options only apply on CPU.
     results = measure(config, config.cpu_tuning and cpu_tuning.keep_freed_memory())

@@ -30,9 +30,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from benchmarks import roofline, timing, torch_peer
+from benchmarks import cli, roofline, timing, torch_peer
 from benchmarks.trainer_step import TrainerStep
-from examples import flags
 from examples.mnist import cpu_tuning
 
 _INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%?([\w.-]+) = (\S+) ")
@@ -173,12 +172,7 @@ def profile_torch(compile: bool, config: ProfileConfig) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, _ = flags.parse(
-        ProfileConfig,
-        argv,
-        prog="python -m benchmarks.step_profile",
-        description=__doc__.split("\n\n")[0],
-    )
+    config, _ = cli.parse(ProfileConfig, argv, "benchmarks.step_profile", __doc__)
     # Before JAX starts its backends: the trainer's glibc setting, and XLA:CPU's thunk events.
     cpu_tuning.keep_freed_memory()
     os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_xprof_traceme"

@@ -38,7 +38,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from benchmarks import timing
+from benchmarks import cli, timing
+from benchmarks.trainer_step import random_images
 from examples import flags
 from examples.compare import group, recipes
 from examples.mnist import core, cpu_tuning, data
@@ -77,9 +78,7 @@ class SweepBenchmarkConfig:
 
 def synthetic_data(num_train: int) -> Any:
     """Random uint8 images: the cost of an update does not depend on the pixel values."""
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (num_train, 28, 28, 1), np.uint8)
-    labels = rng.integers(0, 10, num_train).astype(np.int32)
+    images, labels = random_images(num_train)
     dataset = data.Dataset(images, labels, images[:256], labels[:256])
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     return core.put_data(dataset, device, eval_batch_size=256)
@@ -237,12 +236,8 @@ def time_sides(config: SweepBenchmarkConfig) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, namespace = flags.parse(
-        SweepBenchmarkConfig,
-        argv,
-        prog="python -m benchmarks.vmap_sweep",
-        description=__doc__.split("\n\n")[0],
-        extra=_add_child_flags,
+    config, namespace = cli.parse(
+        SweepBenchmarkConfig, argv, "benchmarks.vmap_sweep", __doc__, extra=_add_child_flags
     )
     if namespace.memory_child is not None:
         print(json.dumps(peak_memory(namespace.memory_child, namespace.memory_side, config)))
