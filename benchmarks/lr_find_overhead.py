@@ -21,10 +21,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
-from flax import nnx
 
 import jaxsched
 from benchmarks import cli, timing
+from examples.compare import recipes
 from examples.mnist import core
 
 BATCH = 128
@@ -57,9 +57,7 @@ def _sweep(
     """A side whose step is a whole lr_find sweep of `steps` updates on the core's loss."""
     batches = [(images[i : i + BATCH], labels[i : i + BATCH]) for i in range(0, NUM_IMAGES, BATCH)]
 
-    def loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
-        model = nnx.merge(the_core.model_graphdef, params)
-        return core.loss_fn(model, core.as_float(batch[0]), batch[1])[0]
+    loss = recipes.lr_find_loss(the_core)
 
     def sweep() -> Any:
         result = jaxsched.lr_find(loss, params, optax.adam, batches, num_steps=steps, end_lr=1e-3)

@@ -145,19 +145,24 @@ def peak_memory(k: int, side: str, config: SweepBenchmarkConfig) -> dict[str, An
     before_mb = _host_peak_mb()
     one = Side([make_runs(k, 1000)], device_data, group_config)
     one.run(3)
-    stats = jax.devices()[0].memory_stats() or {}
     result: dict[str, Any] = {
         "k": k,
         "side": side,
         "vmap_size": one.groups[0].vmap_size,
         "device": jax.devices()[0].device_kind,
     }
-    if "peak_bytes_in_use" in stats:
-        result["device_peak_mb"] = stats["peak_bytes_in_use"] / 2**20
+    if (device_peak := device_peak_mb()) is not None:
+        result["device_peak_mb"] = device_peak
     peak_mb = _host_peak_mb()
     result["host_peak_rss_mb"] = peak_mb
     result["host_rss_increase_mb"] = peak_mb - before_mb
     return result
+
+
+def device_peak_mb() -> float | None:
+    """The device's peak bytes in use so far, in MB; None where JAX does not expose it."""
+    peak = (jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use")
+    return None if peak is None else peak / 2**20
 
 
 def _host_peak_mb() -> float:

@@ -38,7 +38,7 @@ from typing import Any
 import jax
 
 from benchmarks.accelerator import tables
-from examples import flags
+from examples import experiment, flags
 from examples.compare import recipes
 
 # The parts' names in the order they run (`parts.PARTS` holds the parts themselves).
@@ -134,7 +134,6 @@ class Results:
     """What the suite measured so far; `save` rewrites results.json and table.md."""
 
     def __init__(self, out: str, header: dict[str, Any]) -> None:
-        os.makedirs(out, exist_ok=True)
         self.out, self.start = out, time.perf_counter()
         self.data: dict[str, Any] = dict(header)
         self.save()
@@ -147,14 +146,8 @@ class Results:
 
     def save(self) -> None:
         self.data["seconds"] = time.perf_counter() - self.start
-        self._write("results.json", json.dumps(self.data, indent=1, default=str))
-        self._write("table.md", tables.render(self.data))
-
-    def _write(self, name: str, text: str) -> None:
-        path = os.path.join(self.out, name)
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)  # a reader never sees half a file
+        experiment.write(self.out, "results.json", json.dumps(self.data, indent=1, default=str))
+        experiment.write(self.out, "table.md", tables.render(self.data))
 
 
 def _version(package: str) -> str | None:

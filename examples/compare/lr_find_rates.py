@@ -23,6 +23,7 @@ import numpy as np
 
 from examples import experiment, flags
 from examples.compare import group, recipes
+from examples.compare.report import markdown_table
 from examples.mnist.report import count
 
 PROG = "python -m examples.compare.lr_find_rates"
@@ -134,11 +135,7 @@ def table(report: dict[str, Any]) -> str:
     """The Markdown table: per optimizer and rate, who chose it, its log10 distance to the
     reference, and the test accuracy (mean +- std over seeds); the suggester whose rate
     trains best is in bold."""
-    rows = [
-        "| optimizer | chosen by | learning rate | log10 distance to best constant "
-        "| test accuracy % |",
-        "|---|---|---:|---:|---:|",
-    ]
+    rows = []
     config = report["config"]
     for optimizer, found in report["lr_find"].items():
         reference = config[f"{optimizer}_reference"]
@@ -157,17 +154,13 @@ def table(report: dict[str, Any]) -> str:
             cell = f"{mean:.2f} +- {std:.2f}"
             if best is not None and rate == best[0]:
                 cell = f"**{cell}**"
-            distance = abs(math.log10(rate / reference))
-            rows.append(
-                f"| {optimizer} | {', '.join(names)} | {rate:.3g} | {distance:.2f} | {cell} |"
-            )
+            distance = f"{abs(math.log10(rate / reference)):.2f}"
+            rows.append([optimizer, ", ".join(names), f"{rate:.3g}", distance, cell])
         chosen = {name for _, names in found["rates"] for name in names}
-        rows += [
-            f"| {optimizer} | {name} | no suggestion | - | - |"
-            for name in found["suggestions"]
-            if name not in chosen
-        ]
-    return "\n".join(rows)
+        rows += [[optimizer, name, "no suggestion", "-", "-"] for name in found["suggestions"]
+                 if name not in chosen]  # fmt: skip
+    header = ["optimizer", "chosen by", "learning rate", "log10 distance to best constant"]
+    return "\n".join(markdown_table([*header, "test accuracy %"], rows, "llrrr"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
