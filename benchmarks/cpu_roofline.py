@@ -2,14 +2,9 @@
 
     python -m benchmarks.cpu_roofline [--steps 20] [--repeats 5] [--json figures.json]
 
-Every variant is the core's `Core.train_step` (the trainer's update: SGD momentum, batch 128,
-the batch gathered from device-resident uint8 images) for the same computation, compiled in
-another way: XLA options (which fusions go to YNNPACK), without donating the state, the
-convolutions as matrix products (`models.conv_as_matmul`) or in NCHW (transposes around
-`lax.conv`, the layout PyTorch uses). The variants are timed in turns, `--repeats` times;
-each reports images/s and GFLOP/s, where the FLOPs are XLA's count of the trainer's own step
-(`benchmarks/roofline.py`), so that every variant is credited with the same useful work, and
-the share of the jitted float32 2048x2048 matmul's GFLOP/s, timed in the same turns.
+Every variant (`VARIANTS`; benchmarks/README.md lists them) compiles the core's
+`Core.train_step` for the same computation; each is credited with XLA's FLOP count of the
+trainer's own step (`benchmarks/roofline.py`), so that all do the same useful work.
 """
 
 from __future__ import annotations

@@ -3,21 +3,7 @@
 
     python -m benchmarks.mnist_throughput --torch --data-dir /usr/share/datasets/fashion-mnist
 
-Reports, for the CNN at one batch size on whatever JAX finds (CPU, GPU or TPU):
-  - compile time of the trainer's update step, apart from everything else;
-  - bare-step throughput: the trainer's own compiled step (`train.setup`) called in a loop
-    on one device-resident batch, medians of `--repeats` timings of `--steps` steps each;
-  - epoch throughput: a whole epoch of `train.train_and_evaluate`, data order, metric
-    fetching and metrics.jsonl included (evaluation excluded), next to the bare step;
-  - per-step dispatch overhead: the same step for the linear model, microseconds a step;
-  - with `--torch`: the same model, batch and optimizer in PyTorch eager and under
-    `torch.compile` (its compile time apart), each in its own process, timed in turns with
-    the JAX step so that all see the same machine load (skipped, with a message, if torch is
-    not installed);
-  - on CPU, with the trainer's CPU tuning (examples/mnist/cpu_tuning.py; `--no-cpu-tuning`
-    turns it off): the JAX step is also timed as compiled with XLA's default options, and
-    PyTorch eager both with the same glibc setting as the JAX process and without it;
-  - with `--target-accuracy`: wall time until the test accuracy first reaches it.
+benchmarks/README.md says what it reports and how.
 """
 
 from __future__ import annotations

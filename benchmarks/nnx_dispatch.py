@@ -2,25 +2,8 @@
 
     python -m benchmarks.nnx_dispatch [--model linear] [--k 8]
 
-Every side runs the same update, `examples.mnist.core.Core.update` (SGD with momentum 0.9, a
-constant learning rate injected with jaxsched, a fixed device-resident batch of 128), and
-differs only in how it is called:
-
-  - `pure_jit`: the trainer's and the study's way: `Core.train_step`, a pure function of a
-    state of plain arrays (`nnx.merge` inside the trace), under `jax.jit`;
-  - `pure_jit_nnx_state`: the same with the state passed in and out as an `nnx.State`, whose
-    leaves are wrapped in Variables;
-  - `nnx_jit`: `nnx.jit` on the model and optimizer objects (graph mode, Flax's default);
-  - `nnx_jit_tree`: `nnx.jit(..., graph=False)` (tree mode);
-  - `nnx_cached_partial`: `nnx.cached_partial` of the `nnx.jit` step, which caches the graph
-    traversal of the model and optimizer;
-  - with `--k K`: K runs under one vmap, `jax.jit(jax.vmap(Core.train_step))` on stacked
-    states (`pure_vmap`, the study's way) against `nnx.jit(nnx.vmap(Core.update))` on stacked
-    modules (`nnx_vmap`).
-
-Every side passes the hyperparameters (a jaxsched schedule and the momentum, on the device)
-as an argument, as the trainer does. The sides alternate `--repeats` times; the report gives
-each side's median microseconds per call.
+Every side (`_sides`, `_vmap_sides`; benchmarks/README.md names them) runs the same update,
+`examples.mnist.core.Core.update`, and differs only in how it is called.
 """
 
 from __future__ import annotations

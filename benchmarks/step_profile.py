@@ -2,14 +2,7 @@
 
     python -m benchmarks.step_profile [--steps 20] [--torch] [--json figures.json]
 
-The JAX side is the trainer's own compiled step (`benchmarks.trainer_step.TrainerStep`, CPU
-tuning on), traced with `jax.profiler` while XLA:CPU records each thunk it runs
-(`--xla_cpu_enable_xprof_traceme`): every fusion, convolution and library call of the
-compiled HLO with its milliseconds a step, its shape and the JAX operation it comes from
-(`jvp` is the forward pass, `transpose(jvp)` the backward). With `--torch`, the PyTorch
-worker (`benchmarks.torch_peer --profile`) runs the same step eager and under
-`torch.compile` with `torch.profiler`, inductor's generated kernels named, and prints its
-table of operators. BUILD_NOTES.md sums both per layer and pass.
+benchmarks/README.md says what it reports; BUILD_NOTES.md sums both sides per layer and pass.
 """
 
 from __future__ import annotations

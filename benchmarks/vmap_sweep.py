@@ -2,25 +2,8 @@
 
     python -m benchmarks.vmap_sweep                 # K=8, CNN, batch 128, then memory vs K
 
-Every side trains the CNN with SGD-momentum under K different schedules (one-cycle at K peak
-learning rates: one structure group) on a device-resident synthetic training set, `--steps`
-updates per run, with the study's own `examples.compare.group.RunGroup`:
-
-  - vmapped: the K runs as one group under one `jax.vmap` (`vmap_size=K`), one call per
-    update; on CPU its convolutions are matrix products (`group.use_matmul_convs`);
-  - group_default: the K runs as one group with the default `vmap_size`
-    (`group.resolve_vmap_size`): on CPU one run per call, with native convolutions. On
-    accelerators this is the vmapped side and is not timed twice;
-  - sequential: K groups of one run each, trained one after another, once with matmul
-    convolutions and once with native ones (the trainer's).
-
-On CPU every side gets the CPU tuning (glibc keeps freed memory; native convolutions are
-compiled with `examples/mnist/cpu_tuning.py`'s options). The sides alternate `--repeats`
-times so that all see the same machine load; the report gives medians, each grouped side's
-speed-up over the faster sequential side, and the compile times apart. Then, unless
-`--no-memory`, each grouped side at each K of `--memory-ks` runs in a fresh subprocess that
-reports its peak memory: `peak_bytes_in_use` of the device where JAX exposes it (GPU, TPU),
-else the process's peak resident set minus the peak before the group was built.
+The sides (`_sides`) are the study's own `examples.compare.group.RunGroup`s; benchmarks/README.md
+says what each is and what the report holds.
 """
 
 from __future__ import annotations

@@ -2,26 +2,9 @@
 
     python -m benchmarks.accelerator --out results/accelerator --mnist-dir data/mnist
 
-One command, four parts, in this order (`--parts` picks some):
-
-  - `sweep`: K runs as one group of the study's `RunGroup` under one `jax.vmap`, against the
-    same K runs as K groups trained one after another (`benchmarks.vmap_sweep.Side`), for each
-    K of `--ks`, with the device's peak memory after the group's first steps (first, and in
-    ascending K, because JAX cannot reset the peak: each reading is then that group's own);
-  - `step`: the trainer's compiled update step (`train.setup`, through
-    `benchmarks.trainer_step.TrainerStep`) at each of `--batch-sizes`, its compile time
-    apart, against the same model and SGD update in PyTorch eager on the same device; the
-    step's GFLOP/s (XLA's FLOP count of the compiled step) next to a jitted float32 matrix
-    product's (`benchmarks/roofline.py`);
-  - `accuracy`: time to `--target` test accuracy on the real MNIST for each of `--recipes`,
-    one run each (`examples.compare.time_to_accuracy.run`), compilation and evaluation excluded;
-  - `torch_compile`: the PyTorch step again under `torch.compile`, each try killed after
-    `--torch-compile-seconds` without an answer (it goes last: it may hang or fail).
-
-results.json and table.md in `--out` are rewritten after every measurement, so a run cut off
-by a time limit leaves what it measured. A part that fails is recorded with its error and the
-next part runs; the exit status is then 1. `--tiny` runs every part at toy sizes on the linear
-model, in seconds on a CPU (the suite's test runs it).
+Four parts (`PARTS`, in the order they run; `--parts` picks some), each written into
+results.json and table.md as it measures; benchmarks/accelerator/README.md says what each
+measures and how to run the suite on the device machine.
 """
 
 from __future__ import annotations
