@@ -2,13 +2,8 @@
 
     python -m examples.compare.lr_find_rates --data-dir /usr/share/datasets/fashion-mnist
 
-For SGD-momentum and Adam, runs `jaxsched.lr_find` once on the model as seed 0 initialises
-it (as the study does), then trains the model at a constant learning rate equal to each of
-its suggestions ("valley", "slide", "steep", "minimum") and at the study's best constant rate
-(`--sgd-reference`, `--adam-reference`), every rate with `--seeds` seeds, on the study's data
-split and through its `RunGroup` (`examples/compare/group.py`). Suggesters that land on the
-same rate train once. Prints a Markdown table and writes it, with every run's final metrics,
-to `--out/{table.md,results.json}` (`examples/experiment.py`).
+Suggesters that land on the same rate train once (`candidates`); examples/compare/README.md
+says what it trains and writes.
 """
 
 from __future__ import annotations
