@@ -23,7 +23,6 @@ from benchmarks.trainer_step import random_images
 from examples.mnist import core, cpu_tuning, models
 
 YNN = "xla_cpu_experimental_ynn_fusion_type"
-_MATMUL = "float32 matmul"
 # The convolution itself, kept before the NCHW variant patches `jax.lax` for its model.
 _LAX_CONV = jax.lax.conv_general_dilated
 
@@ -196,10 +195,7 @@ def measure(config: RooflineConfig) -> dict[str, Any]:
     steps = {VARIANTS[key][0]: _step(key, config) for key in ("trainer", *keys)}
     flops = roofline.compiled_flops(next(iter(steps.values()))[0])
     sides = {name: side for name, (_, side) in steps.items()}
-    sides[_MATMUL] = roofline.matmul_side()  # in turns too: it feels the load most
-    counts = {name: config.steps for name in steps} | {_MATMUL: 5}
-    seconds = timing.medians(timing.in_turns(sides, counts, config.repeats))
-    matmul = roofline.gflops(seconds.pop(_MATMUL))
+    seconds, matmul = roofline.with_matmul(sides, config.steps, config.repeats)
     results: dict[str, Any] = {"step_gflop": flops / 1e9, "matmul_gflops": matmul, "variants": {}}
     for name, median in seconds.items():
         gflops = flops / median / 1e9

@@ -138,11 +138,7 @@ def time_layer_ops(config: ProfileConfig) -> dict[str, Any]:
         compiled = jax.jit(function).lower(*args).compile(compiler_options=options or None)
         sides[name] = timing.loop(functools.partial(compiled, *args))
         flops[name] = roofline.compiled_flops(compiled)
-    sides["matmul"] = roofline.matmul_side()
-    seconds = timing.medians(
-        timing.in_turns(sides, {n: 5 if n == "matmul" else 20 for n in sides}, 5)
-    )
-    matmul = roofline.gflops(seconds.pop("matmul"))
+    seconds, matmul = roofline.with_matmul(sides, 20, 5)
     return {
         "matmul_gflops": matmul,
         "ops": {
