@@ -1,8 +1,10 @@
-"""What every benchmark's command line shares; JAX-free, as the PyTorch worker parses with it."""
+"""What the benchmark CLIs share: the flags idiom and the versions they report; JAX-free (the
+PyTorch worker uses it)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -19,3 +21,12 @@ def parse(
     return flags.parse(
         config_type, argv, prog=f"python -m {module}", description=description, **kwargs
     )
+
+
+def package_version(package: str) -> str | None:
+    """An installed package's version, read from its metadata without importing it; None where
+    it is not installed."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -14,7 +14,6 @@ and the benchmarks skip this peer.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 import os
 import select
@@ -34,10 +33,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def version() -> str | None:
     """torch's version, or None where it is not installed (read without importing it)."""
-    try:
-        return importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return cli.package_version("torch")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,7 +10,6 @@ measures and how to run the suite on the device machine.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 import os
 import platform
@@ -20,6 +19,7 @@ from typing import Any
 
 import jax
 
+from benchmarks import cli
 from benchmarks.accelerator import tables
 from examples import experiment, flags
 from examples.compare import recipes
@@ -133,13 +133,6 @@ class Results:
         experiment.write(self.out, "table.md", tables.render(self.data))
 
 
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def environment(argv: Sequence[str]) -> dict[str, Any]:
     """The device, its count, and the versions of what is measured."""
     device = jax.devices()[0]
@@ -150,10 +143,10 @@ def environment(argv: Sequence[str]) -> dict[str, Any]:
         "device_count": jax.device_count(),
         "platform": device.platform,
         "jax": jax.__version__,
-        "jaxlib": _version("jaxlib"),
-        "flax": _version("flax"),
-        "optax": _version("optax"),
-        "torch": _version("torch"),
+        "jaxlib": cli.package_version("jaxlib"),
+        "flax": cli.package_version("flax"),
+        "optax": cli.package_version("optax"),
+        "torch": cli.package_version("torch"),
         "python": platform.python_version(),
         "host_cpus": os.cpu_count(),
         "load_average": os.getloadavg(),
