@@ -70,13 +70,11 @@ def synthetic_data(num_train: int) -> Any:
 def make_runs(k: int, total_steps: int) -> list[Any]:
     """K one-cycle runs of SGD at peak rates from 0.01 to 0.3, seeds 0 .. K-1."""
     peaks = np.geomspace(0.01, 0.3, k) if k > 1 else [0.1]
-    runs = []
-    for seed, peak in enumerate(peaks):
-        scheduled = recipes.build("one_cycle", float(peak), total_steps)
-        runs.append(
-            group.Run("sgd", scheduled.schedule, seed, float(peak), "one_cycle", scheduled.momentum)
-        )
-    return runs
+    return [
+        run
+        for seed, peak in enumerate(peaks)
+        for run in recipes.runs("one_cycle", "sgd", float(peak), total_steps, [seed])
+    ]
 
 
 class Side:
