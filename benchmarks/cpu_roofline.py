@@ -2,14 +2,9 @@
 
     python -m benchmarks.cpu_roofline [--steps 20] [--repeats 5] [--json figures.json]
 
-Every variant is the core's `Core.train_step` (the trainer's update: SGD momentum, batch 128,
-the batch gathered from device-resident uint8 images) for the same computation, compiled in
-another way: XLA options (which fusions go to YNNPACK), without donating the state, the
-convolutions as matrix products (`models.conv_as_matmul`) or in NCHW (transposes around
-`lax.conv`, the layout PyTorch uses). The variants are timed in turns, `--repeats` times;
-each reports images/s and GFLOP/s, where the FLOPs are XLA's count of the trainer's own step
-(`benchmarks/roofline.py`), so that every variant is credited with the same useful work, and
-the share of the jitted float32 2048x2048 matmul's GFLOP/s, timed in the same turns.
+Every variant (`VARIANTS`; benchmarks/README.md lists them) compiles the core's
+`Core.train_step` for the same computation; each is credited with XLA's FLOP count of the
+trainer's own step (`benchmarks/roofline.py`), so that all do the same useful work.
 """
 
 from __future__ import annotations
@@ -17,19 +12,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 import jaxsched
-from benchmarks import roofline, timing
-from examples import flags
+from benchmarks import cli, roofline, timing
+from benchmarks.trainer_step import random_images
 from examples.mnist import core, cpu_tuning, models
 
 YNN = "xla_cpu_experimental_ynn_fusion_type"
-_MATMUL = "float32 matmul"
 # The convolution itself, kept before the NCHW variant patches `jax.lax` for its model.
 _LAX_CONV = jax.lax.conv_general_dilated
 
@@ -70,53 +63,41 @@ _ONEDNN_DOTS = {
     "xla_cpu_use_onednn": True,
     "xla_cpu_experimental_onednn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT",
 }
+_CONCURRENT = _TRAINER | {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_CONCURRENCY_OPTIMIZED"}
 
-# key -> (name, XLA options, donate the state, convolutions: "native", "matmul", "nchw",
-# "wgrad_matmul" (weight gradients as matrix products) or "conv1_wgrad_matmul" (conv1's only))
-VARIANTS: dict[str, tuple[str, dict[str, Any], bool, str]] = {
-    "trainer": ("trainer (YNNPACK for dot, eltwise, reduce)", _TRAINER, True, "native"),
-    "defaults": ("XLA's default options", {}, True, "native"),
-    "ynn_dot": ("YNNPACK for dots only", _ynn("DOT"), True, "native"),
-    "ynn_dot_eltwise": ("YNNPACK for dot, eltwise", _ynn("DOT", "ELTWISE"), True, "native"),
-    "not_donated": ("trainer, state not donated", _TRAINER, False, "native"),
-    "nchw": ("NCHW convolutions", _TRAINER, True, "nchw"),
-    "matmul_convs": ("convolutions as matmuls", {}, True, "matmul"),
-    "ynn_all_convs": (
+
+class Variant(NamedTuple):
+    """A way of compiling the step: its name in the report, its XLA options, its
+    convolutions ("native", "matmul", "nchw", "wgrad_matmul": weight gradients as matrix
+    products, or "conv1_wgrad_matmul": conv1's only) and whether the state is donated."""
+
+    name: str
+    options: dict[str, Any]
+    convs: str = "native"
+    donate: bool = True
+
+
+VARIANTS = {
+    "trainer": Variant("trainer (YNNPACK for dot, eltwise, reduce)", _TRAINER),
+    "defaults": Variant("XLA's default options", {}),
+    "ynn_dot": Variant("YNNPACK for dots only", _ynn("DOT")),
+    "ynn_dot_eltwise": Variant("YNNPACK for dot, eltwise", _ynn("DOT", "ELTWISE")),
+    "not_donated": Variant("trainer, state not donated", _TRAINER, donate=False),
+    "nchw": Variant("NCHW convolutions", _TRAINER, "nchw"),
+    "matmul_convs": Variant("convolutions as matmuls", {}, "matmul"),
+    "ynn_all_convs": Variant(
         "trainer + YNNPACK for every convolution",
         _ynn("DOT", "ELTWISE", "REDUCE", "INDIVIDUAL_CONVOLUTION"),
-        True,
-        "native",
     ),
-    "no_ynn": ("no YNNPACK (XLA's own kernels, Eigen)", _ynn(), True, "native"),
-    "onednn_dots": (
-        "oneDNN for dots, no YNNPACK",
-        _ynn() | _ONEDNN_DOTS,
-        True,
-        "native",
+    "no_ynn": Variant("no YNNPACK (XLA's own kernels, Eigen)", _ynn()),
+    "onednn_dots": Variant("oneDNN for dots, no YNNPACK", _ynn() | _ONEDNN_DOTS),
+    "onednn_dots_ynn": Variant(
+        "oneDNN for dots, YNNPACK for eltwise, reduce", _ynn("ELTWISE", "REDUCE") | _ONEDNN_DOTS
     ),
-    "onednn_dots_ynn": (
-        "oneDNN for dots, YNNPACK for eltwise, reduce",
-        _ynn("ELTWISE", "REDUCE") | _ONEDNN_DOTS,
-        True,
-        "native",
-    ),
-    "concurrency_scheduler": (
-        "trainer + concurrency-optimized scheduler",
-        _TRAINER | {"xla_cpu_scheduler_type": "CPU_SCHEDULER_TYPE_CONCURRENCY_OPTIMIZED"},
-        True,
-        "native",
-    ),
-    "wgrad_matmul": (
-        "trainer, weight gradients as matmuls",
-        _TRAINER,
-        True,
-        "wgrad_matmul",
-    ),
-    "conv1_wgrad_matmul": (
-        "trainer, conv1's weight gradient as a matmul",
-        _TRAINER,
-        True,
-        "conv1_wgrad_matmul",
+    "concurrency_scheduler": Variant("trainer + concurrency-optimized scheduler", _CONCURRENT),
+    "wgrad_matmul": Variant("trainer, weight gradients as matmuls", _TRAINER, "wgrad_matmul"),
+    "conv1_wgrad_matmul": Variant(
+        "trainer, conv1's weight gradient as a matmul", _TRAINER, "conv1_wgrad_matmul"
     ),
 }
 
@@ -184,7 +165,7 @@ def _patched_conv(convs: str) -> Any:
 
 def _step(key: str, config: RooflineConfig) -> tuple[Any, timing.Side]:
     """A variant's compiled step, and the step on one batch as a `benchmarks.timing` side."""
-    _, options, donate, convs = VARIANTS[key]
+    _, options, convs, donate = VARIANTS[key]
     hyperparams = jax.device_put({"learning_rate": jaxsched.constant(0.01), "momentum": 0.9})
     original = jax.lax.conv_general_dilated
     if convs not in ("native", "matmul"):  # the CNN's graph keeps the convolution it was built with
@@ -193,9 +174,7 @@ def _step(key: str, config: RooflineConfig) -> tuple[Any, timing.Side]:
         the_core = core.build(
             "cnn", "sgd", hyperparams, batch_size=config.batch_size, matmul_convs=convs == "matmul"
         )
-        rng = np.random.default_rng(0)
-        images = jnp.asarray(rng.integers(0, 256, (config.batch_size, 28, 28, 1), np.uint8))
-        labels = jnp.asarray(rng.integers(0, 10, config.batch_size).astype(np.int32))
+        images, labels = map(jnp.asarray, random_images(config.batch_size))
         state = jax.jit(the_core.init)(core.seed_keys(0)[0], hyperparams)
         args = [state, hyperparams, images, labels, jnp.arange(config.batch_size), 0]
         jitted = jax.jit(the_core.train_step, donate_argnums=0 if donate else ())
@@ -216,10 +195,7 @@ def measure(config: RooflineConfig) -> dict[str, Any]:
     steps = {VARIANTS[key][0]: _step(key, config) for key in ("trainer", *keys)}
     flops = roofline.compiled_flops(next(iter(steps.values()))[0])
     sides = {name: side for name, (_, side) in steps.items()}
-    sides[_MATMUL] = roofline.matmul_side()  # in turns too: it feels the load most
-    counts = {name: config.steps for name in steps} | {_MATMUL: 5}
-    seconds = timing.medians(timing.in_turns(sides, counts, config.repeats))
-    matmul = roofline.gflops(seconds.pop(_MATMUL))
+    seconds, matmul = roofline.with_matmul(sides, config.steps, config.repeats)
     results: dict[str, Any] = {"step_gflop": flops / 1e9, "matmul_gflops": matmul, "variants": {}}
     for name, median in seconds.items():
         gflops = flops / median / 1e9
@@ -232,12 +208,7 @@ def measure(config: RooflineConfig) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, _ = flags.parse(
-        RooflineConfig,
-        argv,
-        prog="python -m benchmarks.cpu_roofline",
-        description=__doc__.split("\n\n")[0],
-    )
+    config, _ = cli.parse(RooflineConfig, argv, "benchmarks.cpu_roofline", __doc__)
     cpu_tuning.keep_freed_memory()  # before JAX starts its backends, as the trainer does
     print(f"load before {timing.load():.2f}", flush=True)
     results = measure(config)

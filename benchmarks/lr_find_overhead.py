@@ -21,11 +21,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
-from flax import nnx
 
 import jaxsched
-from benchmarks import timing
-from examples import flags
+from benchmarks import cli, timing
+from examples.compare import recipes
 from examples.mnist import core
 
 BATCH = 128
@@ -58,9 +57,7 @@ def _sweep(
     """A side whose step is a whole lr_find sweep of `steps` updates on the core's loss."""
     batches = [(images[i : i + BATCH], labels[i : i + BATCH]) for i in range(0, NUM_IMAGES, BATCH)]
 
-    def loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
-        model = nnx.merge(the_core.model_graphdef, params)
-        return core.loss_fn(model, core.as_float(batch[0]), batch[1])[0]
+    loss = recipes.lr_find_loss(the_core)
 
     def sweep() -> Any:
         result = jaxsched.lr_find(loss, params, optax.adam, batches, num_steps=steps, end_lr=1e-3)
@@ -99,12 +96,7 @@ def _plain(
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, _ = flags.parse(
-        OverheadConfig,
-        argv,
-        prog="python -m benchmarks.lr_find_overhead",
-        description=__doc__.split("\n\n")[0],
-    )
+    config, _ = cli.parse(OverheadConfig, argv, "benchmarks.lr_find_overhead", __doc__)
     hyperparams = {"learning_rate": jaxsched.constant(1e-3)}
     the_core = core.build("mlp", "adam", hyperparams, batch_size=BATCH)
     params = jax.jit(the_core.init_model)(jax.random.PRNGKey(1))

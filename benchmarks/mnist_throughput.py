@@ -3,21 +3,7 @@
 
     python -m benchmarks.mnist_throughput --torch --data-dir /usr/share/datasets/fashion-mnist
 
-Reports, for the CNN at one batch size on whatever JAX finds (CPU, GPU or TPU):
-  - compile time of the trainer's update step, apart from everything else;
-  - bare-step throughput: the trainer's own compiled step (`train.setup`) called in a loop
-    on one device-resident batch, medians of `--repeats` timings of `--steps` steps each;
-  - epoch throughput: a whole epoch of `train.train_and_evaluate`, data order, metric
-    fetching and metrics.jsonl included (evaluation excluded), next to the bare step;
-  - per-step dispatch overhead: the same step for the linear model, microseconds a step;
-  - with `--torch`: the same model, batch and optimizer in PyTorch eager and under
-    `torch.compile` (its compile time apart), each in its own process, timed in turns with
-    the JAX step so that all see the same machine load (skipped, with a message, if torch is
-    not installed);
-  - on CPU, with the trainer's CPU tuning (examples/mnist/cpu_tuning.py; `--no-cpu-tuning`
-    turns it off): the JAX step is also timed as compiled with XLA's default options, and
-    PyTorch eager both with the same glibc setting as the JAX process and without it;
-  - with `--target-accuracy`: wall time until the test accuracy first reaches it.
+benchmarks/README.md says what it reports and how.
 """
 
 from __future__ import annotations
@@ -30,11 +16,9 @@ import tempfile
 from typing import Any
 
 import jax
-import numpy as np
 
-from benchmarks import roofline, timing, torch_peer
-from benchmarks.trainer_step import TrainerStep
-from examples import flags
+from benchmarks import cli, roofline, timing, torch_peer
+from benchmarks.trainer_step import TrainerStep, random_images
 from examples.mnist import configs, cpu_tuning, data, train
 
 
@@ -98,9 +82,7 @@ def _epoch(config: BenchmarkConfig, dataset: data.Dataset, epochs: int) -> list[
 def _load_or_make_data(data_dir: str | None) -> tuple[data.Dataset, str]:
     if data_dir:
         return data.load("fashion_mnist", data_dir), data_dir
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (70000, 28, 28, 1), np.uint8)
-    labels = rng.integers(0, 10, 70000).astype(np.int32)
+    images, labels = random_images(70000)
     synthetic = data.Dataset(images[:60000], labels[:60000], images[60000:], labels[60000:])
     return synthetic, "random images (pass --data-dir for real data)"
 
@@ -285,12 +267,7 @@ def measure(config: BenchmarkConfig, glibc_tuned: bool) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Runs the benchmark, prints a table and returns the figures."""
-    config, _ = flags.parse(
-        BenchmarkConfig,
-        argv,
-        prog="python -m benchmarks.mnist_throughput",
-        description=__doc__.split("\n\n")[0],
-    )
+    config, _ = cli.parse(BenchmarkConfig, argv, "benchmarks.mnist_throughput", __doc__)
     # The glibc half of the tuning goes first, before JAX's backends start (see
     # keep_freed_memory); the XLA options only apply on CPU.
     results = measure(config, config.cpu_tuning and cpu_tuning.keep_freed_memory())

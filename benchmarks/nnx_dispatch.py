@@ -2,25 +2,8 @@
 
     python -m benchmarks.nnx_dispatch [--model linear] [--k 8]
 
-Every side runs the same update, `examples.mnist.core.Core.update` (SGD with momentum 0.9, a
-constant learning rate injected with jaxsched, a fixed device-resident batch of 128), and
-differs only in how it is called:
-
-  - `pure_jit`: the trainer's and the study's way: `Core.train_step`, a pure function of a
-    state of plain arrays (`nnx.merge` inside the trace), under `jax.jit`;
-  - `pure_jit_nnx_state`: the same with the state passed in and out as an `nnx.State`, whose
-    leaves are wrapped in Variables;
-  - `nnx_jit`: `nnx.jit` on the model and optimizer objects (graph mode, Flax's default);
-  - `nnx_jit_tree`: `nnx.jit(..., graph=False)` (tree mode);
-  - `nnx_cached_partial`: `nnx.cached_partial` of the `nnx.jit` step, which caches the graph
-    traversal of the model and optimizer;
-  - with `--k K`: K runs under one vmap, `jax.jit(jax.vmap(Core.train_step))` on stacked
-    states (`pure_vmap`, the study's way) against `nnx.jit(nnx.vmap(Core.update))` on stacked
-    modules (`nnx_vmap`).
-
-Every side passes the hyperparameters (a jaxsched schedule and the momentum, on the device)
-as an argument, as the trainer does. The sides alternate `--repeats` times; the report gives
-each side's median microseconds per call.
+Every side (`_sides`, `_vmap_sides`; benchmarks/README.md names them) runs the same update,
+`examples.mnist.core.Core.update`, and differs only in how it is called.
 """
 
 from __future__ import annotations
@@ -33,11 +16,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 
 import jaxsched
-from benchmarks import timing
+from benchmarks import cli, timing
+from benchmarks.trainer_step import random_images
 from examples import flags
 from examples.compare import group
 from examples.mnist import core, cpu_tuning
@@ -69,13 +52,8 @@ def _sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
     hyperparams = {"learning_rate": jaxsched.constant(0.01), "momentum": 0.9}
     hyperparams = jax.device_put(hyperparams)
     the_core = core.build(config.model, "sgd", hyperparams, batch_size=config.batch_size)
-    rng = np.random.default_rng(0)
-    batch = (
-        jnp.asarray(rng.integers(0, 256, (config.batch_size, 28, 28, 1), np.uint8)),
-        jnp.asarray(rng.integers(0, 10, config.batch_size).astype(np.int32)),
-        jnp.arange(config.batch_size, dtype=jnp.int32),
-        0,
-    )
+    images, labels = map(jnp.asarray, random_images(config.batch_size))
+    batch = (images, labels, jnp.arange(config.batch_size, dtype=jnp.int32), 0)
     init = jax.jit(
         the_core.init, compiler_options=cpu_tuning.init_compiler_options(jax.default_backend())
     )
@@ -123,9 +101,7 @@ def _vmap_sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
     the_core = core.build(config.model, "sgd", hyperparams, batch_size=config.batch_size)
     stacked = jax.device_put(group.stack([hyperparams] * config.k))
     keys = jnp.stack([core.seed_keys(seed)[0] for seed in range(config.k)])
-    rng = np.random.default_rng(0)
-    images = jnp.asarray(rng.integers(0, 256, (config.batch_size, 28, 28, 1), np.uint8))
-    labels = jnp.asarray(rng.integers(0, 10, config.batch_size).astype(np.int32))
+    images, labels = map(jnp.asarray, random_images(config.batch_size))
     orders = jnp.tile(jnp.arange(config.batch_size, dtype=jnp.int32), (config.k, 1))
     state = [jax.jit(jax.vmap(the_core.init))(keys, stacked)]
     axes = (0, 0, None, None, 0, None)
@@ -157,12 +133,7 @@ def time_sides(config: DispatchConfig, sides: dict[str, Callable[[], Any]]) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, _ = flags.parse(
-        DispatchConfig,
-        argv,
-        prog="python -m benchmarks.nnx_dispatch",
-        description=__doc__.split("\n\n")[0],
-    )
+    config, _ = cli.parse(DispatchConfig, argv, "benchmarks.nnx_dispatch", __doc__)
     cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the trainer does
     device = jax.devices()[0].device_kind
     print(

@@ -10,6 +10,7 @@ how far the step is from what the machine gives a dense kernel.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -18,6 +19,7 @@ import jax.numpy as jnp
 from benchmarks import timing
 
 MATMUL_SIZE = 2048
+_MATMUL = "float32 matmul"
 
 
 def compiled_flops(compiled: Any) -> float:
@@ -47,6 +49,16 @@ def matmul_side(size: int = MATMUL_SIZE) -> timing.Side:
 def gflops(seconds_a_call: float, size: int = MATMUL_SIZE) -> float:
     """GFLOP/s of a `size` x `size` matrix product that takes `seconds_a_call`."""
     return 2 * size**3 / seconds_a_call / 1e9
+
+
+def with_matmul(
+    sides: Mapping[str, timing.Side], steps: int, repeats: int
+) -> tuple[dict[str, float], float]:
+    """Median seconds a step of every side, timed in turns with the matmul (5 products a
+    timing; it feels the machine's load most), and the matmul's GFLOP/s."""
+    counts = {name: steps for name in sides} | {_MATMUL: 5}
+    seconds = timing.medians(timing.in_turns({**sides, _MATMUL: matmul_side()}, counts, repeats))
+    return seconds, gflops(seconds.pop(_MATMUL))
 
 
 def matmul_gflops(size: int = MATMUL_SIZE, repeats: int = 7, calls: int = 5) -> float:

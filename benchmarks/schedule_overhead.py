@@ -14,6 +14,7 @@ to the constant.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from typing import Any
@@ -23,8 +24,7 @@ import jax.numpy as jnp
 import optax
 
 import jaxsched
-from benchmarks import timing
-from examples import flags
+from benchmarks import cli, timing
 
 # The event JAX records for every backend compile (the name `jax._src.dispatch` gives it).
 BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
@@ -126,15 +126,25 @@ def recompiles(variant: Variant, horizon: int) -> int:
     return len(compiles)
 
 
+@dataclasses.dataclass(frozen=True)
+class OverheadConfig:
+    """What the benchmark runs; each field is a command-line flag.
+
+    Attributes:
+      steps: timed steps per repeat.
+      repeats: timings per variant.
+      width: the MLP's hidden width.
+      batch: examples per step.
+    """
+
+    steps: int = 300
+    repeats: int = 15
+    width: int = 256
+    batch: int = 128
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = flags.ArgumentParser(
-        prog="python -m benchmarks.schedule_overhead", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--steps", type=int, default=300, help="timed steps per repeat")
-    parser.add_argument("--repeats", type=int, default=15, help="timings per variant")
-    parser.add_argument("--width", type=int, default=256, help="the MLP's hidden width")
-    parser.add_argument("--batch", type=int, default=128, help="examples per step")
-    args = parser.parse_args(argv)
+    args, _ = cli.parse(OverheadConfig, argv, "benchmarks.schedule_overhead", __doc__)
 
     key = jax.random.key(0)
     sizes = [784, args.width, args.width, 10]

@@ -2,14 +2,7 @@
 
     python -m benchmarks.step_profile [--steps 20] [--torch] [--json figures.json]
 
-The JAX side is the trainer's own compiled step (`benchmarks.trainer_step.TrainerStep`, CPU
-tuning on), traced with `jax.profiler` while XLA:CPU records each thunk it runs
-(`--xla_cpu_enable_xprof_traceme`): every fusion, convolution and library call of the
-compiled HLO with its milliseconds a step, its shape and the JAX operation it comes from
-(`jvp` is the forward pass, `transpose(jvp)` the backward). With `--torch`, the PyTorch
-worker (`benchmarks.torch_peer --profile`) runs the same step eager and under
-`torch.compile` with `torch.profiler`, inductor's generated kernels named, and prints its
-table of operators. BUILD_NOTES.md sums both per layer and pass.
+benchmarks/README.md says what it reports; BUILD_NOTES.md sums both sides per layer and pass.
 """
 
 from __future__ import annotations
@@ -30,9 +23,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from benchmarks import roofline, timing, torch_peer
+from benchmarks import cli, roofline, timing, torch_peer
 from benchmarks.trainer_step import TrainerStep
-from examples import flags
 from examples.mnist import cpu_tuning
 
 _INSTRUCTION = re.compile(r"^\s*(?:ROOT )?%?([\w.-]+) = (\S+) ")
@@ -146,11 +138,7 @@ def time_layer_ops(config: ProfileConfig) -> dict[str, Any]:
         compiled = jax.jit(function).lower(*args).compile(compiler_options=options or None)
         sides[name] = timing.loop(functools.partial(compiled, *args))
         flops[name] = roofline.compiled_flops(compiled)
-    sides["matmul"] = roofline.matmul_side()
-    seconds = timing.medians(
-        timing.in_turns(sides, {n: 5 if n == "matmul" else 20 for n in sides}, 5)
-    )
-    matmul = roofline.gflops(seconds.pop("matmul"))
+    seconds, matmul = roofline.with_matmul(sides, 20, 5)
     return {
         "matmul_gflops": matmul,
         "ops": {
@@ -173,12 +161,7 @@ def profile_torch(compile: bool, config: ProfileConfig) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, _ = flags.parse(
-        ProfileConfig,
-        argv,
-        prog="python -m benchmarks.step_profile",
-        description=__doc__.split("\n\n")[0],
-    )
+    config, _ = cli.parse(ProfileConfig, argv, "benchmarks.step_profile", __doc__)
     # Before JAX starts its backends: the trainer's glibc setting, and XLA:CPU's thunk events.
     cpu_tuning.keep_freed_memory()
     os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_xprof_traceme"

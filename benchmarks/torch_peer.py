@@ -14,16 +14,17 @@ and the benchmarks skip this peer.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 import os
 import select
+import shlex
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from benchmarks import cli
 from examples import flags
 from examples.mnist import cpu_tuning
 
@@ -32,10 +33,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def version() -> str | None:
     """torch's version, or None where it is not installed (read without importing it)."""
-    try:
-        return importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    return cli.package_version("torch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,14 +59,7 @@ class TorchSide:
 
     def flags(self) -> list[str]:
         """The worker's command-line flags for this side."""
-        out = []
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if isinstance(value, bool):
-                out.append(flags.flag(field.name if value else "no_" + field.name))
-            else:
-                out += [flags.flag(field.name), str(value)]
-        return out
+        return shlex.split(flags.render(dataclasses.asdict(self)))
 
 
 def _model(torch: Any, tiny: bool) -> Any:
@@ -195,12 +186,7 @@ class TorchWorker:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    side, _ = flags.parse(
-        TorchSide,
-        argv,
-        prog="python -m benchmarks.torch_peer",
-        description=__doc__.split("\n\n")[0],
-    )
+    side, _ = cli.parse(TorchSide, argv, "benchmarks.torch_peer", __doc__)
     if side.keep_freed_memory:  # before torch's first step starts its threads
         cpu_tuning.keep_freed_memory()
     serve(side)

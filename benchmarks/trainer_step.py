@@ -12,6 +12,13 @@ from benchmarks import roofline, timing
 from examples.mnist import configs, data, train
 
 
+def random_images(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` random uint8 images and labels, seed 0: a step's cost does not depend on them."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (count, 28, 28, 1), np.uint8)
+    return images, rng.integers(0, 10, count).astype(np.int32)
+
+
 class TrainerStep:
     """The trainer's compiled update step (`train.setup`) on one batch of random images.
 
@@ -27,9 +34,7 @@ class TrainerStep:
     """
 
     def __init__(self, model: str, batch_size: int, *, cpu_tuning: bool, devices: int = 0):
-        rng = np.random.default_rng(0)
-        images = rng.integers(0, 256, (batch_size, 28, 28, 1), np.uint8)
-        labels = rng.integers(0, 10, batch_size).astype(np.int32)
+        images, labels = random_images(batch_size)
         run_config = configs.Config(
             model=model,
             batch_size=batch_size,

@@ -2,25 +2,8 @@
 
     python -m benchmarks.vmap_sweep                 # K=8, CNN, batch 128, then memory vs K
 
-Every side trains the CNN with SGD-momentum under K different schedules (one-cycle at K peak
-learning rates: one structure group) on a device-resident synthetic training set, `--steps`
-updates per run, with the study's own `examples.compare.group.RunGroup`:
-
-  - vmapped: the K runs as one group under one `jax.vmap` (`vmap_size=K`), one call per
-    update; on CPU its convolutions are matrix products (`group.use_matmul_convs`);
-  - group_default: the K runs as one group with the default `vmap_size`
-    (`group.resolve_vmap_size`): on CPU one run per call, with native convolutions. On
-    accelerators this is the vmapped side and is not timed twice;
-  - sequential: K groups of one run each, trained one after another, once with matmul
-    convolutions and once with native ones (the trainer's).
-
-On CPU every side gets the CPU tuning (glibc keeps freed memory; native convolutions are
-compiled with `examples/mnist/cpu_tuning.py`'s options). The sides alternate `--repeats`
-times so that all see the same machine load; the report gives medians, each grouped side's
-speed-up over the faster sequential side, and the compile times apart. Then, unless
-`--no-memory`, each grouped side at each K of `--memory-ks` runs in a fresh subprocess that
-reports its peak memory: `peak_bytes_in_use` of the device where JAX exposes it (GPU, TPU),
-else the process's peak resident set minus the peak before the group was built.
+The sides (`_sides`) are the study's own `examples.compare.group.RunGroup`s; benchmarks/README.md
+says what each is and what the report holds.
 """
 
 from __future__ import annotations
@@ -38,7 +21,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from benchmarks import timing
+from benchmarks import cli, timing
+from benchmarks.trainer_step import random_images
 from examples import flags
 from examples.compare import group, recipes
 from examples.mnist import core, cpu_tuning, data
@@ -77,9 +61,7 @@ class SweepBenchmarkConfig:
 
 def synthetic_data(num_train: int) -> Any:
     """Random uint8 images: the cost of an update does not depend on the pixel values."""
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (num_train, 28, 28, 1), np.uint8)
-    labels = rng.integers(0, 10, num_train).astype(np.int32)
+    images, labels = random_images(num_train)
     dataset = data.Dataset(images, labels, images[:256], labels[:256])
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     return core.put_data(dataset, device, eval_batch_size=256)
@@ -88,13 +70,11 @@ def synthetic_data(num_train: int) -> Any:
 def make_runs(k: int, total_steps: int) -> list[Any]:
     """K one-cycle runs of SGD at peak rates from 0.01 to 0.3, seeds 0 .. K-1."""
     peaks = np.geomspace(0.01, 0.3, k) if k > 1 else [0.1]
-    runs = []
-    for seed, peak in enumerate(peaks):
-        scheduled = recipes.build("one_cycle", float(peak), total_steps)
-        runs.append(
-            group.Run("sgd", scheduled.schedule, seed, float(peak), "one_cycle", scheduled.momentum)
-        )
-    return runs
+    return [
+        run
+        for seed, peak in enumerate(peaks)
+        for run in recipes.runs("one_cycle", "sgd", float(peak), total_steps, [seed])
+    ]
 
 
 class Side:
@@ -146,19 +126,24 @@ def peak_memory(k: int, side: str, config: SweepBenchmarkConfig) -> dict[str, An
     before_mb = _host_peak_mb()
     one = Side([make_runs(k, 1000)], device_data, group_config)
     one.run(3)
-    stats = jax.devices()[0].memory_stats() or {}
     result: dict[str, Any] = {
         "k": k,
         "side": side,
         "vmap_size": one.groups[0].vmap_size,
         "device": jax.devices()[0].device_kind,
     }
-    if "peak_bytes_in_use" in stats:
-        result["device_peak_mb"] = stats["peak_bytes_in_use"] / 2**20
+    if (device_peak := device_peak_mb()) is not None:
+        result["device_peak_mb"] = device_peak
     peak_mb = _host_peak_mb()
     result["host_peak_rss_mb"] = peak_mb
     result["host_rss_increase_mb"] = peak_mb - before_mb
     return result
+
+
+def device_peak_mb() -> float | None:
+    """The device's peak bytes in use so far, in MB; None where JAX does not expose it."""
+    peak = (jax.devices()[0].memory_stats() or {}).get("peak_bytes_in_use")
+    return None if peak is None else peak / 2**20
 
 
 def _host_peak_mb() -> float:
@@ -237,12 +222,8 @@ def time_sides(config: SweepBenchmarkConfig) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    config, namespace = flags.parse(
-        SweepBenchmarkConfig,
-        argv,
-        prog="python -m benchmarks.vmap_sweep",
-        description=__doc__.split("\n\n")[0],
-        extra=_add_child_flags,
+    config, namespace = cli.parse(
+        SweepBenchmarkConfig, argv, "benchmarks.vmap_sweep", __doc__, extra=_add_child_flags
     )
     if namespace.memory_child is not None:
         print(json.dumps(peak_memory(namespace.memory_child, namespace.memory_side, config)))

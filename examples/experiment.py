@@ -129,10 +129,13 @@ def header(config: Study, prog: str, device_data: core.DeviceData | None = None)
     return results
 
 
-def _write(out: str, name: str, text: str) -> None:
+def write(out: str, name: str, text: str) -> None:
+    """Writes `text` to `out/name` whole: a reader (or a run cut off) never sees half a file."""
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, name), "w") as f:
+    path = os.path.join(out, name)
+    with open(path + ".tmp", "w") as f:
         f.write(text)
+    os.replace(path + ".tmp", path)
 
 
 def _run(config: S, run: Run[S]) -> Results | None:
@@ -144,7 +147,7 @@ def _run(config: S, run: Run[S]) -> Results | None:
         return {**results, "wall_seconds": time.perf_counter() - start, **partial}
 
     def save(results: Results) -> None:
-        _write(config.out, "results.json", json.dumps(stamped(results, partial=True), indent=1))
+        write(config.out, "results.json", json.dumps(stamped(results, partial=True), indent=1))
 
     os.makedirs(config.out, exist_ok=True)
     flags.write(config, os.path.join(config.out, configs.CONFIG_FILE))
@@ -153,7 +156,7 @@ def _run(config: S, run: Run[S]) -> Results | None:
     except ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return None
-    _write(config.out, "results.json", json.dumps(results, indent=1))
+    write(config.out, "results.json", json.dumps(results, indent=1))
     return results
 
 
@@ -198,7 +201,7 @@ def main(
         if results is None:
             return 1
     text = table(results).rstrip("\n")
-    _write(config.out, "table.md", text + "\n")
+    write(config.out, "table.md", text + "\n")
     if figures is not None:
         figures(results, config.out)
     print(text)

@@ -189,10 +189,12 @@ class Warmup(Schedule):
     def _at(self, step: jax.Array) -> jax.Array:
         warmup = jnp.asarray(self.warmup_steps, step.dtype)
         after = step if not self.prefix else jnp.maximum(step - warmup, 0.0)
-        # One evaluation of the schedule: at step 0 (the ramp's target) during the warmup, at
-        # `after` from its end. Two would double the work at every level of nesting.
+        # One evaluation of the schedule: at the ramp's target step during the warmup (0, or
+        # `warmup_steps` when `continuous`), at `after` from its end. Two would double the work
+        # at every level of nesting.
+        anchor = warmup if self.continuous and not self.prefix else 0.0
         warming = step < warmup
-        inner = self.schedule(jnp.where(warming, 0.0, after))
+        inner = self.schedule(jnp.where(warming, anchor, after))
         progress = warmup_fraction(self.shape, clamp01(safe_div(step, warmup)))
         return jnp.where(warming, lerp(self.init_value, inner, progress), inner)
 

@@ -22,6 +22,8 @@ for function in (
     reference.shrinking_factor,
     reference.halving,
     reference.damped,
+    reference.geometric,
+    reference.ninety_percent,
 ):
     jaxsched.register_function(function)
 

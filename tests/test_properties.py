@@ -33,6 +33,7 @@ from tests.x64 import enable_x64
 N_STEPS = 256
 F32_WINDOW = 2.0**-17  # relative step window within which float32 may resolve a jump
 F64_WINDOW = 2.0**-40
+WINDOW_POINTS = np.linspace(-1.0, 1.0, 33)
 RTOL, ATOL = 1e-5, 1e-6  # float32 tolerances; ATOL is relative to the scale of the values
 HUGE_STEPS: tuple[Any, ...] = (
     2**31 + 5,
@@ -265,16 +266,17 @@ def assert_matches_reference(
 ) -> None:
     """`got` equals the reference at each step, up to rounding and a tiny step window.
 
-    The reference is also evaluated a relative `window` either side of each step: within it
-    float32 may resolve a jump (a restart, a staircase) either way, and a steep slope moves the
-    value. `atol` is relative to the scale of the schedule's values.
+    The reference is also evaluated across a relative `window` either side of each step (at
+    33 points, so that a steep start after a jump inside the window is seen, not only its
+    ends): within it float32 may resolve a jump (a restart, a staircase) either way, and a
+    steep slope moves the value. `atol` is relative to the scale of the schedule's values.
     """
     ref = reference.build(spec)
     got = np.asarray(got, dtype=np.float64)
     t = np.asarray(steps, dtype=np.float64)
     delta = window * np.maximum(np.abs(t), 1.0)
     at = ref(t)
-    around = np.stack([at, ref(np.maximum(t - delta, 0.0)), ref(t + delta)])
+    around = np.stack([at, *(ref(np.maximum(t + x * delta, 0.0)) for x in WINDOW_POINTS)])
     with np.errstate(invalid="ignore"):
         tol = rtol * np.abs(at) + atol * max(ref.scale, 1e-30)
         ok = (got == at) | (
@@ -284,6 +286,19 @@ def assert_matches_reference(
         bad = np.flatnonzero(~ok)[:5]
         rows = [f"step={t[i]!r}: got {got[i]!r}, reference {at[i]!r}" for i in bad]
         pytest.fail(f"{build(spec)!r} differs from the reference:\n" + "\n".join(rows))
+
+
+def test_the_window_holds_the_steep_start_of_a_restart_float32_lands_on() -> None:
+    # float32's step 8.0828905 lies 3.7e-9 below this restart; float32 arithmetic lands on
+    # the restart (0.0), whose k_decay=0.5 start rises to 5e-5 within the window's end.
+    spec = ("cosine_restarts", dict(init_value=0.0, first_decay_steps=1, t_mul=1.2421875,
+            m_mul=1.0, end_value=1.0, cycle_limit=None, k_decay=0.5))  # fmt: skip
+    steps = np.asarray([8.0828905], np.float32)
+    got = np.asarray(build(spec)(steps))
+    assert got[0] == 0.0 and reference.build(spec)(steps.astype(np.float64))[0] == 1.0
+    assert_matches_reference(got, spec, steps)
+    with pytest.raises(pytest.fail.Exception):
+        assert_matches_reference(np.asarray([1.5]), spec, steps)
 
 
 # ----------------------------------------------------------------------------- strategies

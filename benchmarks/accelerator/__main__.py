@@ -7,8 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from benchmarks import cli
 from benchmarks.accelerator import parts, suite, tables
-from examples import flags
 from examples.mnist import cpu_tuning, data
 
 
@@ -23,13 +23,8 @@ def _holds_idx_files(folder: str) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the suite; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    config, _ = flags.parse(
-        suite.SuiteConfig,
-        argv,
-        prog="python -m benchmarks.accelerator",
-        description=(suite.__doc__ or "").split("\n\n")[0],
-        presets=suite.PRESETS,
-    )
+    module, doc = "benchmarks.accelerator", suite.__doc__
+    config, _ = cli.parse(suite.SuiteConfig, argv, module, doc, presets=suite.PRESETS)
     if "accuracy" in config.parts and not _holds_idx_files(config.mnist_dir):
         print(
             f"error: {config.mnist_dir} holds no MNIST IDX files; prepare them with "

@@ -113,13 +113,6 @@ def torch_compile_part(config: SuiteConfig, results: Results) -> None:
         results.save()
 
 
-def _peak_memory_mb() -> float | None:
-    """The device's peak bytes in use so far, in MB; None where JAX does not expose it."""
-    stats = jax.devices()[0].memory_stats() or {}
-    peak = stats.get("peak_bytes_in_use")
-    return None if peak is None else peak / 2**20
-
-
 def _sweep_row(config: SuiteConfig, data: Any, k: int) -> dict[str, Any]:
     """K runs as one vmapped group against K runs one after another."""
     runs = vmap_sweep.make_runs(k, 10 * config.sweep_steps * config.repeats)
@@ -129,7 +122,7 @@ def _sweep_row(config: SuiteConfig, data: Any, k: int) -> dict[str, Any]:
     row: dict[str, Any] = {
         "k": k,
         "group_compile_seconds": grouped.compile_seconds,
-        "peak_memory_mb": _peak_memory_mb(),
+        "peak_memory_mb": vmap_sweep.device_peak_mb(),
     }
     sequential = vmap_sweep.Side([[run] for run in runs], data, base)
     sides = {"group": grouped.run, "sequential": sequential.run}

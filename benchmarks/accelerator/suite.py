@@ -2,32 +2,14 @@
 
     python -m benchmarks.accelerator --out results/accelerator --mnist-dir data/mnist
 
-One command, four parts, in this order (`--parts` picks some):
-
-  - `sweep`: K runs as one group of the study's `RunGroup` under one `jax.vmap`, against the
-    same K runs as K groups trained one after another (`benchmarks.vmap_sweep.Side`), for each
-    K of `--ks`, with the device's peak memory after the group's first steps (first, and in
-    ascending K, because JAX cannot reset the peak: each reading is then that group's own);
-  - `step`: the trainer's compiled update step (`train.setup`, through
-    `benchmarks.trainer_step.TrainerStep`) at each of `--batch-sizes`, its compile time
-    apart, against the same model and SGD update in PyTorch eager on the same device; the
-    step's GFLOP/s (XLA's FLOP count of the compiled step) next to a jitted float32 matrix
-    product's (`benchmarks/roofline.py`);
-  - `accuracy`: time to `--target` test accuracy on the real MNIST for each of `--recipes`,
-    one run each (`examples.compare.time_to_accuracy.run`), compilation and evaluation excluded;
-  - `torch_compile`: the PyTorch step again under `torch.compile`, each try killed after
-    `--torch-compile-seconds` without an answer (it goes last: it may hang or fail).
-
-results.json and table.md in `--out` are rewritten after every measurement, so a run cut off
-by a time limit leaves what it measured. A part that fails is recorded with its error and the
-next part runs; the exit status is then 1. `--tiny` runs every part at toy sizes on the linear
-model, in seconds on a CPU (the suite's test runs it).
+Four parts (`PARTS`, in the order they run; `--parts` picks some), each written into
+results.json and table.md as it measures; benchmarks/accelerator/README.md says what each
+measures and how to run the suite on the device machine.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import json
 import os
 import platform
@@ -37,8 +19,9 @@ from typing import Any
 
 import jax
 
+from benchmarks import cli
 from benchmarks.accelerator import tables
-from examples import flags
+from examples import experiment, flags
 from examples.compare import recipes
 
 # The parts' names in the order they run (`parts.PARTS` holds the parts themselves).
@@ -133,7 +116,6 @@ class Results:
     """What the suite measured so far; `save` rewrites results.json and table.md."""
 
     def __init__(self, out: str, header: dict[str, Any]) -> None:
-        os.makedirs(out, exist_ok=True)
         self.out, self.start = out, time.perf_counter()
         self.data: dict[str, Any] = dict(header)
         self.save()
@@ -146,21 +128,8 @@ class Results:
 
     def save(self) -> None:
         self.data["seconds"] = time.perf_counter() - self.start
-        self._write("results.json", json.dumps(self.data, indent=1, default=str))
-        self._write("table.md", tables.render(self.data))
-
-    def _write(self, name: str, text: str) -> None:
-        path = os.path.join(self.out, name)
-        with open(path + ".tmp", "w") as f:
-            f.write(text)
-        os.replace(path + ".tmp", path)  # a reader never sees half a file
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+        experiment.write(self.out, "results.json", json.dumps(self.data, indent=1, default=str))
+        experiment.write(self.out, "table.md", tables.render(self.data))
 
 
 def environment(argv: Sequence[str]) -> dict[str, Any]:
@@ -173,10 +142,10 @@ def environment(argv: Sequence[str]) -> dict[str, Any]:
         "device_count": jax.device_count(),
         "platform": device.platform,
         "jax": jax.__version__,
-        "jaxlib": _version("jaxlib"),
-        "flax": _version("flax"),
-        "optax": _version("optax"),
-        "torch": _version("torch"),
+        "jaxlib": cli.package_version("jaxlib"),
+        "flax": cli.package_version("flax"),
+        "optax": cli.package_version("optax"),
+        "torch": cli.package_version("torch"),
         "python": platform.python_version(),
         "host_cpus": os.cpu_count(),
         "load_average": os.getloadavg(),

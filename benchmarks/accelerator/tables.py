@@ -4,101 +4,92 @@ from __future__ import annotations
 
 from typing import Any
 
+from examples.compare.report import markdown_table
 
-def _number(value: Any, spec: str = ".0f", missing: str = "n/a") -> str:
-    return missing if value is None else format(value, spec)
+# A column: its title, the row's key, the value's format, what stands for a missing value.
+Column = tuple[str, str, str, str]
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+def _table(columns: list[Column], rows: list[dict[str, Any]]) -> list[str]:
+    cells = [
+        [
+            missing if row.get(key) is None else spec.format(row[key])
+            for _, key, spec, missing in columns
+        ]
+        for row in rows
+    ]
+    return markdown_table([title for title, *_ in columns], cells)
 
 
 def _step(part: dict[str, Any]) -> list[str]:
+    matmul = part.get("matmul_gflops")
     lines = [
         f"## Update step ({part['model']}), medians of {part.get('repeats')} x "
         f"{part.get('steps')} steps",
         "",
         f"float32 {part.get('matmul_size')}x{part.get('matmul_size')} jitted matmul: "
-        f"{_number(part.get('matmul_gflops'))} GFLOP/s.",
+        f"{'n/a' if matmul is None else f'{matmul:.0f}'} GFLOP/s.",
         "",
     ]
-    rows = [
-        [
-            str(row["batch_size"]),
-            _number(row["jax_images_per_s"]),
-            _number(row["jax_compile_seconds"], ".1f"),
-            _number(row.get("torch_eager_images_per_s")),
-            _number(row.get("jax_over_torch_eager"), ".2f"),
-            _number(row["step_gflop"], ".3f"),
-            _number(row["step_gflops"]),
-            _number(row["step_share_of_matmul"], ".0%"),
-        ]
-        for row in part["rows"]
+    columns = [
+        ("batch", "batch_size", "{}", "n/a"),
+        ("JAX images/s", "jax_images_per_s", "{:.0f}", "n/a"),
+        ("JAX compile s", "jax_compile_seconds", "{:.1f}", "n/a"),
+        ("PyTorch eager images/s", "torch_eager_images_per_s", "{:.0f}", "n/a"),
+        ("JAX / eager", "jax_over_torch_eager", "{:.2f}", "n/a"),
+        ("GFLOP a step (XLA)", "step_gflop", "{:.3f}", "n/a"),
+        ("step GFLOP/s", "step_gflops", "{:.0f}", "n/a"),
+        ("share of matmul", "step_share_of_matmul", "{:.0%}", "n/a"),
     ]
-    header = ["batch", "JAX images/s", "JAX compile s", "PyTorch eager images/s"]
-    header += ["JAX / eager", "GFLOP a step (XLA)", "step GFLOP/s", "share of matmul"]
     errors = [
         f"PyTorch eager at batch {row['batch_size']} failed: {row['torch_eager_error']}"
         for row in part["rows"]
         if "torch_eager_error" in row
     ]
-    return lines + _table(header, rows) + (["", *errors] if errors else [])
+    return lines + _table(columns, part["rows"]) + (["", *errors] if errors else [])
 
 
 def _torch_compile(part: dict[str, Any]) -> list[str]:
-    rows = [
-        [
-            str(row["batch_size"]),
-            _number(row.get("images_per_s")),
-            _number(row.get("compile_seconds"), ".1f"),
-            row.get("error", ""),
-        ]
-        for row in part["rows"]
+    columns = [
+        ("batch", "batch_size", "{}", "n/a"),
+        ("images/s", "images_per_s", "{:.0f}", "n/a"),
+        ("compile s", "compile_seconds", "{:.1f}", "n/a"),
+        ("error", "error", "{}", ""),
     ]
     title = f"## PyTorch `torch.compile` (each try limited to {part['limit_seconds']:.0f} s)"
-    return [title, "", *_table(["batch", "images/s", "compile s", "error"], rows)]
+    return [title, "", *_table(columns, part["rows"])]
 
 
 def _sweep(part: dict[str, Any]) -> list[str]:
-    rows = [
-        [
-            str(row["k"]),
-            _number(row["group_seconds"], ".3f"),
-            _number(row["sequential_seconds"], ".3f"),
-            _number(row["speedup"], ".2f") + "x",
-            _number(row["group_images_per_s"]),
-            _number(row["group_compile_seconds"], ".1f"),
-            _number(row["peak_memory_mb"]),
-        ]
-        for row in part["rows"]
+    columns = [
+        ("K", "k", "{}", "n/a"),
+        ("group s", "group_seconds", "{:.3f}", "n/a"),
+        ("one after another s", "sequential_seconds", "{:.3f}", "n/a"),
+        ("speed-up", "speedup", "{:.2f}x", "n/ax"),
+        ("group images/s", "group_images_per_s", "{:.0f}", "n/a"),
+        ("group compile s", "group_compile_seconds", "{:.1f}", "n/a"),
+        ("peak device MB", "peak_memory_mb", "{:.0f}", "n/a"),
     ]
-    header = ["K", "group s", "one after another s", "speed-up", "group images/s"]
-    header += ["group compile s", "peak device MB"]
     title = (
         f"## Vmapped sweep: K runs in one group vs one after another "
         f"({part['steps']} updates a run, medians of {part['repeats']})"
     )
-    return [title, "", *_table(header, rows)]
+    return [title, "", *_table(columns, part["rows"])]
 
 
 def _accuracy(part: dict[str, Any]) -> list[str]:
-    rows = [
-        [
-            row["recipe"],
-            _number(row["seconds_to_target"], ".1f", "not reached"),
-            _number(row["epochs_to_target"], ".2f", "-"),
-            _number(row["best_accuracy"], ".2%"),
-            _number(row["compile_seconds"], ".1f"),
-        ]
-        for row in part["rows"]
+    columns = [
+        ("recipe", "recipe", "{}", "n/a"),
+        ("seconds to target", "seconds_to_target", "{:.1f}", "not reached"),
+        ("epoch", "epochs_to_target", "{:.2f}", "-"),
+        ("best test accuracy", "best_accuracy", "{:.2%}", "n/a"),
+        ("compile s", "compile_seconds", "{:.1f}", "n/a"),
     ]
-    header = ["recipe", "seconds to target", "epoch", "best test accuracy", "compile s"]
     title = (
         f"## Time to {part['target']:.0%} test accuracy on MNIST (budget {part['epochs']} "
         "epochs; compilation and evaluation excluded)"
     )
-    return [title, "", *_table(header, rows)]
+    return [title, "", *_table(columns, part["rows"])]
 
 
 RENDERERS = {

@@ -1,20 +1,12 @@
 """Many runs trained at once: the training core of `examples/mnist/core.py`, vmapped over runs.
 
-A `Run` is one training run: an optimizer, its learning-rate schedule (and a momentum that may
-be a schedule too), an optional reduce-on-plateau multiplier and a seed. Runs whose
-hyperparameters have the same pytree structure (one schedule family, any numbers) form a
-`RunGroup`. The group stacks its runs' states, schedules and data keys along a leading axis
-and trains them with the core's own `train_step` under `jax.vmap`, in parts of `vmap_size`
-runs per call: the whole group at once on accelerators, where one MNIST step leaves the
-device idle, and one run per call on CPU, where one run already keeps the cores busy and a
-vmap over several runs' kernels turns each convolution into a slow grouped one
-(BUILD_NOTES.md). The schedules are arguments of the compiled programs, never constants in
-them: the group compiles once per part size, and a group of the same structure with other
-numbers reuses the programs (jit's own cache, keyed on the core, serves both).
-
-Each run draws its initialisation and data order from its own seed, as a run trained alone
-would (`core.seed_keys`), so a group of K runs gives the same results as K separate runs up
-to float reassociation.
+Runs whose hyperparameters have one pytree structure form a `RunGroup`, which stacks their
+states, schedules and data keys and trains them with the core's own `train_step` under
+`jax.vmap`, `vmap_size` runs a call (`resolve_vmap_size`). The schedules are arguments of the
+compiled programs, never constants in them, and each run draws its initialisation and data
+order from its own seed (`core.seed_keys`), so a group of K runs gives the results of K
+separate runs up to float reassociation. examples/compare/README.md ("How runs train
+together") says why the defaults differ between CPU and accelerators.
 """
 
 from __future__ import annotations

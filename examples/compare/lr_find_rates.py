@@ -2,13 +2,8 @@
 
     python -m examples.compare.lr_find_rates --data-dir /usr/share/datasets/fashion-mnist
 
-For SGD-momentum and Adam, runs `jaxsched.lr_find` once on the model as seed 0 initialises
-it (as the study does), then trains the model at a constant learning rate equal to each of
-its suggestions ("valley", "slide", "steep", "minimum") and at the study's best constant rate
-(`--sgd-reference`, `--adam-reference`), every rate with `--seeds` seeds, on the study's data
-split and through its `RunGroup` (`examples/compare/group.py`). Suggesters that land on the
-same rate train once. Prints a Markdown table and writes it, with every run's final metrics,
-to `--out/{table.md,results.json}` (`examples/experiment.py`).
+Suggesters that land on the same rate train once (`candidates`); examples/compare/README.md
+says what it trains and writes.
 """
 
 from __future__ import annotations
@@ -23,6 +18,7 @@ import numpy as np
 
 from examples import experiment, flags
 from examples.compare import group, recipes
+from examples.compare.report import markdown_table
 from examples.mnist.report import count
 
 PROG = "python -m examples.compare.lr_find_rates"
@@ -134,11 +130,7 @@ def table(report: dict[str, Any]) -> str:
     """The Markdown table: per optimizer and rate, who chose it, its log10 distance to the
     reference, and the test accuracy (mean +- std over seeds); the suggester whose rate
     trains best is in bold."""
-    rows = [
-        "| optimizer | chosen by | learning rate | log10 distance to best constant "
-        "| test accuracy % |",
-        "|---|---|---:|---:|---:|",
-    ]
+    rows = []
     config = report["config"]
     for optimizer, found in report["lr_find"].items():
         reference = config[f"{optimizer}_reference"]
@@ -157,17 +149,13 @@ def table(report: dict[str, Any]) -> str:
             cell = f"{mean:.2f} +- {std:.2f}"
             if best is not None and rate == best[0]:
                 cell = f"**{cell}**"
-            distance = abs(math.log10(rate / reference))
-            rows.append(
-                f"| {optimizer} | {', '.join(names)} | {rate:.3g} | {distance:.2f} | {cell} |"
-            )
+            distance = f"{abs(math.log10(rate / reference)):.2f}"
+            rows.append([optimizer, ", ".join(names), f"{rate:.3g}", distance, cell])
         chosen = {name for _, names in found["rates"] for name in names}
-        rows += [
-            f"| {optimizer} | {name} | no suggestion | - | - |"
-            for name in found["suggestions"]
-            if name not in chosen
-        ]
-    return "\n".join(rows)
+        rows += [[optimizer, name, "no suggestion", "-", "-"] for name in found["suggestions"]
+                 if name not in chosen]  # fmt: skip
+    header = ["optimizer", "chosen by", "learning rate", "log10 distance to best constant"]
+    return "\n".join(markdown_table([*header, "test accuracy %"], rows, "llrrr"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -114,6 +114,16 @@ def runs(
     ]  # fmt: skip
 
 
+def lr_find_loss(the_core: core.Core) -> Callable[[Any, tuple[jax.Array, jax.Array]], jax.Array]:
+    """The core's loss as `jaxsched.lr_find` takes it: of the model's parameters and a batch."""
+
+    def loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
+        model = nnx.merge(the_core.model_graphdef, params)
+        return core.loss_fn(model, core.as_float(batch[0]), batch[1])[0]
+
+    return loss
+
+
 def suggest_learning_rate(
     optimizer: str,
     data: core.DeviceData,
@@ -148,15 +158,16 @@ def suggest_learning_rate(
     for i in range(min(num_steps, num_train // config.batch_size)):
         index = order[i * config.batch_size : (i + 1) * config.batch_size]
         batches.append((data.train_images[index], data.train_labels[index]))
-
-    def loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
-        model = nnx.merge(the_core.model_graphdef, params)
-        return core.loss_fn(model, core.as_float(batch[0]), batch[1])[0]
-
     factory = core.OPTIMIZERS[optimizer]
     if momentum is not None:
         factory = functools.partial(factory, **{group.MOMENTUM_ARGS[optimizer]: momentum})
     result = jaxsched.lr_find(
-        loss, params, factory, batches, start_lr=start_lr, end_lr=10.0, num_steps=num_steps
+        lr_find_loss(the_core),
+        params,
+        factory,
+        batches,
+        start_lr=start_lr,
+        end_lr=10.0,
+        num_steps=num_steps,
     )
     return result.suggestions["valley"], result

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,14 @@ DESCRIPTIONS = {
 }
 LR_FIND_DESCRIPTION = "constant at lr_find's valley"
 CHANCE = 0.2  # a final test accuracy below this on 10 balanced classes: the run is broken
+
+
+def markdown_table(
+    header: Sequence[str], rows: Iterable[Sequence[str]], align: str = ""
+) -> list[str]:
+    """The lines of a Markdown table; `align` holds an "r" for each right-aligned column."""
+    rule = "".join("---:|" if a == "r" else "---|" for a in align.ljust(len(header), "l"))
+    return [f"| {' | '.join(header)} |", "|" + rule, *(f"| {' | '.join(row)} |" for row in rows)]
 
 
 def describe(run: dict[str, Any]) -> str:
@@ -97,9 +105,6 @@ def _header(study: dict[str, Any]) -> list[str]:
         f"NaN/inf or whose final test accuracy is below {CHANCE:.0%} (stuck at chance). The best "
         "mean per optimizer is in bold.",
         "",
-        "| optimizer | schedule | base LR | test accuracy % | final train loss | failed "
-        "| train s/run |",
-        "|---|---|---:|---:|---:|---:|---:|",
     ]
 
 
@@ -109,17 +114,18 @@ def table(study: dict[str, Any]) -> str:
     best: dict[str, float] = {}
     for row in rows:
         best[row["optimizer"]] = max(best.get(row["optimizer"], -1.0), row["accuracy_mean"])
-    lines = _header(study)
+    cells = []
     for row in rows:
         accuracy = f"{100 * row['accuracy_mean']:.2f} +- {100 * row['accuracy_std']:.2f}"
         if row["accuracy_mean"] == best[row["optimizer"]]:
             accuracy = f"**{accuracy}**"
-        lines.append(
-            f"| {row['optimizer']} | {row['schedule']} | {row['learning_rate']:.3g} "
-            f"| {accuracy} | {row['train_loss_mean']:.4f} +- {row['train_loss_std']:.4f} "
-            f"| {row['failed']}/{row['seeds']} | {row['seconds_per_run']:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
+        loss = f"{row['train_loss_mean']:.4f} +- {row['train_loss_std']:.4f}"
+        failures = f"{row['failed']}/{row['seeds']}"
+        cells.append([row["optimizer"], row["schedule"], f"{row['learning_rate']:.3g}", accuracy,
+                      loss, failures, f"{row['seconds_per_run']:.1f}"])  # fmt: skip
+    header = ["optimizer", "schedule", "base LR", "test accuracy %", "final train loss"]
+    table = markdown_table([*header, "failed", "train s/run"], cells, "llrrrrr")
+    return "\n".join(_header(study) + table) + "\n"
 
 
 def _label(run: dict[str, Any]) -> str:
@@ -238,7 +244,6 @@ def time_table(report: dict[str, Any], lower_targets: Sequence[float] = (0.85, 0
     of `lower_targets` (read from the same runs, which stop at the target)."""
     config = report["config"]
     targets = [t for t in lower_targets if t < config["target"]] + [config["target"]]
-    header = " | ".join(f"s to {t:.0%} (epochs)" for t in targets)
     lines = [
         f"**Time to {config['target']:.0%} test accuracy**, {config['dataset']}, "
         f"{config['model']}, {report['num_train']:,} training images, {report['num_test']:,} "
@@ -250,21 +255,18 @@ def time_table(report: dict[str, Any], lower_targets: Sequence[float] = (0.85, 0
         "Seconds are training wall time only (compilation and evaluation excluded); a run "
         "stops at its first evaluation at or above the target.",
         "",
-        f"| schedule | budget (epochs) | {header} | best test accuracy % | compile (s) |",
-        "|---|---:|" + "---:|" * len(targets) + "---:|---:|",
     ]
+    rows = []
     for r in report["runs"]:
-        cells = []
-        for target in targets:
-            hit = first_at(r["evals"], target)
-            cells.append(
-                "not reached" if hit is None else f"{hit['train_seconds']:.0f} ({hit['epoch']:.2f})"
-            )
-        lines.append(
-            f"| {r['recipe']} | {r['budget_epochs']} | {' | '.join(cells)} "
-            f"| {100 * r['best_accuracy']:.2f} | {r['compile_seconds']:.1f} |"
-        )
-    return "\n".join(lines) + "\n"
+        hits = [first_at(r["evals"], target) for target in targets]
+        reached = [
+            f"{h['train_seconds']:.0f} ({h['epoch']:.2f})" if h else "not reached" for h in hits
+        ]
+        rows.append([r["recipe"], str(r["budget_epochs"]), *reached,
+                     f"{100 * r['best_accuracy']:.2f}", f"{r['compile_seconds']:.1f}"])  # fmt: skip
+    header = ["schedule", "budget (epochs)", *(f"s to {t:.0%} (epochs)" for t in targets)]
+    header += ["best test accuracy %", "compile (s)"]
+    return "\n".join(lines + markdown_table(header, rows, "lr" + "r" * (len(targets) + 2))) + "\n"
 
 
 def plot_time(report: dict[str, Any], path: str) -> None:

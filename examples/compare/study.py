@@ -2,22 +2,9 @@
 
     python -m examples.compare.study --data-dir /usr/share/datasets/fashion-mnist
 
-Trains the CNN on Fashion-MNIST (or MNIST) with SGD-momentum under every schedule recipe
-(`examples/compare/recipes.py`) at a moderate and a high base learning rate, Adam under a few
-of them, the learning rates that `jaxsched.lr_find` suggests, AdaGrad and RMSprop at a
-constant rate, and the schedule-free baselines of optax.contrib (SGD at SGD's rates, AdamW at
-Adam's, after a 5% warmup); every configuration with several seeds. Runs of one structure
-train together (`examples.compare.group`), in the harness of `examples/experiment.py`. Writes
-into --out:
-
-  table.md         mean +- std over seeds of the final test accuracy and train loss, time
-  results.json     every run: settings, per-evaluation metrics, learning-rate curve
-  lr_curves.png    the learning rate of every configuration (first seed)
-  accuracy.png     test accuracy per epoch, mean and +-1 std band across the seeds that trained
-  config.json      the flags, for --config
-
-The default budget is sized for a 2-core CPU; `--full` is the whole training set and more
-epochs for a GPU, `--smoke` a seconds-long check.
+`plan` lists the configurations, `build_runs` their runs (`examples/compare/recipes.py`),
+which train in groups of one structure (`examples.compare.group`) in the harness of
+`examples/experiment.py`; examples/compare/README.md says what the study trains and writes.
 """
 
 from __future__ import annotations

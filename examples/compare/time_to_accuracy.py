@@ -2,12 +2,8 @@
 
     python -m examples.compare.time_to_accuracy --data-dir /usr/share/datasets/fashion-mnist
 
-Each entry of --runs (`recipe:epochs`, recipes from `examples/compare/recipes.py`) is one run,
-alone, of the CNN with SGD-momentum 0.9 at batch 128 whose schedule spans `epochs` epochs; the
-test set is evaluated --evals-per-epoch times an epoch and the run stops at the first
-evaluation at or above --target. Time to target is training wall time only: compilation and
-evaluation are excluded and reported apart. Writes table.md, results.json, config.json and
-accuracy_vs_time.png into --out (`examples/experiment.py`).
+Each entry of --runs (`recipe:epochs`) is one run alone, stopped at the first evaluation at or
+above --target; examples/compare/README.md says what it trains, times and writes.
 """
 
 from __future__ import annotations
