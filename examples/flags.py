@@ -10,6 +10,11 @@ with `option(..., choices=...)` takes only those values. Named presets (`--smoke
 several fields at once; `--config FILE` starts from a JSON object of flag values (a file that
 `write` made); flags given on the command line win over both.
 
+JSON from the command line or a file goes through `loads`, which refuses more than
+`MAX_JSON_BYTES` or nesting deeper than `MAX_JSON_DEPTH` before parsing (Python's json
+recurses once per level and raises RecursionError past about 1,000), and `read` opens only a
+regular file, without blocking (a FIFO would wait for a writer forever).
+
 `ArgumentParser` is argparse's parser with the conventions every entry point follows: an
 error is one line and exit status 2, every flag has a help text that shows its default, and a
 `%` in a help text is text.
@@ -20,14 +25,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shlex
+import stat
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
 C = TypeVar("C")
+
+# A config file holds a few dozen flags; a schedule's arguments nest a few levels.
+MAX_JSON_BYTES = 2**20
+MAX_JSON_DEPTH = 32
+# Counts of steps, epochs, examples and devices: past int32, JAX's step counters wrap.
+MAX_INT = 2**31 - 1
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -80,14 +93,19 @@ def render(values: Mapping[str, Any]) -> str:
 
 
 def check(config: Any) -> None:
-    """Raises ValueError for a field of `config` whose value is not among its `choices` or
-    below its `at_least` (`option`), naming its flag."""
-    for field in dataclasses.fields(config):
+    """Raises ValueError for a flag of `config` (nested configs included) whose value is not
+    among its `choices`, below its `at_least` (`option`; each element of a tuple), an int
+    beyond `MAX_INT` or a float that is NaN or infinite, naming its flag."""
+    for _, field, _, value in leaves(config):
         choices, low = field.metadata.get("choices"), field.metadata.get("at_least")
-        value, name = getattr(config, field.name), flag(field.name)
+        name, numbers = flag(field.name), value if isinstance(value, tuple) else (value,)
         if choices and value not in choices:
             raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-        if low is not None and value < low:
+        if any(type(n) is float and not math.isfinite(n) for n in numbers):
+            raise ValueError(f"{name} must be a finite number, got {value}")
+        if any(type(n) is int and abs(n) > MAX_INT for n in numbers):
+            raise ValueError(f"{name} must be at most 2**31 - 1 = {MAX_INT}, got {value}")
+        if low is not None and any(n is not None and n < low for n in numbers):
             raise ValueError(
                 f"{name} must be {'0 or more' if low == 0 else f'at least {low}'}, got {value}"
             )
@@ -165,18 +183,52 @@ def _from_json(name: str, hint: Any, value: Any) -> Any:
     raise ValueError(f"{name} must be {getattr(hint, '__name__', hint)}, got {value!r}")
 
 
+def loads(text: str | bytes, what: str) -> Any:
+    """`json.loads(text)` within `MAX_JSON_BYTES` and `MAX_JSON_DEPTH`.
+
+    Raises:
+      ValueError: not JSON, or over a limit; the message starts with `what` and names it.
+    """
+    if len(text) > MAX_JSON_BYTES:
+        raise ValueError(f"{what} is over {MAX_JSON_BYTES} bytes, the limit (MAX_JSON_BYTES)")
+    chars = text.decode(errors="replace") if isinstance(text, bytes) else text
+    depth, in_string, escaped = 0, False, False
+    for char in chars:  # brackets outside strings; linear, no recursion
+        if in_string:
+            in_string, escaped = (char != '"' or escaped), (char == "\\" and not escaped)
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError(
+                    f"{what} nests more than {MAX_JSON_DEPTH} levels deep, the limit "
+                    "(MAX_JSON_DEPTH)"
+                )
+        elif char in "]}":
+            depth -= 1
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise ValueError(f"{what} is not valid JSON ({e})") from None
+
+
 def read(path: str, config_type: type) -> dict[str, Any]:
     """The flag values in the JSON file `path`, checked against `config_type`'s fields.
 
     Raises:
-      ValueError: the file cannot be read, is not a JSON object, or has a key that is not a
-        flag or a value of the wrong type.
+      ValueError: the file is not a regular file, cannot be read, is over a `loads` limit,
+        is not a JSON object, or has a key that is not a flag or a value of the wrong type.
     """
     try:
-        with open(path) as f:
-            values = json.load(f)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValueError("not a regular file")
+            text = f.read(MAX_JSON_BYTES + 1)
     except (OSError, ValueError) as e:
         raise ValueError(f"cannot read {path}: {e}") from None
+    values = loads(text, path)
     if not isinstance(values, dict):
         raise ValueError(f"{path} must hold a JSON object of flag values")
     types_of = {field.name: hint for _, field, hint, _ in leaves(config_type())}
@@ -281,6 +333,7 @@ def parse(
                 values.update(preset)
         values.update({k: v for k, v in vars(namespace).items() if k in fields})
         config = build(config_type, values)
+        check(config)  # also for a config whose __post_init__ does not
     except ValueError as e:
         parser.error(str(e))
     for name in fields & set(vars(namespace)):

@@ -59,21 +59,21 @@ class SuiteConfig:
     mnist_dir: str = "data/mnist"
     parts: tuple[str, ...] = PARTS
     model: str = flags.option("cnn", choices=("cnn", "linear"))
-    batch_sizes: tuple[int, ...] = (128, 1024)
-    steps: int = 50
-    repeats: int = 5
+    batch_sizes: tuple[int, ...] = flags.option((128, 1024), at_least=1)
+    steps: int = flags.option(50, at_least=1)
+    repeats: int = flags.option(5, at_least=1)
     torch: bool = True
-    torch_compile_seconds: float = 90.0
-    matmul_size: int = 2048
-    ks: tuple[int, ...] = (1, 8, 32, 128)
-    sweep_steps: int = 20
-    sweep_train: int = 4096
+    torch_compile_seconds: float = flags.option(90.0, at_least=0)
+    matmul_size: int = flags.option(2048, at_least=1)
+    ks: tuple[int, ...] = flags.option((1, 8, 32, 128), at_least=1)
+    sweep_steps: int = flags.option(20, at_least=1)
+    sweep_train: int = flags.option(4096, at_least=1)
     recipes: tuple[str, ...] = ("one_cycle", "warmup_cosine_decay", "exponential_decay")
     target: float = 0.99
-    epochs: int = 5
-    evals_per_epoch: int = 4
-    train_examples: int = 0
-    test_examples: int = 0
+    epochs: int = flags.option(5, at_least=1)
+    evals_per_epoch: int = flags.option(4, at_least=1)
+    train_examples: int = flags.option(0, at_least=0)
+    test_examples: int = flags.option(0, at_least=0)
 
     def __post_init__(self) -> None:
         unknown = [part for part in self.parts if part not in PARTS]
@@ -84,8 +84,7 @@ class SuiteConfig:
             raise ValueError(
                 f"--recipes: {', '.join(unknown)} not among {', '.join(recipes.RECIPES)}"
             )
-        if min(self.steps, self.repeats, self.sweep_steps, self.epochs) < 1:
-            raise ValueError("--steps, --repeats, --sweep-steps and --epochs must be at least 1")
+        flags.check(self)
         if self.sweep_steps * 128 > self.sweep_train:
             raise ValueError("--sweep-steps times 128 must fit in --sweep-train (one epoch)")
 

@@ -65,9 +65,6 @@ class Checkpoints:
 
     def __init__(self, directory: str, keep: int, keep_steps: Sequence[int] = ()) -> None:
         self.directory = os.path.abspath(directory)
-        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
-            # Orbax would fail only at the first save, after training up to it.
-            raise NotADirectoryError(errno.ENOTDIR, "not a folder", self.directory)
         policies = ocp.checkpoint_managers
         preservation = policies.AnyPreservationPolicy(
             [policies.LatestN(keep), policies.CustomSteps(list(keep_steps))]
@@ -87,17 +84,34 @@ class Checkpoints:
         return sorted(self._manager.all_steps())
 
     def save(self, step: int, state: Any, record: dict[str, Any]) -> None:
-        """Writes `state` (a pytree of arrays) and `record` (JSON-serialisable) at `step`."""
-        self._manager.save(
-            step,
-            args=ocp.args.Composite(
-                state=ocp.args.StandardSave(state), record=ocp.args.JsonSave(record)
-            ),
-            force=True,
-        )
-        self._manager.wait_until_finished()
-        if jax.process_index() == 0:
-            self._write_checksums(step)
+        """Writes `state` (a pytree of arrays) and `record` (JSON-serialisable) at `step`.
+
+        Raises:
+          CheckpointError: the write failed (a full disk, a file-size limit); what it wrote
+            is removed, so the newest checkpoint is still an intact one.
+        """
+        try:
+            self._manager.save(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardSave(state), record=ocp.args.JsonSave(record)
+                ),
+                force=True,
+            )
+            self._manager.wait_until_finished()
+            if jax.process_index() == 0:
+                self._write_checksums(step)
+        except Exception as e:  # orbax reports a failed write as ValueError, OSError, ...
+            for name in os.listdir(self.directory):
+                if name == str(step) or name.startswith(f"{step}.orbax-checkpoint-tmp"):
+                    shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+            self._manager.reload()
+            raise CheckpointError(
+                f"writing the checkpoint at step {step} in {self.directory} failed "
+                f"({_first_line(e)}); removed what it wrote, so the newest checkpoint is "
+                f"{self.latest_step()}: free space (or raise the file-size limit) and continue "
+                "with --resume"
+            ) from None
 
     def _step_dir(self, step: int) -> str:
         return os.path.join(self.directory, str(step))
@@ -105,7 +119,7 @@ class Checkpoints:
     def _file_digests(self, step: int) -> dict[str, str]:
         root = self._step_dir(step)
         digests = {}
-        for folder, _, names in os.walk(root):
+        for folder, _, names in os.walk(root, onerror=_raise):
             for name in names:
                 path = os.path.join(folder, name)
                 relative = os.path.relpath(path, root)
@@ -125,6 +139,10 @@ class Checkpoints:
         """What is wrong with the files of the checkpoint at `step` (None: nothing found).
 
         Compares them with the checksums written with it; without checksums, nothing is found.
+
+        Raises:
+          CheckpointError: a file cannot be read (permissions, an I/O error), which proves
+            nothing about its contents.
         """
         path = os.path.join(self._step_dir(step), _CHECKSUMS)
         if not os.path.exists(path):
@@ -134,6 +152,7 @@ class Checkpoints:
                 expected = json.load(f)
             actual = self._file_digests(step)
         except (OSError, ValueError) as e:
+            _raise_if_unreadable(step, self.directory, e)
             return f"its checksums cannot be read ({e})"
         if not isinstance(expected, dict):
             return f"its {_CHECKSUMS} is not a JSON object"
@@ -181,9 +200,10 @@ class Checkpoints:
 
         Raises:
           CorruptCheckpointError: its files differ from their checksums, orbax cannot read
-            them, or they hold another step.
-          CheckpointError: it is of another run (the message names the differing flags), of
-            the Linen trainer, or holds non-finite numbers.
+            them, or they hold another step or non-finite numbers (which the trainer never
+            writes: its files were changed, their checksums too).
+          CheckpointError: it is of another run (the message names the differing entries),
+            of another format, or a file cannot be read (permissions: nothing proven).
         """
         problem = self.verify(step)
         if problem is not None:
@@ -191,14 +211,20 @@ class Checkpoints:
         try:
             saved = self.read_record(step)
         except Exception as e:  # orbax raises many kinds (OSError, ValueError, KeyError, ...)
+            _raise_if_unreadable(step, self.directory, e)
             raise CorruptCheckpointError(
                 f"its run record cannot be read ({_first_line(e)})"
             ) from None
         where = f"the checkpoint at step {step} in {self.directory}"
         if saved.get("format") != FORMAT:
+            written = (
+                "by the Linen trainer (no format in its record)"
+                if "format" not in saved
+                else f"in format {saved['format']!r}"
+            )
             raise CheckpointError(
-                f"{where} was written by the Linen trainer, whose parameters the NNX models "
-                "cannot load; start a new run in another --workdir"
+                f"{where} was written {written}; this trainer reads format {FORMAT} only: "
+                "start a new run in another --workdir"
             )
         if saved != record:
             raise CheckpointError(
@@ -209,14 +235,14 @@ class Checkpoints:
         try:
             restored = self.restore(step, like)
         except Exception as e:  # as above; a shape that does not fit is a ValueError
+            _raise_if_unreadable(step, self.directory, e)
             raise CorruptCheckpointError(f"its arrays cannot be read ({_first_line(e)})") from None
         if int(jax.device_get(restored["step"])) != step:
             raise CorruptCheckpointError(f"it holds step {int(jax.device_get(restored['step']))}")
         if not bool(all_finite(restored)):
-            raise CheckpointError(
-                f"{where} holds non-finite parameters or optimizer state, so no run can go on "
-                "from it; continue from an earlier step, or start a new run in another --workdir "
-                "(with a lower --learning-rate)"
+            raise CorruptCheckpointError(
+                "it holds non-finite numbers, which the trainer never writes: its files (and "
+                "their checksums) were changed after it was written"
             )
         return restored
 
@@ -234,11 +260,42 @@ def differences(saved: dict[str, Any], expected: dict[str, Any]) -> str:
         if there.get(name) != value
     ]
     named = named or [
-        f"its {key} {json.dumps(saved.get(key))} there, {json.dumps(expected.get(key))} here"
-        for key in sorted(set(saved) | set(expected))
-        if saved.get(key) != expected.get(key)
+        f"{name} {there!r} there, {here!r} here"
+        for name, there, here in _differing(saved, expected, "its record")
     ]
     return "; ".join(named)
+
+
+def _differing(saved: Any, expected: Any, name: str) -> list[tuple[str, Any, Any]]:
+    """The innermost entries (`name.key.key`) where two JSON values differ."""
+    if isinstance(saved, dict) and isinstance(expected, dict):
+        return [
+            difference
+            for key in sorted(set(saved) | set(expected), key=str)
+            for difference in _differing(saved.get(key), expected.get(key), f"{name}.{key}")
+        ]
+    return [] if saved == expected else [(name, saved, expected)]
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+_NOT_CORRUPTION = (errno.EACCES, errno.EPERM, errno.EIO, errno.EMFILE, errno.ENFILE)
+
+
+def _raise_if_unreadable(step: int, directory: str, error: BaseException) -> None:
+    """Raises CheckpointError if `error`, or one it came from, is an OSError that proves
+    nothing about the checkpoint's contents (permissions, I/O)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _NOT_CORRUPTION:
+            raise CheckpointError(
+                f"cannot read the checkpoint at step {step} in {directory} ({seen.strerror}: "
+                f"{seen.filename}); moved nothing, as that proves nothing about its contents: "
+                "give the trainer read access and run again"
+            ) from None
+        seen = seen.__cause__ or seen.__context__
 
 
 def _first_line(error: Exception) -> str:

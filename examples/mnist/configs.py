@@ -10,7 +10,6 @@ which say how this process starts.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 from collections.abc import Collection
@@ -18,8 +17,7 @@ from typing import Any
 
 from examples import flags
 from examples.flags import flag, option
-
-CONFIG_FILE = "config.json"
+from examples.mnist.workdir import CONFIG_FILE
 
 DATASETS = ("mnist", "fashion_mnist")
 MODELS = ("cnn", "mlp", "linear")
@@ -55,7 +53,8 @@ class Config:
       model: "cnn" (Conv32-Conv64-Dense256-Dense10), "mlp" (one hidden layer) or "linear".
       epochs: passes over the training set.
       batch_size: global batch, split across all devices (must divide by the device count).
-      eval_batch_size: batch of the test-set evaluation.
+      eval_batch_size: batch of the test-set evaluation (at most the test set: a larger one
+        is cut to its size).
       optimizer: "sgd" (with `momentum`), "adam", "adamw" (with `weight_decay`), "adagrad",
         "rmsprop", "schedule_free_sgd" or "schedule_free_adamw" (with `weight_decay`;
         evaluated at the averaged point, see `core.use_evaluation_params`).
@@ -88,6 +87,8 @@ class Config:
         (None: detected, or the JAX_COORDINATOR_ADDRESS environment variable).
       num_processes: with `distributed`, how many processes the run has (0: detected).
       process_id: with `distributed` and `num_processes`, this process's index, from 0.
+      distributed_timeout: with `distributed`, seconds to wait for every process to reach
+        the coordinator before giving up.
       cpu_tuning: on CPU, compile the steps with XLA:CPU options that make the convolutions'
         gradients fast and keep freed host memory for reuse (process-wide; see
         examples/mnist/cpu_tuning.py).
@@ -128,7 +129,8 @@ class Config:
     distributed: bool = option(False, kind="launch")
     coordinator_address: str | None = option(None, kind="launch")
     num_processes: int = option(0, at_least=0, kind="launch")
-    process_id: int = option(0, kind="launch")
+    process_id: int = option(0, at_least=0, kind="launch")
+    distributed_timeout: int = option(300, at_least=1, kind="launch")
     cpu_tuning: bool = option(True, kind="run")
     cooldown_from: str | None = None
     cooldown_at: int = 0
@@ -137,10 +139,7 @@ class Config:
 
     def __post_init__(self) -> None:
         flags.check(self)
-        if self.num_processes and not 0 <= self.process_id < self.num_processes:
-            raise ValueError(
-                f"--process-id must be in [0, {self.num_processes}), got {self.process_id}"
-            )
+        _check_distributed(self)
         if not 0 <= self.seed < 2**32:  # jax.random.PRNGKey keeps 32 bits without x64
             raise ValueError(f"--seed must be in [0, 2**32), got {self.seed}")
         _check_number("learning_rate", self.learning_rate, low=0.0, low_allowed=False)
@@ -151,16 +150,16 @@ class Config:
 
     def schedule_kwargs(self) -> dict[str, Any]:
         """Returns `schedule_args` parsed, or raises ValueError saying how to fix it."""
-        try:
-            kwargs = json.loads(self.schedule_args)
-        except json.JSONDecodeError as e:
-            raise ValueError(
-                f"--schedule-args is not valid JSON ({e}); give an object such as "
-                """'{"peak_value": 0.05}'"""
-            ) from None
+        kwargs = flags.loads(self.schedule_args, "--schedule-args")
         if not isinstance(kwargs, dict):
             raise ValueError(
                 f"--schedule-args must be a JSON object of keyword arguments, got {kwargs!r}"
+            )
+        filled = sorted(set(kwargs) & {"run_steps", "steps_per_epoch"})
+        if filled:
+            raise ValueError(
+                f"--schedule-args sets {', '.join(filled)}, which the trainer fills in from "
+                "--epochs, --batch-size and the data; leave it out"
             )
         return kwargs
 
@@ -227,6 +226,27 @@ def _check_number(
         raise ValueError(f"{flag(name)} must be {bound} {low:g}, got {value}")
     if high is not None and value >= high:
         raise ValueError(f"{flag(name)} must be less than {high:g}, got {value}")
+
+
+def _check_distributed(config: Config) -> None:
+    names = ("coordinator_address", "num_processes", "process_id")
+    given = [flag(name) for name in names if getattr(config, name)]
+    if given and not config.distributed:
+        raise ValueError(f"{', '.join(given)} need --distributed (a multi-process run)")
+    if config.num_processes and config.process_id >= config.num_processes:
+        raise ValueError(
+            f"--process-id must be in [0, {config.num_processes}), got {config.process_id}"
+        )
+    if config.process_id and not config.num_processes:
+        raise ValueError("--process-id needs --num-processes")
+    address = config.coordinator_address
+    if address is None:
+        return
+    host, _, port = address.rpartition(":")
+    if not host.strip("[]") or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"--coordinator-address must be HOST:PORT with a port in [1, 65535], got {address!r}"
+        )
 
 
 def _check_cooldown(config: Config) -> None:

@@ -317,7 +317,8 @@ def put_data(
 
     The validation set is the LAST `validation_examples` of the training split (never the
     test set); the training set is the first `train_examples` of the rest (0: all of it), the
-    test set the first `test_examples` of the test split (0: all).
+    test set the first `test_examples` of the test split (0: all). The evaluation's chunk is
+    at most the larger of the test and validation sets.
     """
     num_train = len(dataset.train_images) - validation_examples
     if num_train <= 0:
@@ -327,6 +328,11 @@ def put_data(
         )
     train_n = min(train_examples or num_train, num_train)
     test_n = min(test_examples or len(dataset.test_images), len(dataset.test_images))
+    # At most the larger split it evaluates, rounded up to the device count: a larger batch
+    # only pads the split (--eval-batch-size 100000000 asked for 73 GiB).
+    devices = len(sharding.device_set)
+    largest = max(test_n, validation_examples, 1)
+    eval_batch_size = min(eval_batch_size, math.ceil(largest / devices) * devices)
     test = _padded(
         dataset.test_images[:test_n], dataset.test_labels[:test_n], eval_batch_size, sharding
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import math
 import os
+import stat
 import typing
 import warnings
 import zlib
@@ -132,8 +133,14 @@ def read_idx(path: str, ndim: int) -> np.ndarray:
         not an IDX file of `ndim` unsigned-byte dimensions.
     """
     try:
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rb") as f:
+        # Non-blocking, then the type: a FIFO would wait for a writer forever; a symlink loop
+        # or a dangling link fails here as an OSError.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as raw:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise DataError(f"{path} is not a regular file; replace it with the IDX file")
+            os.set_blocking(fd, True)
+            f = gzip.GzipFile(fileobj=raw) if path.endswith(".gz") else raw
             shape, body = _read_bounded(typing.cast(BinaryIO, f), path, ndim)
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"cannot read {path}: {e}; replace it with an intact copy") from None

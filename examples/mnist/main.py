@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 import warnings
@@ -53,6 +54,45 @@ def _summary(config: configs.Config, summary: dict[str, Any], seconds: float) ->
     )
 
 
+def _initialize(config: configs.Config) -> None:
+    """`jax.distributed.initialize`, every wait bounded by `config.distributed_timeout`.
+
+    jax aborts the process (a C++ check, no Python exception) when a process cannot register
+    in time, so a process other than 0 first connects to the coordinator itself, in a loop
+    bounded by the same timeout, to fail in one line when it is not there.
+
+    Raises:
+      train.TrainingError: the coordinator was not reached in time.
+    """
+    # Imported here, as in `main`: --help and flag errors answer without JAX.
+    import jax
+
+    from examples.mnist import train
+
+    timeout, address = config.distributed_timeout, config.coordinator_address
+    if address is not None and config.process_id != 0:
+        host, _, port = address.rpartition(":")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection((host.strip("[]"), int(port)), timeout=1).close()
+                break
+            except OSError as e:
+                if time.monotonic() > deadline or isinstance(e, socket.gaierror):
+                    raise train.TrainingError(
+                        f"--distributed: no coordinator answered at {address} within "
+                        f"--distributed-timeout {timeout} s ({e.strerror or e}); start process 0 "
+                        "there first, or check --coordinator-address"
+                    ) from None
+                time.sleep(0.5)
+    jax.distributed.initialize(
+        address,
+        config.num_processes or None,
+        config.process_id if config.num_processes else None,
+        initialization_timeout=timeout,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the trainer; returns the process exit status (128 + the signal after Ctrl-C or
     SIGTERM, as shells report it: 130, 143)."""
@@ -72,18 +112,15 @@ def main(argv: list[str] | None = None) -> int:
         cpu_tuning.keep_freed_memory()
     if taken and jax.process_index() == 0:
         print(f"took {flags.render(taken)}" + (f" from {source}" if source else ""), flush=True)
-    # tensorflow-datasets warns through absl about metadata it does not need here; errors
-    # still show, and ours say what to do.
-    logging.getLogger("absl").setLevel(logging.ERROR)
+    # tensorflow-datasets warns through absl about metadata it does not need here, and orbax
+    # logs each thread of a failed write with its traceback; the errors the trainer raises
+    # say what happened in one line, and what to do.
+    logging.getLogger("absl").setLevel(logging.CRITICAL)
     warnings.formatwarning = _warning_line
     start = time.perf_counter()
     try:
         if config.distributed:
-            jax.distributed.initialize(
-                config.coordinator_address,
-                config.num_processes or None,
-                config.process_id if config.num_processes else None,
-            )
+            _initialize(config)
         summary = train.train_and_evaluate(config)
     except (
         data.DataError,

@@ -20,26 +20,46 @@ def count(number: int, noun: str) -> str:
 
 
 class MetricsLog:
-    """metrics.jsonl: one JSON object per update ("kind": "step") and per epoch ("epoch")."""
+    """metrics.jsonl: one JSON object per update ("kind": "step") and per epoch ("epoch").
+
+    On resume the file is rewritten with the records up to the checkpoint's step, through a
+    temporary file renamed over it (a kill mid-rewrite leaves the old file). A line that is
+    not a record (edited or damaged) is appended to `<path>.damaged` with its line number,
+    and every intact record is kept; a last line cut short (a run killed mid-write) is
+    dropped.
+    """
 
     def __init__(self, path: str, keep_until_step: int | None, enabled: bool = True) -> None:
         """Opens `path`, keeping the records up to `keep_until_step` (None: start afresh)."""
         self.path = path
         self.enabled = enabled
         self.records: list[dict[str, Any]] = []
+        damaged: dict[int, str] = {}
         if keep_until_step is not None and os.path.exists(path):
-            with open(path) as f:
-                lines = f.read().splitlines()
-            for line in lines:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    break  # the last line of a killed run can be cut short
-                if record["step"] <= keep_until_step:
+            with open(path, errors="replace") as f:
+                text = f.read()
+            lines = text.splitlines()
+            for number, line in enumerate(lines, 1):
+                record = _record(line)
+                cut = number == len(lines) and not text.endswith("\n")  # a kill mid-write
+                if record is None and not cut:
+                    damaged[number] = line
+                elif record is not None and record["step"] <= keep_until_step:
                     self.records.append(record)
         if enabled:
-            with open(path, "w") as f:
+            if damaged:
+                with open(path + ".damaged", "a") as f:
+                    f.writelines(f"line {n}: {line}\n" for n, line in damaged.items())
+                numbers = ", ".join(map(str, damaged))
+                print(
+                    f"warning: {path} has {count(len(damaged), 'damaged line')} ({numbers}); "
+                    f"kept every intact record and moved those lines to {path}.damaged",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            with open(path + ".tmp", "w") as f:
                 f.writelines(json.dumps(r) + "\n" for r in self.records)
+            os.replace(path + ".tmp", path)
 
     def write(self, records: list[dict[str, Any]]) -> None:
         self.records.extend(records)
@@ -50,6 +70,23 @@ class MetricsLog:
     def steps_of_epoch(self, epoch: int) -> list[dict[str, Any]]:
         """The step records of `epoch` (counting from 1) logged so far."""
         return [r for r in self.records if r["kind"] == "step" and r["epoch"] == epoch]
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    """The metrics record on `line`, or None if it is not one."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
+        return None
+    kinds = {"step": ("loss", "lr"), "epoch": ("epoch", "test_accuracy")}
+    if (
+        not isinstance(record, dict)
+        or record.get("kind") not in kinds
+        or type(record.get("step")) is not int
+        or any(key not in record for key in kinds[record["kind"]])
+    ):
+        return None
+    return record
 
 
 def step_records(

@@ -38,7 +38,6 @@ import jaxsched
 from examples import flags
 from examples.mnist import (
     checkpoint,
-    configs,
     cooldown,
     core,
     cpu_tuning,
@@ -99,7 +98,7 @@ def build_schedule(
             kwargs.setdefault("init_value", 0.0)
     try:
         return jaxsched.get(name, **kwargs, run_steps=total_steps, steps_per_epoch=steps_per_epoch)
-    except ValueError as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise TrainingError(
             f"--schedule {name} --schedule-args '{json.dumps(kwargs)}': {e}. Give the "
             "schedule's own arguments as a JSON object in --schedule-args"
@@ -293,7 +292,8 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
         steps_per_epoch=steps_per_epoch,
         train_step=train_step,
         eval_step=jax.jit(
-            functools.partial(the_core.eval_step, size=eval_batch), compiler_options=options
+            functools.partial(the_core.eval_step, size=device_data.eval_batch_size),
+            compiler_options=options,
         ),
         permute=jax.jit(
             lambda key, epoch: core.permutation(key, epoch, num_train), out_shardings=replicated
@@ -583,9 +583,9 @@ def _train_and_save(
     config = trainer.config
     run = create_state(trainer, checkpoints)
     if trainer.is_main:
-        flags.write(config, os.path.join(config.workdir, configs.CONFIG_FILE), ("resume",))
+        flags.write(config, os.path.join(config.workdir, workdir.CONFIG_FILE), ("resume",))
     log = report.MetricsLog(
-        os.path.join(config.workdir, "metrics.jsonl"),
+        os.path.join(config.workdir, workdir.METRICS_FILE),
         keep_until_step=run.step if config.resume else None,
         enabled=trainer.is_main,
     )
@@ -630,7 +630,8 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
 
     Raises:
       data.DataError: the data cannot be loaded.
-      workdir.WorkdirError: the work dir cannot be written, or another trainer holds it.
+      workdir.WorkdirError: the work dir cannot be written (probed before the first update),
+        holds a symbolic link where the trainer writes, or another trainer holds it.
       TrainingError: bad settings, a run where one exists, or a non-finite loss.
       checkpoint.CheckpointError: no checkpoint to continue from that is of this run (or,
         for a branch, of its stable run), intact and finite.
@@ -640,8 +641,10 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
     try:
         dataset = load_data(config) if dataset is None else dataset
         trainer = setup(config, dataset)
+        if trainer.is_main:
+            workdir.probe(config.workdir, trainer.total_steps, config.plot)
         checkpoints = checkpoint.Checkpoints(
-            os.path.join(config.workdir, "checkpoints"),
+            os.path.join(config.workdir, workdir.CHECKPOINTS),
             config.keep_checkpoints,
             config.keep_checkpoint_steps,
         )
@@ -651,7 +654,7 @@ def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> d
         finally:
             checkpoints.close()
         if trainer.is_main and config.plot:
-            plots.write_curves(log.records, os.path.join(config.workdir, "curves.png"))
+            plots.write_curves(log.records, os.path.join(config.workdir, workdir.CURVES_FILE))
     finally:
         lock.release()
     summary.update(step=run.step, num_devices=trainer.mesh.devices.size, state=run.state)

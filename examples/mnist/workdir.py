@@ -1,5 +1,12 @@
 """The trainer's work dir: created, checked writable, and held by one trainer at a time.
 
+Nothing the trainer writes may land outside the work dir, and nothing may fail only at the
+end of a run: `claim` refuses a symbolic link among the names the trainer writes (a link
+named metrics.jsonl would have it append to any file the user can write), and `probe`,
+called before the first update, creates and removes every file and the deepest checkpoint
+folder the run will write, so that a path too long, not UTF-8 or not writable stops the run
+before it trains instead of at its final save.
+
 Two trainers writing into one work dir interleave their metrics.jsonl lines and remove each
 other's checkpoints. `claim` takes an OS lock (`fcntl.flock`) on `<workdir>/trainer.lock`: the
 kernel releases it when the process ends, however it ends, so a killed run leaves no stale
@@ -11,9 +18,29 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import socket
 
 LOCK_FILE = "trainer.lock"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+CURVES_FILE = "curves.png"
+CHECKPOINTS = "checkpoints"
+# Every name the trainer writes in the work dir (".tmp": written, then renamed over the file).
+WRITTEN = (
+    LOCK_FILE,
+    CONFIG_FILE,
+    CONFIG_FILE + ".tmp",
+    METRICS_FILE,
+    METRICS_FILE + ".tmp",
+    METRICS_FILE + ".damaged",
+    CURVES_FILE,
+    CHECKPOINTS,
+    CHECKPOINTS + ".corrupt",
+)
+# The deepest path orbax writes below a checkpoint's step folder, with room to spare:
+# `<step>.orbax-checkpoint-tmp/state.orbax-checkpoint-tmp/ocdbt.process_0/d/<32 hex digits>`.
+_CHECKPOINT_TAIL = (".orbax-checkpoint-tmp", "state.orbax-checkpoint-tmp", "ocdbt.process_0", "d")
 
 
 class WorkdirError(Exception):
@@ -43,6 +70,19 @@ def _create(workdir: str) -> None:
         ) from None
 
 
+def _refuse_links(workdir: str) -> None:
+    inside = os.path.join(workdir, CHECKPOINTS)
+    names = [os.path.join(workdir, n) for n in WRITTEN]
+    if os.path.isdir(inside) and not os.path.islink(inside):
+        names += [os.path.join(inside, n) for n in os.listdir(inside)]
+    for path in names:
+        if os.path.islink(path):
+            raise WorkdirError(
+                f"{path} is a symbolic link (to {os.readlink(path)}); the trainer writes only "
+                "inside --workdir: remove the link, or pass another --workdir"
+            )
+
+
 def claim(workdir: str, exclusive: bool = True) -> Lock:
     """Creates `workdir` if needed and, with `exclusive`, locks it for this process.
 
@@ -50,13 +90,14 @@ def claim(workdir: str, exclusive: bool = True) -> Lock:
     the work dir.
 
     Raises:
-      WorkdirError: `workdir` is a file, cannot be created or written, or another trainer
-        holds it.
+      WorkdirError: `workdir` is a file, cannot be created or written, holds a symbolic link
+        where the trainer writes, or another trainer holds it.
     """
     _create(workdir)
+    _refuse_links(workdir)
     path = os.path.join(workdir, LOCK_FILE)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as e:
         raise WorkdirError(
             f"cannot write to --workdir {workdir} ({e.strerror}); pass a folder you can write to"
@@ -76,3 +117,42 @@ def claim(workdir: str, exclusive: bool = True) -> Lock:
     os.ftruncate(fd, 0)
     os.write(fd, f"pid {os.getpid()} on host {socket.gethostname()}\n".encode())
     return Lock(fd)
+
+
+def probe(workdir: str, last_step: int, plot: bool) -> None:
+    """Creates and removes each file the run will write into `workdir` that is not there yet
+    (an existing one is opened for appending) and the deepest checkpoint path at `last_step`.
+
+    Raises:
+      WorkdirError: a path is not valid UTF-8 (orbax and JSON need text), too long, or
+        cannot be written; the message names it and the limit.
+    """
+    try:
+        os.path.abspath(workdir).encode("utf-8")
+    except UnicodeEncodeError:
+        raise WorkdirError(
+            f"--workdir {workdir!r} is not valid UTF-8, which orbax's checkpoint paths need; "
+            "pass a UTF-8 path"
+        ) from None
+    step_dir = os.path.join(workdir, CHECKPOINTS, str(last_step) + _CHECKPOINT_TAIL[0])
+    deepest = os.path.join(step_dir, *_CHECKPOINT_TAIL[1:], "0" * 32)
+    files = [CONFIG_FILE + ".tmp", METRICS_FILE + ".tmp", METRICS_FILE] + [CURVES_FILE] * plot
+    created = []
+    try:
+        os.makedirs(os.path.dirname(deepest), exist_ok=True)
+        for path in [deepest] + [os.path.join(workdir, name) for name in files]:
+            flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
+            if not os.path.exists(path):
+                flags |= os.O_CREAT | os.O_EXCL
+                created.append(path)
+            os.close(os.open(path, flags, 0o644))
+    except OSError as e:
+        limits = f"paths of up to {os.pathconf('/', 'PC_PATH_MAX')} bytes"
+        raise WorkdirError(
+            f"cannot write {e.filename} ({e.strerror}; the system allows {limits}); nothing "
+            "trained yet: pass a shorter --workdir you can write to"
+        ) from None
+    finally:
+        for path in created:
+            os.remove(path)
+        shutil.rmtree(step_dir, ignore_errors=True)
