@@ -6,12 +6,23 @@ allowed functions.
 
 Under CI (the `CI` environment variable), hypothesis is derandomized so that a run is
 reproducible; developers' runs keep exploring new examples.
+
+A test module that cannot be imported because a module of one of the extras is not installed
+(flax, orbax, equinox, sphinx, ...) is skipped at collection, with the missing module as the
+reason. That is how the floor leg of `.ci/run`, which installs only `jaxsched[plot]`, pytest
+and hypothesis, selects the library's tests: a new test module is in it unless it needs an
+extra. Any other import error still fails, and so does a missing extra where
+`JAXSCHED_REQUIRE_EXTRAS` is set (the first leg of `.ci/run`, where every extra is installed).
 """
 
+import ast
+import importlib.util
 import os
+import pathlib
 
 import jax
 import matplotlib
+import pytest
 from hypothesis import settings
 
 import jaxsched
@@ -31,3 +42,74 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# The top-level modules of pyproject.toml's extras that test modules import, and their extra.
+EXTRA_OF_MODULE = {
+    "flax": "examples",
+    "orbax": "examples",
+    "tensorflow_datasets": "examples",
+    "tqdm": "examples",
+    "equinox": "dev",
+    "build": "dev",
+    "twine": "dev",
+    "sphinx": "docs",
+    "myst_parser": "docs",
+    "furo": "docs",
+    "docutils": "docs",
+}
+
+
+# The repo's examples and benchmarks need the examples extra; so do the tests that import
+# them, or the helpers for them, even when they run them in a subprocess.
+EXAMPLES_CODE = ("examples", "benchmarks", "tests.mnist_helpers")
+
+
+def _uses_the_examples(path: pathlib.Path) -> bool:
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+        if any(n == m or n.startswith(m + ".") for n in names for m in EXAMPLES_CODE):
+            return True
+    return False
+
+
+def _missing_examples_extra() -> str | None:
+    return next((m for m in ("flax", "orbax") if importlib.util.find_spec(m) is None), None)
+
+
+class _ModuleOfAnExtra(pytest.Module):
+    """A test module that is skipped, not failed, when a module of an extra is missing."""
+
+    def collect(self):
+        if os.environ.get("JAXSCHED_REQUIRE_EXTRAS"):
+            return super().collect()
+        if _uses_the_examples(self.path) and (missing := _missing_examples_extra()):
+            reason = f"{self.path.name} runs the examples, which need {missing}: not installed"
+            raise pytest.skip.Exception(reason)
+        try:
+            self.obj  # noqa: B018 (imports the module)
+        except pytest.Collector.CollectError as error:
+            missing = error.__cause__
+            if not isinstance(missing, ModuleNotFoundError) or not missing.name:
+                raise
+            extra = EXTRA_OF_MODULE.get(missing.name.partition(".")[0])
+            if extra is None:
+                raise
+            reason = f"{self.path.name} needs {missing.name}, of the {extra!r} extra: not installed"
+            raise pytest.skip.Exception(reason) from None
+        return super().collect()
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    return _ModuleOfAnExtra.from_parent(parent, path=module_path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collect_file(file_path, parent):
+    """The tests' own files hold no doctests: `--doctest-modules` (for jaxsched's docstrings)
+    does not import them a second time, so only `_ModuleOfAnExtra` decides about a module."""
+    collectors = yield
+    return [
+        c for c in collectors if isinstance(c, _ModuleOfAnExtra) or not isinstance(c, pytest.Module)
+    ]
