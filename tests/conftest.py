@@ -17,6 +17,7 @@ extra. Any other import error still fails, and so does a missing extra where
 
 import ast
 import importlib.util
+import itertools
 import os
 import pathlib
 
@@ -64,18 +65,26 @@ EXTRA_OF_MODULE = {
 EXAMPLES_CODE = ("examples", "benchmarks", "tests.mnist_helpers")
 
 
-def _uses_the_examples(path: pathlib.Path) -> bool:
+def _missing_for(path: pathlib.Path) -> str | None:
+    """A module of an extra that the test module at `path` runs but cannot import: one that
+    the repo's examples need, where it imports them, or one it runs as `python -m MODULE`."""
+    needed = set()
     for node in ast.walk(ast.parse(path.read_text())):
         names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
         if isinstance(node, ast.ImportFrom) and not node.level:
             names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
         if any(n == m or n.startswith(m + ".") for n in names for m in EXAMPLES_CODE):
-            return True
-    return False
+            needed |= {"flax", "orbax"}
+        if isinstance(node, ast.List):
+            words = [e.value if isinstance(e, ast.Constant) else None for e in node.elts]
+            needed |= {m for flag, m in itertools.pairwise(words) if flag == "-m"}
+    return next((m for m in sorted(needed & set(EXTRA_OF_MODULE)) if not _installed(m)), None)
 
 
-def _missing_examples_extra() -> str | None:
-    return next((m for m in ("flax", "orbax") if importlib.util.find_spec(m) is None), None)
+def _installed(module: str) -> bool:
+    # Not a namespace package: a `build/` folder in the repo root is not the `build` package.
+    spec = importlib.util.find_spec(module)
+    return spec is not None and spec.origin is not None
 
 
 class _ModuleOfAnExtra(pytest.Module):
@@ -84,19 +93,20 @@ class _ModuleOfAnExtra(pytest.Module):
     def collect(self):
         if os.environ.get("JAXSCHED_REQUIRE_EXTRAS"):
             return super().collect()
-        if _uses_the_examples(self.path) and (missing := _missing_examples_extra()):
-            reason = f"{self.path.name} runs the examples, which need {missing}: not installed"
+        if missing := _missing_for(self.path):
+            extra = EXTRA_OF_MODULE[missing]
+            reason = f"{self.path.name} runs code that needs {missing}, of the {extra!r} extra"
             raise pytest.skip.Exception(reason)
         try:
             self.obj  # noqa: B018 (imports the module)
         except pytest.Collector.CollectError as error:
-            missing = error.__cause__
-            if not isinstance(missing, ModuleNotFoundError) or not missing.name:
+            cause = error.__cause__
+            if not isinstance(cause, ModuleNotFoundError) or not cause.name:
                 raise
-            extra = EXTRA_OF_MODULE.get(missing.name.partition(".")[0])
+            extra = EXTRA_OF_MODULE.get(cause.name.partition(".")[0])
             if extra is None:
                 raise
-            reason = f"{self.path.name} needs {missing.name}, of the {extra!r} extra: not installed"
+            reason = f"{self.path.name} imports {cause.name}, of the {extra!r} extra"
             raise pytest.skip.Exception(reason) from None
         return super().collect()
 
