@@ -236,13 +236,20 @@ def one_cycle_valid(total_steps: int, pct_start: float, three_phase: bool) -> bo
 
 
 @st.composite
-def one_cycle_spec(draw: st.DrawFn) -> Spec:
+def one_cycle_layout(draw: st.DrawFn) -> tuple[int, float, bool]:
+    """`total_steps`, `pct_start` and `three_phase` of a one-cycle run whose phases all last."""
     total_steps, pct_start, three_phase = (
         draw(st.integers(3, 200)),
         draw(f32(0.02, 0.98)),
         draw(st.booleans()),
     )
     assume(one_cycle_valid(total_steps, pct_start, three_phase))
+    return total_steps, pct_start, three_phase
+
+
+@st.composite
+def one_cycle_spec(draw: st.DrawFn) -> Spec:
+    total_steps, pct_start, three_phase = draw(one_cycle_layout())
     return (
         "one_cycle",
         {
@@ -259,12 +266,7 @@ def one_cycle_spec(draw: st.DrawFn) -> Spec:
 
 @st.composite
 def one_cycle_momentum_spec(draw: st.DrawFn) -> Spec:
-    total_steps, pct_start, three_phase = (
-        draw(st.integers(3, 200)),
-        draw(f32(0.02, 0.98)),
-        draw(st.booleans()),
-    )
-    assume(one_cycle_valid(total_steps, pct_start, three_phase))
+    total_steps, pct_start, three_phase = draw(one_cycle_layout())
     return (
         "one_cycle_momentum",
         {

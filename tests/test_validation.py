@@ -65,6 +65,9 @@ def _numeric_parameters() -> list[tuple[str, str, int | str | None]]:
 
 
 NUMERIC = _numeric_parameters()
+EVERY_NUMBER = pytest.mark.parametrize(
+    ("name", "field", "index"), NUMERIC, ids=[f"{n}.{f}" for n, f, _ in NUMERIC]
+)
 FLAGS = [
     (name, field.name)
     for name, instance in INSTANCES.items()
@@ -90,9 +93,7 @@ def test_every_numeric_parameter_is_covered() -> None:
     assert ("reduce_on_plateau", "factor", None) in NUMERIC
 
 
-@pytest.mark.parametrize(
-    ("name", "field", "index"), NUMERIC, ids=[f"{n}.{f}" for n, f, _ in NUMERIC]
-)
+@EVERY_NUMBER
 @pytest.mark.parametrize("bad", list(NOT_NUMBERS), ids=list(NOT_NUMBERS))
 def test_a_value_that_is_not_one_number_is_refused_naming_the_parameter(
     name: str, field: str, index: int | str | None, bad: str
@@ -127,9 +128,7 @@ def test_flags_are_checked_through_from_config_and_get() -> None:
 FLOAT32_ONLY = {"overflows to inf": 1e39, "underflows to 0": 1e-46}
 
 
-@pytest.mark.parametrize(
-    ("name", "field", "index"), NUMERIC, ids=[f"{n}.{f}" for n, f, _ in NUMERIC]
-)
+@EVERY_NUMBER
 @pytest.mark.parametrize("bad", list(FLOAT32_ONLY), ids=list(FLOAT32_ONLY))
 def test_values_that_break_in_float32_are_refused_or_computed_finite(
     name: str, field: str, index: int | str | None, bad: str
