@@ -20,6 +20,7 @@ import importlib.util
 import itertools
 import os
 import pathlib
+import sys
 
 import jax
 import matplotlib
@@ -60,6 +61,7 @@ EXTRA_OF_MODULE = {
 }
 
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The repo's examples and benchmarks need the examples extra; so do the tests that import
 # them, or the helpers for them, even when they run them in a subprocess.
 EXAMPLES_CODE = ("examples", "benchmarks", "tests.mnist_helpers")
@@ -82,9 +84,15 @@ def _missing_for(path: pathlib.Path) -> str | None:
 
 
 def _installed(module: str) -> bool:
-    # Not a namespace package: a `build/` folder in the repo root is not the `build` package.
+    """Importable from the environment, not from a folder of the repo: the repo's `build/`
+    imports as a namespace package, and orbax is one."""
     spec = importlib.util.find_spec(module)
-    return spec is not None and spec.origin is not None
+    places = [] if spec is None else spec.submodule_search_locations or [spec.origin]
+    environment = pathlib.Path(sys.prefix).resolve()
+    return any(
+        path.is_relative_to(environment) or not path.is_relative_to(ROOT)
+        for path in (pathlib.Path(p).resolve() for p in places if p)
+    )
 
 
 class _ModuleOfAnExtra(pytest.Module):
