@@ -7,11 +7,12 @@ allowed functions.
 Under CI (the `CI` environment variable), hypothesis is derandomized so that a run is
 reproducible; developers' runs keep exploring new examples.
 
-A test module that cannot be imported because a module of one of the extras is not installed
-(flax, orbax, equinox, sphinx, ...) is skipped at collection, with the missing module as the
-reason. That is how the floor leg of `.ci/run`, which installs only `jaxsched[plot]`, pytest
-and hypothesis, selects the library's tests: a new test module is in it unless it needs an
-extra. Any other import error still fails, and so does a missing extra where
+A test module that needs a module of an extra that is not installed (flax, orbax, equinox,
+sphinx, ...) is skipped at collection, with the missing module as the reason: its import
+fails on it, or it imports the repo's examples or benchmarks (which need flax and orbax), or it
+runs `python -m` that module. That is how the floor leg of `.ci/run`, which installs only
+`jaxsched[plot]`, pytest, pytest-xdist and hypothesis, selects the library's tests: a new test
+module is in it unless it needs an extra. Any other import error still fails, and so does a missing extra where
 `JAXSCHED_REQUIRE_EXTRAS` is set (the first leg of `.ci/run`, where every extra is installed).
 """
 
@@ -59,8 +60,6 @@ EXTRA_OF_MODULE = {
     "furo": "docs",
     "docutils": "docs",
 }
-
-
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The repo's examples and benchmarks need the examples extra; so do the tests that import
 # them, or the helpers for them, even when they run them in a subprocess.
