@@ -12,8 +12,9 @@ sphinx, ...) is skipped at collection, with the missing module as the reason: it
 fails on it, or it imports the repo's examples or benchmarks (which need flax and orbax), or it
 runs `python -m` that module. That is how the floor leg of `.ci/run`, which installs only
 `jaxsched[plot]`, pytest, pytest-xdist and hypothesis, selects the library's tests: a new test
-module is in it unless it needs an extra. Any other import error still fails, and so does a missing extra where
-`JAXSCHED_REQUIRE_EXTRAS` is set (the first leg of `.ci/run`, where every extra is installed).
+module is in it unless it needs an extra. Any other import error still fails, and so does a
+missing extra where `JAXSCHED_REQUIRE_EXTRAS` is set (the first leg of `.ci/run`, where every
+extra is installed).
 """
 
 import ast
