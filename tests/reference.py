@@ -364,7 +364,7 @@ def tanh_decay(init_value, end_value, decay_steps, lower=-7.0, upper=3.0) -> Ref
     return Ref(fn, _mag(init_value, end_value))
 
 
-# ----------------------------------------------------------------------------- issue 13
+# -------------------------- warmups, one-cycle layouts, function schedules, cycles, cooldown, noise
 
 
 def warmup_constant(init_value, peak_value, warmup_steps) -> Ref:

@@ -1,5 +1,7 @@
-"""How the examples import: no circle, a written reason beside every function-local import,
-and no JAX where a module or a command says it needs none."""
+"""How the code imports: no circle, no test module importing another (their shared code lives
+in helper modules), the floor leg's skip of the test modules that need an extra, a written
+reason beside every function-local import in the examples, and no JAX where a module or a
+command says it needs none."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import conftest
 from tests.mnist_helpers import REPO
 
-PACKAGES = ("examples", "jaxsched")
+PACKAGES = ("examples", "jaxsched", "tests")
 
 
 def _modules(package: str) -> dict[str, Path]:
@@ -73,6 +76,48 @@ def test_no_module_imports_itself_through_others(package):
 def test_the_cycle_finder_finds_a_circle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def _test_modules_imported_by_tests(modules: dict[str, Path]) -> list[str]:
+    """`a imports b` for every test module a that imports another test module b."""
+    tests = {m for m in modules if m.rpartition(".")[2].startswith("test_")}
+    found = []
+    for module in sorted(tests):
+        imported = _imported(module, ast.parse(modules[module].read_text()), set(modules))
+        found += [f"{module} imports {other}" for other in sorted(imported & tests)]
+    return found
+
+
+def test_no_test_module_imports_another_test_module():
+    assert _test_modules_imported_by_tests(_modules("tests")) == []
+
+
+def test_the_test_import_check_finds_one(tmp_path):
+    (tmp_path / "test_a.py").write_text("from tests.test_b import helper\n")
+    (tmp_path / "test_b.py").write_text("from tests import specs\n")
+    (tmp_path / "specs.py").write_text("")
+    modules = {f"tests.{p.stem}": p for p in tmp_path.glob("*.py")}
+    assert _test_modules_imported_by_tests(modules) == ["tests.test_a imports tests.test_b"]
+
+
+def test_the_floor_leg_skips_a_module_that_runs_code_of_a_missing_extra(tmp_path, monkeypatch):
+    files = {
+        "test_library.py": "import jaxsched\nimport numpy\n",
+        "test_trainer.py": "from examples.mnist import data\n",
+        "test_helpers.py": "from tests.mnist_helpers import REPO\n",
+        "test_build.py": "import sys\nARGS = [sys.executable, '-m', 'build', '--wheel']\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert conftest._installed("numpy") and not conftest._installed("no_such_module")
+    monkeypatch.setattr(conftest, "_installed", lambda module: module not in ("orbax", "build"))
+    found = {name: conftest._missing_for(tmp_path / name) for name in files}
+    assert found == {
+        "test_library.py": None,
+        "test_trainer.py": "orbax",
+        "test_helpers.py": "orbax",
+        "test_build.py": "build",
+    }
 
 
 def _explained(lines: list[str], node: ast.stmt) -> bool:

@@ -18,6 +18,7 @@ from jaxsched import _port
 from jaxsched._lr_find import _Sweep
 from jaxsched._port_transformers import SCHEDULER_TYPES
 from tests import port_table
+from tests.x64 import enable_x64
 
 
 @pytest.mark.parametrize(
@@ -73,7 +74,7 @@ def _run(text: str) -> Any:
 def test_every_row_of_the_porting_table_gives_the_peers_values(row: dict) -> None:
     expected = np.asarray(row["values"], dtype=np.float64)
     texts = [t for t in (row["port"]["call"], row["port"]["own"]) if t]
-    with jax.enable_x64(True):
+    with enable_x64():
         built = [_run(text) for text in texts]
         for text, schedule in zip(texts, built, strict=True):
             got = np.asarray(schedule(_steps(row)))
@@ -146,7 +147,7 @@ def test_lr_find_applies_the_rates_it_reports() -> None:
 
 
 def test_lr_find_sweep_in_x64_is_fastais_float64() -> None:
-    with jax.enable_x64(True):
+    with enable_x64():
         rates = np.asarray(_Sweep.of(1e-7, 10.0, 100)(np.arange(100)))
     np.testing.assert_array_equal(rates, [1e-7 * (10.0 / 1e-7) ** (i / 100) for i in range(100)])
 

@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 
 import jaxsched
-from tests.test_formulas import _convert_frac_or_steps, _join, _linear, levanter_schedule
+from tests.transcriptions import convert_frac_or_steps, join, levanter_schedule, linear
+from tests.x64 import enable_x64
 
 STEPS = np.arange(0, 400)
 
 
 def _x64(schedule: jaxsched.Schedule, steps: np.ndarray = STEPS) -> np.ndarray:
-    with jax.enable_x64(True):
+    with enable_x64():
         return np.asarray(schedule(steps))
 
 
@@ -149,7 +150,7 @@ def maxtext_schedule(
 
     pieces, boundaries = [], []
     if warmup > 0:
-        pieces.append(_linear(0.0, lr, warmup))
+        pieces.append(linear(0.0, lr, warmup))
         boundaries.append(warmup)
     if kind == "cosine":
         pieces.append(cos(schedule_steps - warmup))
@@ -160,12 +161,12 @@ def maxtext_schedule(
         if stable > 0:
             pieces.append(lambda t: np.full_like(t, lr, dtype=np.float64))
             boundaries.append(warmup + stable)
-        pieces.append(_linear(lr, final, decay - 1) if decay_style == "linear" else cos(decay))
+        pieces.append(linear(lr, final, decay - 1) if decay_style == "linear" else cos(decay))
         boundaries.append(schedule_steps)
     if steps > schedule_steps:
         pieces.append(lambda t: np.zeros_like(t, dtype=np.float64))
         boundaries.append(schedule_steps)
-    return lambda t: _join(pieces, boundaries, np.asarray(t, np.float64))
+    return lambda t: join(pieces, boundaries, np.asarray(t, np.float64))
 
 
 MAXTEXT = [
@@ -214,6 +215,6 @@ def test_levanter_truncates_a_share_of_the_run_where_get_rounds() -> None:
         warmup_steps=int(warmup * n), decay_steps=int(decay * n), min_lr_ratio=0.1,
         decay_shape="cosine",
     )  # fmt: skip
-    assert int(warmup * n) == _convert_frac_or_steps(warmup, n)
+    assert int(warmup * n) == convert_frac_or_steps(warmup, n)
     steps = np.arange(n + 20)
     np.testing.assert_allclose(_x64(schedule, steps), reference(steps), rtol=1e-9)

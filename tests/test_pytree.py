@@ -24,8 +24,9 @@ from hypothesis import assume, given, settings
 import jaxsched
 from jaxsched._config import REGISTRY
 from tests import reference
-from tests.test_inject import CATALOGUE
-from tests.test_properties import ANY_SPEC, FAMILIES, NESTED, build, children, key_steps
+from tests.catalogue import CATALOGUE
+from tests.specs import build, children, key_steps
+from tests.strategies import ANY_SPEC, FAMILIES, NESTED
 from tests.x64 import enable_x64
 
 # What transforms put where a number was.

@@ -174,7 +174,7 @@ def test_one_cycle_reaches_its_final_value_exactly_on_the_last_step() -> None:
     np.testing.assert_array_equal(values(schedule, [5, 6, 2**31 + 5]), np.float32([0.5] * 3))
 
 
-# ----------------------------------------------------------------------------- issue 13
+# ------------------------------------------ get's durations and the conventions of ported schedules
 
 
 @pytest.mark.parametrize(
