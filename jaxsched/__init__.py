@@ -33,6 +33,7 @@ from jaxsched._exponential import InverseTimeDecay as InverseTimeDecay
 from jaxsched._exponential import WarmupExponentialDecay as WarmupExponentialDecay
 from jaxsched._function import LambdaSchedule as LambdaSchedule
 from jaxsched._function import Multiplicative as Multiplicative
+from jaxsched._history import History as History
 from jaxsched._hyperparams import current_hyperparams as current_hyperparams
 from jaxsched._hyperparams import current_lr as current_lr
 from jaxsched._hyperparams import set_scale as set_scale
@@ -41,9 +42,13 @@ from jaxsched._inject import inject as inject
 from jaxsched._interpolate import CosineOneCycle as CosineOneCycle
 from jaxsched._interpolate import LinearOneCycle as LinearOneCycle
 from jaxsched._interpolate import PiecewiseInterpolate as PiecewiseInterpolate
+from jaxsched._kinds import Kind as Kind
+from jaxsched._kinds import field_kinds as field_kinds
 from jaxsched._lr_find import LRFindResult as LRFindResult
 from jaxsched._lr_find import lr_find as lr_find
 from jaxsched._noise import Noise as Noise
+from jaxsched._perturb import Perturbation as Perturbation
+from jaxsched._perturb import perturb as perturb
 from jaxsched._plateau import PlateauState as PlateauState
 from jaxsched._plateau import ReduceOnPlateau as ReduceOnPlateau
 from jaxsched._plot import plot as plot
@@ -53,6 +58,8 @@ from jaxsched._polynomial import PolynomialRamp as PolynomialRamp
 from jaxsched._polynomial import WarmupConstant as WarmupConstant
 from jaxsched._registry import get as get
 from jaxsched._schedule import Schedule as Schedule
+from jaxsched._search import SearchSpace as SearchSpace
+from jaxsched._search import search_space as search_space
 from jaxsched._step import ConstantFactor as ConstantFactor
 from jaxsched._step import MultistepDecay as MultistepDecay
 from jaxsched._step import PiecewiseConstant as PiecewiseConstant
@@ -105,6 +112,7 @@ warmup_stable_decay_cycles = WarmupStableDecayCycles
 polynomial_ramp = PolynomialRamp
 alternate = Alternate
 advance = Advance
+history = History
 
 __all__ = [
     "Advance",
@@ -120,9 +128,11 @@ __all__ = [
     "CosineRestarts",
     "Cyclic",
     "ExponentialDecay",
+    "History",
     "InverseSqrt",
     "InverseTimeDecay",
     "Join",
+    "Kind",
     "LRFindResult",
     "LambdaSchedule",
     "Linear",
@@ -132,6 +142,7 @@ __all__ = [
     "Noise",
     "OneCycle",
     "OneCycleMomentum",
+    "Perturbation",
     "PiecewiseConstant",
     "PiecewiseConstantScales",
     "PiecewiseInterpolate",
@@ -143,6 +154,7 @@ __all__ = [
     "Scale",
     "Schedule",
     "ScheduledState",
+    "SearchSpace",
     "StepDecay",
     "Swa",
     "TanhDecay",
@@ -166,8 +178,10 @@ __all__ = [
     "current_lr",
     "cyclic",
     "exponential_decay",
+    "field_kinds",
     "from_config",
     "get",
+    "history",
     "inject",
     "inverse_sqrt",
     "inverse_time_decay",
@@ -181,6 +195,7 @@ __all__ = [
     "noise",
     "one_cycle",
     "one_cycle_momentum",
+    "perturb",
     "piecewise_constant",
     "piecewise_constant_scales",
     "piecewise_interpolate",
@@ -191,6 +206,7 @@ __all__ = [
     "reduce_on_plateau",
     "register_function",
     "scale",
+    "search_space",
     "set_scale",
     "sgdr",
     "stack",

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import (
     as_tuple,
     check,
@@ -68,8 +69,8 @@ class Join(Schedule):
       [0.   0.5  1.   0.5  0.25]
     """
 
-    schedules: Sequence[Schedule]
-    boundaries: Sequence[ArrayLike]
+    schedules: Sequence[Schedule] = kinds.schedules()
+    boundaries: Sequence[ArrayLike] = kinds.steps()
 
     def __post_init__(self) -> None:
         schedules = check_schedules("schedules", self.schedules)
@@ -108,9 +109,9 @@ class ByFraction(Schedule):
       [1.  1.  1.  0.1 0.1]
     """
 
-    total_steps: ArrayLike
-    fractions: Sequence[ArrayLike]
-    schedules: Sequence[Schedule]
+    total_steps: ArrayLike = kinds.steps()
+    fractions: Sequence[ArrayLike] = kinds.fraction()
+    schedules: Sequence[Schedule] = kinds.schedules()
 
     def __post_init__(self) -> None:
         check_positive("total_steps", self.total_steps)
@@ -173,9 +174,9 @@ class Warmup(Schedule):
       [0.  0.5 1.  0.5 0.  0. ]
     """
 
-    schedule: Schedule
-    warmup_steps: ArrayLike
-    init_value: ArrayLike = 0.0
+    schedule: Schedule = kinds.schedules()
+    warmup_steps: ArrayLike = kinds.steps()
+    init_value: ArrayLike = kinds.value(default=0.0)
     shape: str = static_field(default="linear")
     prefix: bool = static_field(default=True)
     continuous: bool = static_field(default=False)
@@ -224,8 +225,8 @@ class Alternate(Schedule):
       [1.       0.5      0.1      0.125    0.0625   0.1      0.015625]
     """
 
-    schedules: Sequence[Schedule]
-    steps: Sequence[ArrayLike]
+    schedules: Sequence[Schedule] = kinds.schedules()
+    steps: Sequence[ArrayLike] = kinds.steps()
 
     def __post_init__(self) -> None:
         schedules = check_schedules("schedules", self.schedules)
@@ -276,9 +277,9 @@ class Advance(Schedule):
       [0.25 0.25 0.5 ]
     """
 
-    schedule: Schedule
-    steps: ArrayLike = 0.0
-    min_step: ArrayLike = 0.0
+    schedule: Schedule = kinds.schedules()
+    steps: ArrayLike = kinds.real(default=0.0)
+    min_step: ArrayLike = kinds.steps(default=0.0)
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -293,7 +294,7 @@ class Advance(Schedule):
 class Product(Schedule):
     """The product of several schedules, step by step (build it with `jaxsched.product`)."""
 
-    schedules: Sequence[Schedule]
+    schedules: Sequence[Schedule] = kinds.schedules()
 
     def __post_init__(self) -> None:
         set_field(self, "schedules", check_schedules("schedules", self.schedules))
@@ -343,8 +344,8 @@ class Scale(Schedule):
       0.1
     """
 
-    schedule: Schedule
-    factor: ArrayLike
+    schedule: Schedule = kinds.schedules()
+    factor: ArrayLike = kinds.real()
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -370,9 +371,9 @@ class Clip(Schedule):
       [1.   0.1  0.05 0.05]
     """
 
-    schedule: Schedule
-    min_value: ArrayLike | None = None
-    max_value: ArrayLike | None = None
+    schedule: Schedule = kinds.schedules()
+    min_value: ArrayLike | None = kinds.value(default=None)
+    max_value: ArrayLike | None = kinds.value(default=None)
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)

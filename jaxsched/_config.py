@@ -12,6 +12,7 @@ from typing import Any, TypeVar, dataclass_transform
 
 import numpy as np
 
+import jaxsched._kinds as kinds
 from jaxsched._allowed_functions import allowing
 from jaxsched._schedule import (
     MAX_DEPTH,
@@ -35,7 +36,20 @@ REGISTRY: dict[str, type[Schedule]] = {}
 MAX_CONFIG_DEPTH = 2 * MAX_DEPTH + 2
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, static_field))
+@dataclass_transform(
+    frozen_default=True,
+    field_specifiers=(
+        dataclasses.field,
+        static_field,
+        kinds.value,
+        kinds.steps,
+        kinds.fraction,
+        kinds.ratio,
+        kinds.real,
+        kinds.seed,
+        kinds.schedules,
+    ),
+)
 def register(name: str) -> Callable[[type[_S]], type[_S]]:
     """Class decorator: frozen dataclass, JAX pytree, and registry entry under `name`.
 

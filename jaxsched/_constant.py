@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import check_finite
 from jaxsched._config import register
 from jaxsched._numerics import float_dtype
@@ -29,7 +30,7 @@ class Constant(Schedule):
       0.1 0.1
     """
 
-    value: ArrayLike
+    value: ArrayLike = kinds.value()
 
     def __post_init__(self) -> None:
         check_finite("value", self.value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import check_choice, check_finite, check_non_negative
 from jaxsched._combine import check_schedules
 from jaxsched._config import register
@@ -49,11 +50,11 @@ class Cooldown(Schedule):
       [0.   0.5  1.   1.   1.   0.75 0.5  0.25 0.   0.  ]
     """
 
-    schedule: Schedule
-    start_step: ArrayLike
-    decay_steps: ArrayLike
+    schedule: Schedule = kinds.schedules()
+    start_step: ArrayLike = kinds.steps()
+    decay_steps: ArrayLike = kinds.steps()
     shape: str = static_field(default="1-sqrt")
-    end_value: ArrayLike = 0.0
+    end_value: ArrayLike = kinds.value(default=0.0)
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)
@@ -108,9 +109,9 @@ class Swa(Schedule):
       [1.   0.75 0.5  0.5 ]
     """
 
-    init_value: ArrayLike
-    swa_value: ArrayLike
-    anneal_steps: ArrayLike = 10
+    init_value: ArrayLike = kinds.value()
+    swa_value: ArrayLike = kinds.value()
+    anneal_steps: ArrayLike = kinds.steps(default=10)
     anneal_strategy: str = static_field(default="cos")
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import (
     check,
     check_computed,
@@ -53,10 +54,10 @@ class CosineDecay(Schedule):
       [1. 0.8536 0.5 0.1464 0. 0. ]
     """
 
-    init_value: ArrayLike
-    decay_steps: ArrayLike
-    end_value: ArrayLike = 0.0
-    exponent: ArrayLike = 1.0
+    init_value: ArrayLike = kinds.value()
+    decay_steps: ArrayLike = kinds.steps()
+    end_value: ArrayLike = kinds.value(default=0.0)
+    exponent: ArrayLike = kinds.ratio(default=1.0)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -93,12 +94,12 @@ class WarmupCosineDecay(Schedule):
       [0.  0.5 1.  0.5 0.  0. ]
     """
 
-    init_value: ArrayLike
-    peak_value: ArrayLike
-    warmup_steps: ArrayLike
-    decay_steps: ArrayLike
-    end_value: ArrayLike = 0.0
-    exponent: ArrayLike = 1.0
+    init_value: ArrayLike = kinds.value()
+    peak_value: ArrayLike = kinds.value()
+    warmup_steps: ArrayLike = kinds.steps()
+    decay_steps: ArrayLike = kinds.steps()
+    end_value: ArrayLike = kinds.value(default=0.0)
+    exponent: ArrayLike = kinds.ratio(default=1.0)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -164,14 +165,14 @@ class CosineRestarts(Schedule):
       [1. 0.5 0.5 0.25 0.25 ]
     """
 
-    init_value: ArrayLike
-    first_decay_steps: ArrayLike
-    t_mul: ArrayLike = 1.0
-    m_mul: ArrayLike = 1.0
-    end_value: ArrayLike = 0.0
-    cycle_limit: ArrayLike | None = None
-    cycle_decay: ArrayLike = 1.0
-    k_decay: ArrayLike = 1.0
+    init_value: ArrayLike = kinds.value()
+    first_decay_steps: ArrayLike = kinds.steps()
+    t_mul: ArrayLike = kinds.ratio(default=1.0)
+    m_mul: ArrayLike = kinds.ratio(default=1.0)
+    end_value: ArrayLike = kinds.value(default=0.0)
+    cycle_limit: ArrayLike | None = kinds.steps(default=None)
+    cycle_decay: ArrayLike = kinds.ratio(default=1.0)
+    k_decay: ArrayLike = kinds.ratio(default=1.0)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import jaxsched._kinds as kinds
 from jaxsched._allowed_functions import resolve_function
 from jaxsched._checks import (
     check,
@@ -80,12 +81,12 @@ class Cyclic(Schedule):
       [0.   0.5  1.   0.5  0.   0.25 0.5  0.25 0.  ]
     """
 
-    base_value: ArrayLike
-    max_value: ArrayLike
-    step_size_up: ArrayLike
-    step_size_down: ArrayLike | None = None
+    base_value: ArrayLike = kinds.value()
+    max_value: ArrayLike = kinds.value()
+    step_size_up: ArrayLike = kinds.steps()
+    step_size_down: ArrayLike | None = kinds.steps(default=None)
     mode: str = static_field(default="triangular")
-    gamma: ArrayLike = 1.0
+    gamma: ArrayLike = kinds.ratio(default=1.0)
     scale_fn: Any = static_field(default=None)
     scale_mode: str = static_field(default="cycle")
 
@@ -202,11 +203,11 @@ class OneCycle(Schedule):
       [0.1, 0.55, 1.0, 0.67, 0.34, 0.01, 0.01]
     """
 
-    peak_value: ArrayLike
-    total_steps: ArrayLike
-    pct_start: ArrayLike = 0.3
-    div_factor: ArrayLike = 25.0
-    final_div_factor: ArrayLike = 1e4
+    peak_value: ArrayLike = kinds.value()
+    total_steps: ArrayLike = kinds.steps()
+    pct_start: ArrayLike = kinds.fraction(default=0.3)
+    div_factor: ArrayLike = kinds.ratio(default=25.0)
+    final_div_factor: ArrayLike = kinds.ratio(default=1e4)
     anneal_strategy: str = static_field(default="cos")
     three_phase: bool = static_field(default=False)
 
@@ -257,10 +258,10 @@ class OneCycleMomentum(Schedule):
       [0.95, 0.9, 0.85, 0.8833, 0.9167, 0.95, 0.95]
     """
 
-    total_steps: ArrayLike
-    base_momentum: ArrayLike = 0.85
-    max_momentum: ArrayLike = 0.95
-    pct_start: ArrayLike = 0.3
+    total_steps: ArrayLike = kinds.steps()
+    base_momentum: ArrayLike = kinds.value(default=0.85)
+    max_momentum: ArrayLike = kinds.value(default=0.95)
+    pct_start: ArrayLike = kinds.fraction(default=0.3)
     anneal_strategy: str = static_field(default="cos")
     three_phase: bool = static_field(default=False)
 

@@ -7,6 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import check_finite, check_non_negative, check_positive
 from jaxsched._config import register
 from jaxsched._numerics import clamp01, floor_div, lerp, safe_div, times_power
@@ -42,12 +43,12 @@ class ExponentialDecay(Schedule):
       [1.   0.5  0.25 0.2  0.2 ]
     """
 
-    init_value: ArrayLike
-    decay_rate: ArrayLike
-    transition_steps: ArrayLike = 1
+    init_value: ArrayLike = kinds.value()
+    decay_rate: ArrayLike = kinds.ratio()
+    transition_steps: ArrayLike = kinds.steps(default=1)
     staircase: bool = static_field(default=False)
-    transition_begin: ArrayLike = 0
-    end_value: ArrayLike | None = None
+    transition_begin: ArrayLike = kinds.steps(default=0)
+    end_value: ArrayLike | None = kinds.value(default=None)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -106,14 +107,14 @@ class WarmupExponentialDecay(Schedule):
       [0.   0.5  1.   0.5  0.25]
     """
 
-    init_value: ArrayLike
-    peak_value: ArrayLike
-    warmup_steps: ArrayLike
-    transition_steps: ArrayLike
-    decay_rate: ArrayLike
-    transition_begin: ArrayLike = 0
+    init_value: ArrayLike = kinds.value()
+    peak_value: ArrayLike = kinds.value()
+    warmup_steps: ArrayLike = kinds.steps()
+    transition_steps: ArrayLike = kinds.steps()
+    decay_rate: ArrayLike = kinds.ratio()
+    transition_begin: ArrayLike = kinds.steps(default=0)
     staircase: bool = static_field(default=False)
-    end_value: ArrayLike | None = None
+    end_value: ArrayLike | None = kinds.value(default=None)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -150,9 +151,9 @@ class InverseTimeDecay(Schedule):
       [1.         0.5        0.33333334 0.25      ]
     """
 
-    init_value: ArrayLike
-    decay_rate: ArrayLike
-    decay_steps: ArrayLike
+    init_value: ArrayLike = kinds.value()
+    decay_rate: ArrayLike = kinds.ratio()
+    decay_steps: ArrayLike = kinds.steps()
     staircase: bool = static_field(default=False)
 
     def __post_init__(self) -> None:
@@ -208,11 +209,11 @@ class InverseSqrt(Schedule):
       [0.5        0.35355338]
     """
 
-    peak_value: ArrayLike
-    warmup_steps: ArrayLike
-    timescale: ArrayLike | None = None
-    shift: ArrayLike = 0.0
-    step_offset: ArrayLike = 0.0
+    peak_value: ArrayLike = kinds.value()
+    warmup_steps: ArrayLike = kinds.steps()
+    timescale: ArrayLike | None = kinds.steps(default=None)
+    shift: ArrayLike = kinds.steps(default=0.0)
+    step_offset: ArrayLike = kinds.steps(default=0.0)
 
     def __post_init__(self) -> None:
         check_finite("peak_value", self.peak_value)

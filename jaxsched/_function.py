@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+import jaxsched._kinds as kinds
 from jaxsched._allowed_functions import resolve_function
 from jaxsched._checks import check_finite
 from jaxsched._config import register
@@ -85,8 +86,8 @@ class LambdaSchedule(Schedule):
     """
 
     fn: Callable[..., ArrayLike] | str = static_field()
-    init_value: ArrayLike = 1.0
-    params: Mapping[str, ArrayLike] | None = None
+    init_value: ArrayLike = kinds.value(default=1.0)
+    params: Mapping[str, ArrayLike] | None = kinds.real(default=None)
 
     def __post_init__(self) -> None:
         set_field(self, "fn", resolve_function(self.fn, "fn"))
@@ -131,8 +132,8 @@ class Multiplicative(Schedule):
 
     fn: Callable[..., ArrayLike] | str = static_field()
     max_steps: int = static_field()
-    init_value: ArrayLike = 1.0
-    params: Mapping[str, ArrayLike] | None = None
+    init_value: ArrayLike = kinds.value(default=1.0)
+    params: Mapping[str, ArrayLike] | None = kinds.real(default=None)
 
     def __post_init__(self) -> None:
         set_field(self, "fn", resolve_function(self.fn, "fn"))

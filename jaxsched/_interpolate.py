@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import (
     check,
     check_choice,
@@ -77,9 +78,9 @@ class PiecewiseInterpolate(Schedule):
       [1.     0.55   0.1    0.0505 0.001  0.001 ]
     """
 
-    init_value: ArrayLike
-    boundaries: Any = None
-    scales: Any = None
+    init_value: ArrayLike = kinds.value()
+    boundaries: Any = kinds.steps(default=None)
+    scales: Any = kinds.ratio(default=None)
     interpolate_type: str = static_field(default="linear")
 
     def __post_init__(self) -> None:
@@ -144,12 +145,12 @@ class LinearOneCycle(Schedule):
       [0.1, 1.0, 0.55, 0.1, 0.055, 0.01]
     """
 
-    transition_steps: ArrayLike
-    peak_value: ArrayLike
-    pct_start: ArrayLike = 0.3
-    pct_final: ArrayLike = 0.85
-    div_factor: ArrayLike = 25.0
-    final_div_factor: ArrayLike = 1e4
+    transition_steps: ArrayLike = kinds.steps()
+    peak_value: ArrayLike = kinds.value()
+    pct_start: ArrayLike = kinds.fraction(default=0.3)
+    pct_final: ArrayLike = kinds.fraction(default=0.85)
+    div_factor: ArrayLike = kinds.ratio(default=25.0)
+    final_div_factor: ArrayLike = kinds.ratio(default=1e4)
 
     def __post_init__(self) -> None:
         check_positive("transition_steps", self.transition_steps)
@@ -215,11 +216,11 @@ class CosineOneCycle(Schedule):
       [0.1, 0.55, 1.0, 0.505, 0.01, 0.01]
     """
 
-    transition_steps: ArrayLike
-    peak_value: ArrayLike
-    pct_start: ArrayLike = 0.3
-    div_factor: ArrayLike = 25.0
-    final_div_factor: ArrayLike = 1e4
+    transition_steps: ArrayLike = kinds.steps()
+    peak_value: ArrayLike = kinds.value()
+    pct_start: ArrayLike = kinds.fraction(default=0.3)
+    div_factor: ArrayLike = kinds.ratio(default=25.0)
+    final_div_factor: ArrayLike = kinds.ratio(default=1e4)
 
     def __post_init__(self) -> None:
         check_positive("transition_steps", self.transition_steps)

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import check, check_choice, check_non_negative, check_positive, is_concrete
 from jaxsched._combine import check_schedules
 from jaxsched._config import register
@@ -83,13 +84,13 @@ class Noise(Schedule):
       True
     """
 
-    schedule: Schedule
-    noise_start: ArrayLike = 0
-    noise_end: ArrayLike | None = None
-    noise_pct: ArrayLike = 0.67
-    noise_std: ArrayLike = 1.0
+    schedule: Schedule = kinds.schedules()
+    noise_start: ArrayLike = kinds.steps(default=0)
+    noise_end: ArrayLike | None = kinds.steps(default=None)
+    noise_pct: ArrayLike = kinds.fraction(default=0.67)
+    noise_std: ArrayLike = kinds.ratio(default=1.0)
     noise_type: str = static_field(default="normal")
-    seed: ArrayLike = 42
+    seed: ArrayLike = kinds.seed(default=42)
 
     def __post_init__(self) -> None:
         check_schedules("schedule", self.schedule)

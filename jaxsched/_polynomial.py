@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import check_finite, check_non_negative, check_positive
 from jaxsched._config import register
 from jaxsched._numerics import clamp01, floor_div, lerp, power, safe_div
@@ -36,10 +37,10 @@ class Linear(Schedule):
       [0.   0.25 0.5  0.75 1.   1.  ]
     """
 
-    init_value: ArrayLike
-    end_value: ArrayLike
-    transition_steps: ArrayLike
-    transition_begin: ArrayLike = 0
+    init_value: ArrayLike = kinds.value()
+    end_value: ArrayLike = kinds.value()
+    transition_steps: ArrayLike = kinds.steps()
+    transition_begin: ArrayLike = kinds.steps(default=0)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -88,13 +89,13 @@ class PolynomialDecay(Schedule):
       [1.     0.5625 0.25   0.0625 0.     0.    ]
     """
 
-    init_value: ArrayLike
-    end_value: ArrayLike
-    decay_steps: ArrayLike
-    power: ArrayLike = 1.0
-    transition_begin: ArrayLike = 0
+    init_value: ArrayLike = kinds.value()
+    end_value: ArrayLike = kinds.value()
+    decay_steps: ArrayLike = kinds.steps()
+    power: ArrayLike = kinds.ratio(default=1.0)
+    transition_begin: ArrayLike = kinds.steps(default=0)
     cycle: bool = static_field(default=False)
-    k_decay: ArrayLike = 1.0
+    k_decay: ArrayLike = kinds.ratio(default=1.0)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -144,11 +145,11 @@ class PolynomialRamp(Schedule):
       [0.     0.0625 0.25   0.5625 1.     1.    ]
     """
 
-    init_value: ArrayLike
-    end_value: ArrayLike
-    transition_steps: ArrayLike
-    power: ArrayLike = 1.0
-    transition_begin: ArrayLike = 0
+    init_value: ArrayLike = kinds.value()
+    end_value: ArrayLike = kinds.value()
+    transition_steps: ArrayLike = kinds.steps()
+    power: ArrayLike = kinds.ratio(default=1.0)
+    transition_begin: ArrayLike = kinds.steps(default=0)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -182,9 +183,9 @@ class WarmupConstant(Schedule):
       [0.   0.25 0.5  0.75 1.   1.  ]
     """
 
-    init_value: ArrayLike
-    peak_value: ArrayLike
-    warmup_steps: ArrayLike
+    init_value: ArrayLike = kinds.value()
+    peak_value: ArrayLike = kinds.value()
+    warmup_steps: ArrayLike = kinds.steps()
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

@@ -8,6 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import (
     as_tuple,
     check,
@@ -41,9 +42,9 @@ class StepDecay(Schedule):
       [1.   1.   0.5  0.5  0.25 0.25]
     """
 
-    init_value: ArrayLike
-    step_size: ArrayLike
-    decay_rate: ArrayLike = 0.1
+    init_value: ArrayLike = kinds.value()
+    step_size: ArrayLike = kinds.steps()
+    decay_rate: ArrayLike = kinds.ratio(default=0.1)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -74,9 +75,9 @@ class MultistepDecay(Schedule):
       [1.   1.   0.1  0.1  0.01 0.01]
     """
 
-    init_value: ArrayLike
-    milestones: Sequence[ArrayLike]
-    decay_rate: ArrayLike = 0.1
+    init_value: ArrayLike = kinds.value()
+    milestones: Sequence[ArrayLike] = kinds.steps()
+    decay_rate: ArrayLike = kinds.ratio(default=0.1)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -111,8 +112,8 @@ class PiecewiseConstant(Schedule):
       [1.  1.  0.5 0.5 0.1 0.1]
     """
 
-    boundaries: Sequence[ArrayLike]
-    values: Sequence[ArrayLike]
+    boundaries: Sequence[ArrayLike] = kinds.steps()
+    values: Sequence[ArrayLike] = kinds.value()
 
     def __post_init__(self) -> None:
         boundaries = as_tuple("boundaries", self.boundaries)
@@ -198,9 +199,9 @@ class PiecewiseConstantScales(Schedule):
       [1.   1.   0.1  0.1  0.05 0.05]
     """
 
-    init_value: ArrayLike
-    boundaries: Any = None
-    scales: Any = None
+    init_value: ArrayLike = kinds.value()
+    boundaries: Any = kinds.steps(default=None)
+    scales: Any = kinds.ratio(default=None)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)
@@ -234,9 +235,9 @@ class ConstantFactor(Schedule):
       [0.5 0.5 1.  1. ]
     """
 
-    value: ArrayLike
-    factor: ArrayLike = 1.0 / 3
-    transition_steps: ArrayLike = 5
+    value: ArrayLike = kinds.value()
+    factor: ArrayLike = kinds.fraction(default=1.0 / 3)
+    transition_steps: ArrayLike = kinds.steps(default=5)
 
     def __post_init__(self) -> None:
         check_finite("value", self.value)

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import check, check_computed, check_finite, check_positive, is_concrete
 from jaxsched._config import register
 from jaxsched._numerics import safe_div
@@ -37,11 +38,11 @@ class TanhDecay(Schedule):
       [0.99999917 0.9998766  0.9820138  0.2689414  0.         0.        ]
     """
 
-    init_value: ArrayLike
-    end_value: ArrayLike
-    decay_steps: ArrayLike
-    lower: ArrayLike = -7.0
-    upper: ArrayLike = 3.0
+    init_value: ArrayLike = kinds.value()
+    end_value: ArrayLike = kinds.value()
+    decay_steps: ArrayLike = kinds.steps()
+    lower: ArrayLike = kinds.real(default=-7.0)
+    upper: ArrayLike = kinds.real(default=3.0)
 
     def __post_init__(self) -> None:
         check_finite("init_value", self.init_value)

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import jaxsched._kinds as kinds
 from jaxsched._checks import (
     as_tuple,
     check,
@@ -58,12 +59,12 @@ class WarmupStableDecay(Schedule):
       [0.   0.5  1.   1.   1.   0.75 0.5  0.25 0.   0.  ]
     """
 
-    peak_value: ArrayLike
-    total_steps: ArrayLike
-    warmup_steps: ArrayLike
-    decay_steps: ArrayLike
-    init_value: ArrayLike = 0.0
-    end_value: ArrayLike = 0.0
+    peak_value: ArrayLike = kinds.value()
+    total_steps: ArrayLike = kinds.steps()
+    warmup_steps: ArrayLike = kinds.steps()
+    decay_steps: ArrayLike = kinds.steps()
+    init_value: ArrayLike = kinds.value(default=0.0)
+    end_value: ArrayLike = kinds.value(default=0.0)
     warmup_shape: str = static_field(default="linear")
     decay_shape: str = static_field(default="linear")
 
@@ -157,13 +158,13 @@ class WarmupStableDecayCycles(Schedule):
       [0.  1.  1.  0.5 0.  1.  1.  0.5 0.  0. ]
     """
 
-    peak_value: ArrayLike
-    cycle_ends: Sequence[ArrayLike]
-    warmup_steps: ArrayLike
-    decay_steps: ArrayLike | Sequence[ArrayLike] | None = None
-    rewarmup_steps: ArrayLike | Sequence[ArrayLike] = 0
-    init_value: ArrayLike = 0.0
-    end_value: ArrayLike = 0.0
+    peak_value: ArrayLike = kinds.value()
+    cycle_ends: Sequence[ArrayLike] = kinds.steps()
+    warmup_steps: ArrayLike = kinds.steps()
+    decay_steps: ArrayLike | Sequence[ArrayLike] | None = kinds.steps(default=None)
+    rewarmup_steps: ArrayLike | Sequence[ArrayLike] = kinds.steps(default=0)
+    init_value: ArrayLike = kinds.value(default=0.0)
+    end_value: ArrayLike = kinds.value(default=0.0)
     warmup_shape: str = static_field(default="linear")
     decay_shape: str = static_field(default="linear")
 

@@ -60,4 +60,7 @@ CATALOGUE = {
         (jaxsched.cosine_decay(0.1, 10), jaxsched.constant(0.05)), steps=(3, 1)
     ),
     "advance": jaxsched.advance(jaxsched.cosine_decay(0.1, 10), steps=1, min_step=2),
+    "history": jaxsched.history(
+        (jaxsched.cosine_decay(0.1, 10), jaxsched.cosine_decay(0.125, 10)), boundaries=(4,)
+    ),
 }

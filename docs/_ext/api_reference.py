@@ -87,6 +87,19 @@ GROUPS: dict[str, tuple[str, list[str]]] = {
             "stack",
         ],
     ),
+    "Population-based training": (
+        "Fields that know their kind; perturbing schedules, sampling them, and replaying what "
+        "a run did.",
+        [
+            "Kind",
+            "field_kinds",
+            "perturb",
+            "Perturbation",
+            "search_space",
+            "SearchSpace",
+            "history",
+        ],
+    ),
     "With optax": (
         "Hyperparameters in the optimizer state: read them, scale them from outside.",
         ["inject", "current_lr", "current_hyperparams", "set_scale", "ScheduledState"],

@@ -114,6 +114,10 @@ jaxsched.cooldown(stable, start_step=700, decay_steps=200)""",
 )""",
     "advance": """schedule = jaxsched.warmup(jaxsched.cosine_decay(0.1, 800), warmup_steps=200)
 jaxsched.advance(schedule, steps=-100)""",
+    "history": """jaxsched.history(
+    [jaxsched.cosine_decay(0.1, 1000), jaxsched.cosine_decay(0.125, 1000)],
+    boundaries=[400],
+)""",
 }
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
