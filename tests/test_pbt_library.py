@@ -15,7 +15,7 @@ from hypothesis import given, settings
 import jaxsched
 from jaxsched import Kind
 from jaxsched._config import REGISTRY
-from tests.test_inject import CATALOGUE
+from tests.catalogue import CATALOGUE
 
 NUMERIC = (Kind.VALUE, Kind.STEPS, Kind.FRACTION, Kind.RATIO, Kind.REAL)
 
