@@ -242,13 +242,18 @@ def _known_names() -> list[str]:
 
 @overload
 def get(
-    name: PlateauName, /, *, run_steps: Any = None, steps_per_epoch: Any = None, **kwargs: Any
+    name: PlateauName,
+    /,
+    *,
+    run_steps: int | None = None,
+    steps_per_epoch: int | None = None,
+    **kwargs: Any,
 ) -> ReduceOnPlateau: ...
 
 
 @overload
 def get(
-    name: str, /, *, run_steps: Any = None, steps_per_epoch: Any = None, **kwargs: Any
+    name: str, /, *, run_steps: int | None = None, steps_per_epoch: int | None = None, **kwargs: Any
 ) -> Schedule: ...
 
 
@@ -256,10 +261,10 @@ def get(
     name: str,
     /,
     *,
-    run_steps: Any = None,
-    steps_per_epoch: Any = None,
+    run_steps: int | None = None,
+    steps_per_epoch: int | None = None,
     **kwargs: Any,
-) -> Any:
+) -> Schedule | ReduceOnPlateau:
     """Builds a schedule from its name and keyword arguments, in jaxsched's or a peer's words.
 
     `name` is one of:
