@@ -239,7 +239,12 @@ def test_a_checkpoint_write_past_the_file_size_limit_ends_in_one_line_and_resume
 
 
 def _long_workdir(tmp_path) -> str:
-    return os.path.join(tmp_path, *["d" * 200] * 20)  # 4,000 characters and more
+    """A work dir of exactly 4,000 characters, wherever `tmp_path` is: one the system lets
+    the trainer create (PATH_MAX is 4,096), while the files the run writes in it are too long."""
+    path = str(tmp_path)
+    while len(path) < 4_000 - 201:
+        path = os.path.join(path, "d" * 200)
+    return os.path.join(path, "d" * (4_000 - len(path) - 1))
 
 
 @pytest.mark.parametrize("kind", ["long", "not utf-8", "curves.png a folder", "metrics a folder"])

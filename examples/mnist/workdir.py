@@ -142,10 +142,10 @@ def probe(workdir: str, last_step: int, plot: bool) -> None:
         os.makedirs(os.path.dirname(deepest), exist_ok=True)
         for path in [deepest] + [os.path.join(workdir, name) for name in files]:
             flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW
-            if not os.path.exists(path):
-                flags |= os.O_CREAT | os.O_EXCL
+            new = not os.path.exists(path)
+            os.close(os.open(path, flags | (os.O_CREAT | os.O_EXCL) * new, 0o644))
+            if new:  # only what this probe made is removed: a failed open made nothing
                 created.append(path)
-            os.close(os.open(path, flags, 0o644))
     except OSError as e:
         limits = f"paths of up to {os.pathconf('/', 'PC_PATH_MAX')} bytes"
         raise WorkdirError(
