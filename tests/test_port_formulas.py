@@ -177,6 +177,9 @@ MAXTEXT = [
          decay_fraction=0.3),
     dict(steps=310, schedule_steps=300, warmup_fraction=0.1, final_fraction=0.1, kind="cosine"),
     dict(steps=300, schedule_steps=300, warmup_fraction=0.0, final_fraction=0.2, kind="cosine"),
+    # a decay of one step: optax's zero-step linear keeps the peak, the final value never comes
+    dict(steps=25, schedule_steps=20, warmup_fraction=0.1, final_fraction=0.1,
+         decay_fraction=0.05),
 ]  # fmt: skip
 
 
@@ -189,10 +192,12 @@ def test_maxtext_schedules_are_the_calls_of_the_conventions_table(case: dict) ->
         # Its cosine reaches the final value on the last step, n - 1.
         schedule = jaxsched.warmup_cosine_decay(0.0, lr, warmup, n - 1, end_value=final)
     else:
-        # Its decay spans decay_steps - 1 intervals, ending on the last step, n - 1.
+        # Its decay spans decay_steps - 1 intervals, ending on the last step, n - 1; a decay of
+        # one step has none, and the peak holds to the end (total_steps=n).
         decay = int(n * case.get("decay_fraction", 0.1))
         schedule = jaxsched.warmup_stable_decay(
-            lr, total_steps=n - 1, warmup_steps=warmup, decay_steps=decay - 1, end_value=final,
+            lr, total_steps=n - 1 if decay > 1 else n, warmup_steps=warmup,
+            decay_steps=decay - 1, end_value=final,
             decay_shape=case.get("decay_style", "linear"),
         )  # fmt: skip
     if case["steps"] > n:  # then 0 up to `steps`
