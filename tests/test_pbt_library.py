@@ -185,7 +185,9 @@ def test_history_evaluates_each_piece_at_the_global_step(
     np.testing.assert_allclose(
         history(steps), _oracle(peaks, boundaries, steps), rtol=1e-5, atol=1e-7
     )
-    np.testing.assert_allclose(jax.jit(history)(steps), history(steps), rtol=1e-6)
+    # Closed over, the numbers are constants XLA folds: a rounding apart (an ulp of the peak).
+    ulp = float(np.spacing(np.float32(max(peaks))))
+    np.testing.assert_allclose(jax.jit(history)(steps), history(steps), rtol=1e-6, atol=2 * ulp)
     again = jaxsched.from_config(history.to_config())
     np.testing.assert_array_equal(again(steps), history(steps))
 
