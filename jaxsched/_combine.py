@@ -41,6 +41,21 @@ def check_schedules(name: str, schedules: Any) -> tuple[Schedule, ...]:
     return schedules
 
 
+def check_pieces(obj: Any) -> None:
+    """Checks and stores a piecewise schedule's `schedules` and `boundaries` (join, history):
+    one boundary fewer than schedules, strictly increasing."""
+    schedules = check_schedules("schedules", obj.schedules)
+    boundaries = as_tuple("boundaries", obj.boundaries)
+    set_field(obj, "schedules", schedules)
+    set_field(obj, "boundaries", boundaries)
+    if len(boundaries) != len(schedules) - 1:
+        raise ValueError(
+            f"boundaries must have one entry fewer than schedules, got "
+            f"len(boundaries)={len(boundaries)} and len(schedules)={len(schedules)}"
+        )
+    check_increasing("boundaries", boundaries)
+
+
 def _join(step: jax.Array, schedules: Sequence[Schedule], boundaries: Sequence[Any]) -> jax.Array:
     value = schedules[0](step)
     for boundary, schedule in zip(boundaries, schedules[1:], strict=True):
@@ -73,16 +88,7 @@ class Join(Schedule):
     boundaries: Sequence[ArrayLike] = kinds.steps()
 
     def __post_init__(self) -> None:
-        schedules = check_schedules("schedules", self.schedules)
-        boundaries = as_tuple("boundaries", self.boundaries)
-        set_field(self, "schedules", schedules)
-        set_field(self, "boundaries", boundaries)
-        if len(boundaries) != len(schedules) - 1:
-            raise ValueError(
-                f"boundaries must have one entry fewer than schedules, got "
-                f"len(boundaries)={len(boundaries)} and len(schedules)={len(schedules)}"
-            )
-        check_increasing("boundaries", boundaries)
+        check_pieces(self)
 
     def _at(self, step: jax.Array) -> jax.Array:
         return _join(step, self.schedules, self.boundaries)

@@ -8,10 +8,9 @@ import jax
 import jax.numpy as jnp
 
 import jaxsched._kinds as kinds
-from jaxsched._checks import as_tuple, check_increasing
-from jaxsched._combine import check_schedules
+from jaxsched._combine import check_pieces
 from jaxsched._config import register
-from jaxsched._schedule import Schedule, set_field
+from jaxsched._schedule import Schedule
 from jaxsched._typing import ArrayLike
 
 
@@ -44,16 +43,7 @@ class History(Schedule):
     boundaries: Sequence[ArrayLike] = kinds.steps()
 
     def __post_init__(self) -> None:
-        schedules = check_schedules("schedules", self.schedules)
-        boundaries = as_tuple("boundaries", self.boundaries)
-        set_field(self, "schedules", schedules)
-        set_field(self, "boundaries", boundaries)
-        if len(boundaries) != len(schedules) - 1:
-            raise ValueError(
-                f"boundaries must have one entry fewer than schedules, got "
-                f"len(boundaries)={len(boundaries)} and len(schedules)={len(schedules)}"
-            )
-        check_increasing("boundaries", boundaries)
+        check_pieces(self)
 
     def _at(self, step: jax.Array) -> jax.Array:
         value = self.schedules[0](step)
