@@ -56,6 +56,21 @@ def check_pieces(obj: Any) -> None:
     check_increasing("boundaries", boundaries)
 
 
+def one_per_schedule(obj: Any, name: str) -> tuple[Any, ...]:
+    """Checks and stores `obj.schedules` and the numbers of field `name`, one per schedule
+    (by_fraction's fractions, alternate's steps); returns the numbers as a tuple."""
+    schedules = check_schedules("schedules", obj.schedules)
+    numbers = as_tuple(name, getattr(obj, name))
+    set_field(obj, "schedules", schedules)
+    set_field(obj, name, numbers)
+    if len(numbers) != len(schedules):
+        raise ValueError(
+            f"{name} must have one entry per schedule, got len({name})={len(numbers)} and "
+            f"len(schedules)={len(schedules)}"
+        )
+    return numbers
+
+
 def _join(step: jax.Array, schedules: Sequence[Schedule], boundaries: Sequence[Any]) -> jax.Array:
     value = schedules[0](step)
     for boundary, schedule in zip(boundaries, schedules[1:], strict=True):
@@ -121,15 +136,7 @@ class ByFraction(Schedule):
 
     def __post_init__(self) -> None:
         check_positive("total_steps", self.total_steps)
-        fractions = as_tuple("fractions", self.fractions)
-        schedules = check_schedules("schedules", self.schedules)
-        set_field(self, "fractions", fractions)
-        set_field(self, "schedules", schedules)
-        if len(fractions) != len(schedules):
-            raise ValueError(
-                f"fractions and schedules must have the same length, got "
-                f"len(fractions)={len(fractions)} and len(schedules)={len(schedules)}"
-            )
+        fractions = one_per_schedule(self, "fractions")
         for fraction in fractions:
             check_positive("fractions", fraction)
         if all(is_concrete(f) for f in fractions):
@@ -235,15 +242,7 @@ class Alternate(Schedule):
     steps: Sequence[ArrayLike] = kinds.steps()
 
     def __post_init__(self) -> None:
-        schedules = check_schedules("schedules", self.schedules)
-        steps = as_tuple("steps", self.steps)
-        set_field(self, "schedules", schedules)
-        set_field(self, "steps", steps)
-        if len(steps) != len(schedules):
-            raise ValueError(
-                f"steps must have one entry per schedule, got len(steps)={len(steps)} and "
-                f"len(schedules)={len(schedules)}"
-            )
+        steps = one_per_schedule(self, "steps")
         for count in steps:
             check_non_negative("steps", count)
         if all(is_concrete(c) for c in steps):
