@@ -262,8 +262,12 @@ def assert_matches_reference(
     around = np.stack([at, *(ref(np.maximum(t + x * delta, 0.0)) for x in WINDOW_POINTS)])
     with np.errstate(invalid="ignore"):
         tol = rtol * np.abs(at) + atol * max(ref.scale, 1e-30)
-        ok = (got == at) | (
-            (got >= np.min(around, axis=0) - tol) & (got <= np.max(around, axis=0) + tol)
+        # float32 overflows to infinity where the float64 reference passes its largest finite.
+        overflow = np.isinf(got) & (np.abs(at) > np.finfo(np.float32).max) & (got * at > 0)
+        ok = (
+            (got == at)
+            | overflow
+            | ((got >= np.min(around, axis=0) - tol) & (got <= np.max(around, axis=0) + tol))
         )
     if not np.all(ok):
         bad = np.flatnonzero(~ok)[:5]
