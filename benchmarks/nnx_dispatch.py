@@ -2,14 +2,13 @@
 
     python -m benchmarks.nnx_dispatch [--model linear] [--k 8]
 
-Every side (`_sides`, `_vmap_sides`; benchmarks/README.md names them) runs the same update,
-`examples.mnist.core.Core.update`, and differs only in how it is called.
+Every side (benchmarks/README.md names them) runs the same update, `Core.update`, and differs
+only in how it is called.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -20,7 +19,6 @@ from flax import nnx
 
 import jaxsched
 from benchmarks import cli, timing
-from benchmarks.trainer_step import random_images
 from examples import flags
 from examples.compare import group
 from examples.mnist import core, cpu_tuning
@@ -52,7 +50,7 @@ def _sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
     hyperparams = {"learning_rate": jaxsched.constant(0.01), "momentum": 0.9}
     hyperparams = jax.device_put(hyperparams)
     the_core = core.build(config.model, "sgd", hyperparams, batch_size=config.batch_size)
-    images, labels = map(jnp.asarray, random_images(config.batch_size))
+    images, labels = map(jnp.asarray, timing.random_images(config.batch_size))
     batch = (images, labels, jnp.arange(config.batch_size, dtype=jnp.int32), 0)
     init = jax.jit(
         the_core.init, compiler_options=cpu_tuning.init_compiler_options(jax.default_backend())
@@ -101,7 +99,7 @@ def _vmap_sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
     the_core = core.build(config.model, "sgd", hyperparams, batch_size=config.batch_size)
     stacked = jax.device_put(group.stack([hyperparams] * config.k))
     keys = jnp.stack([core.seed_keys(seed)[0] for seed in range(config.k)])
-    images, labels = map(jnp.asarray, random_images(config.batch_size))
+    images, labels = map(jnp.asarray, timing.random_images(config.batch_size))
     orders = jnp.tile(jnp.arange(config.batch_size, dtype=jnp.int32), (config.k, 1))
     state = [jax.jit(jax.vmap(the_core.init))(keys, stacked)]
     axes = (0, 0, None, None, 0, None)
@@ -124,31 +122,22 @@ def _vmap_sides(config: DispatchConfig) -> dict[str, Callable[[], Any]]:
     }
 
 
-def time_sides(config: DispatchConfig, sides: dict[str, Callable[[], Any]]) -> dict[str, Any]:
-    """Median microseconds per call of each side, timed in alternation (two warm-up calls
-    each: the first compiles)."""
-    loops = {name: timing.loop(side) for name, side in sides.items()}
-    seconds = timing.medians(timing.in_turns(loops, config.steps, config.repeats, warmup_steps=2))
-    return {name: median * 1e6 for name, median in seconds.items()}
-
-
 def main(argv: list[str] | None = None) -> int:
     config, _ = cli.parse(DispatchConfig, argv, "benchmarks.nnx_dispatch", __doc__)
     cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the trainer does
-    device = jax.devices()[0].device_kind
-    print(
-        f"{config.model}, batch {config.batch_size}, JAX {jax.__version__} on {device}, "
-        f"load {timing.load():.2f}"
-    )
-    medians = time_sides(config, _sides(config))
-    if config.k:
-        medians.update(time_sides(config, _vmap_sides(config)))
-    for name, microseconds in medians.items():
-        ratio = microseconds / medians["pure_jit" if "vmap" not in name else "pure_vmap"]
-        print(f"{name:>20}: {microseconds:8.0f} us per call ({ratio:.2f}x)")
-    results: dict[str, Any] = {"config": dataclasses.asdict(config), "microseconds": medians}
-    results["device"] = jax.devices()[0].device_kind
-    results["load_average"] = os.getloadavg()
+    results: dict[str, Any] = {**timing.environment(), "config": dataclasses.asdict(config)}
+    timing.show(results)
+    groups = [_sides(config)] + ([_vmap_sides(config)] if config.k else [])
+    microseconds: dict[str, float] = {}
+    ratios: dict[str, float] = {}
+    for sides in groups:  # two warm-up calls each: the first compiles
+        loops = {name: timing.loop(side) for name, side in sides.items()}
+        times = timing.in_turns(loops, config.steps, config.repeats, warmup_steps=2)
+        seconds = timing.medians(times)
+        microseconds |= {name: median * 1e6 for name, median in seconds.items()}
+        ratios |= {name: median / next(iter(seconds.values())) for name, median in seconds.items()}
+    results |= {"microseconds": microseconds, "ratio_to_pure": ratios}
+    timing.show({"microseconds": microseconds, "ratio_to_pure": ratios})
     timing.write_json(config.json, results)
     return 0
 

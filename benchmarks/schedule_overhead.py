@@ -1,26 +1,22 @@
 """What a schedule costs inside a jitted optax update, against optax's schedule and a constant.
 
-Every variant trains the same MLP with Adam for the same steps; only the learning rate differs:
-a Python float, optax's `warmup_cosine_decay_schedule` (a closure baked into the program),
-jaxsched's `warmup_cosine_decay` baked in the same way, and jaxsched's schedule passed as a
-traced pytree argument (so new numbers do not recompile), with Python-float leaves or with
-leaves put on the device once; and the same schedule through `jaxsched.inject` (the learning
-rate in the optimizer state). Variants are interleaved in every
-repeat, so machine noise hits them alike; the report is the median time per step and its ratio
-to the constant.
-
     python -m benchmarks.schedule_overhead [--steps 300] [--repeats 15] [--width 256]
+
+Every variant (`_variants`) trains the same MLP with Adam; only the learning rate differs, baked
+into the program as a constant or closure, or passed as a traced pytree argument (so new
+numbers do not recompile), alone or through `jaxsched.inject`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import platform
+import itertools
 import time
 from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 import jaxsched
@@ -30,70 +26,74 @@ from benchmarks import cli, timing
 BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 
+@dataclasses.dataclass(frozen=True)
+class OverheadConfig:
+    """What the benchmark runs; each field is a command-line flag.
+
+    Attributes:
+      steps: timed steps per repeat.
+      repeats: timings per variant.
+      width: the MLP's hidden width.
+      batch: examples per step.
+    """
+
+    steps: int = 300
+    repeats: int = 15
+    width: int = 256
+    batch: int = 128
+
+
 def _mlp_loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
     x, y = batch
     for w, b in params[:-1]:
         x = jax.nn.relu(x @ w + b)
     w, b = params[-1]
-    logits = x @ w + b
-    return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-
-
-def _init(key: jax.Array, sizes: list[int]) -> list[tuple[jax.Array, jax.Array]]:
-    keys = jax.random.split(key, len(sizes) - 1)
-    return [
-        (jax.random.normal(k, (m, n)) / jnp.sqrt(m), jnp.zeros(n))
-        for k, m, n in zip(keys, sizes[:-1], sizes[1:], strict=True)
-    ]
+    return optax.softmax_cross_entropy_with_integer_labels(x @ w + b, y).mean()
 
 
 def _adam(learning_rate: Any, injected: bool) -> Any:
-    if injected:
-        return jaxsched.inject(optax.adam, learning_rate=learning_rate)
-    return optax.adam(learning_rate)
-
-
-def _make_runner(learning_rate: Any, schedule_as_argument: bool, injected: bool) -> Any:
-    """A jitted update step; the optimizer is built inside it from `learning_rate`."""
-
-    def step(params, opt_state, batch, schedule):
-        lr = schedule if schedule_as_argument else learning_rate
-        optimizer = _adam(lr, injected)
-        loss, grads = jax.value_and_grad(_mlp_loss)(params, batch)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    return jax.jit(step, donate_argnums=(0, 1))
+    return (
+        jaxsched.inject(optax.adam, learning_rate=learning_rate)
+        if injected
+        else optax.adam(learning_rate)
+    )
 
 
 def _variants(horizon: int) -> dict[str, tuple[Any, bool, bool]]:
     """name -> (learning rate, passed as a jit argument, through jaxsched.inject)."""
     schedule = jaxsched.warmup_cosine_decay(0.0, 1e-3, 50, horizon)
+    on_device = jax.device_put(schedule)  # Python-float leaves are converted on every call
+    optax_schedule = optax.warmup_cosine_decay_schedule(0.0, 1e-3, 50, horizon)
     return {
         "constant float": (1e-3, False, False),
-        "optax warmup_cosine_decay_schedule": (
-            optax.warmup_cosine_decay_schedule(0.0, 1e-3, 50, horizon),
-            False,
-            False,
-        ),
+        "optax warmup_cosine_decay_schedule": (optax_schedule, False, False),
         "jaxsched warmup_cosine_decay (baked in)": (schedule, False, False),
         "jaxsched warmup_cosine_decay (traced argument)": (schedule, True, False),
-        # Python-float leaves are converted on every call; device arrays are passed as they are.
-        "jaxsched, traced argument, device_put once": (jax.device_put(schedule), True, False),
+        "jaxsched, traced argument, device_put once": (on_device, True, False),
         "jaxsched.inject, baked in": (schedule, False, True),
-        "jaxsched.inject, traced argument, device_put": (jax.device_put(schedule), True, True),
+        "jaxsched.inject, traced argument, device_put": (on_device, True, True),
     }
 
 
 class Variant:
-    """A variant's jitted update, its parameters and optimizer state, and its learning-rate
-    argument; made with a first call (its compile and first run, timed)."""
+    """A variant's jitted update (the optimizer built inside it), its parameters, optimizer
+    state and learning-rate argument; made with a first call (compile and run, timed)."""
 
     def __init__(
-        self, lr: Any, as_arg: bool, injected: bool, key: jax.Array, sizes: list[int], batch: Any
+        self, lr: Any, as_arg: bool, injected: bool, seed: int, sizes: list[int], batch: Any
     ) -> None:
-        self.runner = _make_runner(lr, as_arg, injected)
-        self.params = _init(key, sizes)
+        def step(params: Any, opt_state: Any, batch: Any, schedule: Any) -> Any:
+            optimizer = _adam(schedule if as_arg else lr, injected)
+            loss, grads = jax.value_and_grad(_mlp_loss)(params, batch)
+            updates, opt_state = optimizer.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state, loss
+
+        self.runner = jax.jit(step, donate_argnums=(0, 1))
+        rng = np.random.default_rng(seed)  # NumPy's: initial weights that cost no compile
+        self.params = [
+            (jnp.asarray(rng.standard_normal((m, n), np.float32) / np.sqrt(m)), jnp.zeros(n))
+            for m, n in itertools.pairwise(sizes)
+        ]
         self.opt_state = _adam(lr, injected).init(self.params)
         self.batch = batch
         self.argument = lr if as_arg else None  # closures cannot cross the jit boundary
@@ -126,52 +126,29 @@ def recompiles(variant: Variant, horizon: int) -> int:
     return len(compiles)
 
 
-@dataclasses.dataclass(frozen=True)
-class OverheadConfig:
-    """What the benchmark runs; each field is a command-line flag.
-
-    Attributes:
-      steps: timed steps per repeat.
-      repeats: timings per variant.
-      width: the MLP's hidden width.
-      batch: examples per step.
-    """
-
-    steps: int = 300
-    repeats: int = 15
-    width: int = 256
-    batch: int = 128
-
-
 def main(argv: list[str] | None = None) -> None:
-    args, _ = cli.parse(OverheadConfig, argv, "benchmarks.schedule_overhead", __doc__)
-
+    config, _ = cli.parse(OverheadConfig, argv, "benchmarks.schedule_overhead", __doc__)
     key = jax.random.key(0)
-    sizes = [784, args.width, args.width, 10]
     batch = (
-        jax.random.normal(key, (args.batch, 784)),
-        jax.random.randint(key, (args.batch,), 0, 10),
+        jax.random.normal(key, (config.batch, 784)),
+        jax.random.randint(key, (config.batch,), 0, 10),
     )
-    horizon = args.steps * args.repeats
-    variants = {
-        name: Variant(*spec, key, sizes, batch) for name, spec in _variants(horizon).items()
-    }
+    horizon = config.steps * config.repeats
+    sizes = [784, config.width, config.width, 10]
+    variants = {name: Variant(*spec, 0, sizes, batch) for name, spec in _variants(horizon).items()}
     sides = {name: timing.loop(variant) for name, variant in variants.items()}
-    medians = timing.medians(timing.in_turns(sides, args.steps, args.repeats, warmup_steps=0))
-    base = medians["constant float"]
-    print(
-        f"jax {jax.__version__}, optax {optax.__version__}, {jax.devices()[0].device_kind}, "
-        f"{platform.processor() or platform.machine()}; MLP 784-{args.width}-{args.width}-10, "
-        f"batch {args.batch}, {args.steps} steps x {args.repeats} repeats"
-    )
-    print(
-        f"{'learning rate':48s} {'median us/step':>15s} {'vs constant':>12s} {'first call s':>13s}"
-    )
+    times = timing.in_turns(sides, config.steps, config.repeats, warmup_steps=0)
+    medians = timing.medians(times)
+    results = {**timing.environment(), "config": dataclasses.asdict(config)}
     for name, median in medians.items():
-        first = variants[name].first_call_seconds
-        print(f"{name:48s} {median * 1e6:15.1f} {median / base:12.3f} {first:13.2f}")
+        results[name] = {
+            "median_us_a_step": median * 1e6,
+            "vs_constant": median / medians["constant float"],
+            "first_call_s": variants[name].first_call_seconds,
+        }
     traced = variants["jaxsched warmup_cosine_decay (traced argument)"]
-    print(f"recompiles after 3 new peak values: {recompiles(traced, horizon)}")
+    results["recompiles after 3 new peak values"] = recompiles(traced, horizon)
+    timing.show(results)
 
 
 if __name__ == "__main__":

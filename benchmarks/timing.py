@@ -1,32 +1,36 @@
-"""The one timing harness of the benchmarks: warm every side up, time the sides in turns, take
-medians.
+"""The one harness of the benchmarks: warm every side up, time the sides in turns, take medians;
+the trainer's step and a float32 matmul as sides, XLA's FLOP count, the machine's header.
 
 A *side* is a function `steps -> seconds`: it runs `steps` steps of what it measures and
-returns the seconds they took, its last result waited for. `loop` makes one from a call that
-returns JAX arrays; the PyTorch worker (`torch_peer.TorchWorker.time_steps`) and the study's
-groups (`vmap_sweep.Side.run`) are sides already. `in_turns` runs every side a few steps
-first (the first calls compile, allocate and fill caches), then times them in turns,
-`repeats` rounds of one timing each, so that a change of the machine's load during the run
-hits every side alike; only figures timed in one such run are compared.
+returns the seconds they took, its last result waited for. `in_turns` runs every side a few
+steps first (the first calls compile, allocate and fill caches), then times them in turns, so
+that a change of the machine's load hits every side alike. The roofline's reference is a
+jitted float32 2048x2048 matmul, 2 * 2048**3 FLOPs a call, timed in the same run.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks import cli
+from examples.mnist import configs, data, train
 
 Side = Callable[[int], float]
+MATMUL_SIZE = 2048
 
 
 def loop(call: Callable[[], Any]) -> Side:
-    """The side that calls `call` `steps` times and waits for the last result (JAX's arrays
-    are ready when `jax.block_until_ready` returns; anything else is ready already)."""
+    """The side that calls `call` `steps` times and waits for the last result."""
 
     def seconds(steps: int) -> float:
         start = time.perf_counter()
@@ -58,8 +62,8 @@ def in_turns(
         that starts at once shares the cores with them.
     """
     counts = {name: steps if isinstance(steps, int) else steps[name] for name in sides}
-    if warmup_steps:
-        for side in sides.values():
+    for side in sides.values():
+        if warmup_steps:
             side(warmup_steps)
     times: dict[str, list[float]] = {name: [] for name in sides}
     for _ in range(repeats):
@@ -80,8 +84,35 @@ def median(side: Side, steps: int, repeats: int, *, warmup_steps: int = 3) -> fl
 
 
 def load() -> float:
-    """The machine's one-minute load average, printed and recorded beside every figure."""
+    """The machine's one-minute load average, recorded beside every figure."""
     return os.getloadavg()[0]
+
+
+def environment() -> dict[str, Any]:
+    """The device, its count, the versions of what is measured, the host and its load."""
+    device = jax.devices()[0]
+    versions = {name: cli.package_version(name) for name in ("jaxlib", "flax", "optax", "torch")}
+    return {
+        "device_kind": device.device_kind,
+        "device_count": jax.device_count(),
+        "platform": device.platform,
+        "jax": jax.__version__,
+        **versions,
+        "python": platform.python_version(),
+        "processor": platform.processor() or platform.machine(),
+        "host_cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def show(results: Mapping[str, Any], indent: str = "") -> None:
+    """Prints `results` a figure a line (floats to 4 significant digits), dicts indented."""
+    for key, value in results.items():
+        if isinstance(value, Mapping):
+            print(f"{indent}{key}:")
+            show(value, indent + "  ")
+        else:
+            print(f"{indent}{key}: {f'{value:.4g}' if isinstance(value, float) else value}")
 
 
 def write_json(path: str | None, results: Mapping[str, Any]) -> None:
@@ -89,3 +120,89 @@ def write_json(path: str | None, results: Mapping[str, Any]) -> None:
     if path:
         with open(path, "w") as f:
             json.dump(results, f, indent=1, default=str)
+
+
+def random_images(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """`count` random uint8 images and labels, seed 0: a step's cost does not depend on them."""
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (count, 28, 28, 1), np.uint8)
+    return images, rng.integers(0, 10, count).astype(np.int32)
+
+
+def compiled_flops(compiled: Any) -> float:
+    """The FLOPs XLA's cost analysis counts in a compiled program (a multiply-add is two).
+
+    Raises:
+      ValueError: the backend's cost analysis does not count FLOPs.
+    """
+    analysis = compiled.cost_analysis()
+    if isinstance(analysis, list | tuple):  # older jaxlibs: one dict per program
+        analysis = analysis[0] if analysis else {}
+    if not analysis or "flops" not in analysis:
+        raise ValueError("this backend's cost analysis does not count FLOPs")
+    return float(analysis["flops"])
+
+
+def matmul_side(size: int = MATMUL_SIZE) -> Side:
+    """A jitted float32 `size` x `size` matrix product on the default device."""
+    a, b = (jax.random.normal(key, (size, size)) for key in jax.random.split(jax.random.key(0)))
+    product = jax.jit(jnp.matmul)
+    return loop(lambda: product(a, b))
+
+
+def gflops(seconds_a_call: float, size: int = MATMUL_SIZE) -> float:
+    """GFLOP/s of a `size` x `size` matrix product that takes `seconds_a_call`."""
+    return 2 * size**3 / seconds_a_call / 1e9
+
+
+def with_matmul(sides: Mapping[str, Side], steps: int, repeats: int) -> tuple[dict, float]:
+    """Median seconds a step of every side, timed in turns with the matmul (5 products a
+    timing), and the matmul's GFLOP/s."""
+    counts = {name: steps for name in sides} | {"matmul": 5}
+    seconds = medians(in_turns({**sides, "matmul": matmul_side()}, counts, repeats))
+    return seconds, gflops(seconds.pop("matmul"))
+
+
+def matmul_gflops(size: int = MATMUL_SIZE, repeats: int = 7) -> float:
+    """The matmul's GFLOP/s: the median of `repeats` timings of 5 products."""
+    return gflops(median(matmul_side(size), 5, repeats, warmup_steps=1), size)
+
+
+class TrainerStep:
+    """The trainer's compiled update step (`train.setup`, SGD momentum 0.9, constant 0.01) on
+    one batch of random images; `side` is its `loop`, `compile_seconds` the trainer's
+    compile time."""
+
+    def __init__(self, model: str, batch_size: int, *, cpu_tuning: bool, devices: int = 0):
+        images, labels = random_images(batch_size)
+        run_config = configs.Config(
+            model=model,
+            batch_size=batch_size,
+            optimizer="sgd",
+            momentum=0.9,
+            schedule="constant",
+            learning_rate=0.01,
+            num_devices=devices,
+            cpu_tuning=cpu_tuning,
+        )
+        self.trainer = train.setup(run_config, data.Dataset(images, labels, images, labels))
+        self.state = train.create_state(self.trainer).state
+        self.order = jnp.arange(batch_size, dtype=jnp.int32)
+        self.compile_seconds = self.trainer.compile_seconds
+        self.side = loop(self)
+
+    def __call__(self) -> Any:
+        t = self.trainer
+        args = (t.hyperparams, t.data.train_images, t.data.train_labels, self.order, 0)
+        self.state, metrics = t.train_step(self.state, *args)
+        return metrics["loss"]
+
+    def roofline(self, seconds_a_step: float, matmul_gflops: float) -> dict[str, float]:
+        """XLA's FLOP count of the step, its GFLOP/s at `seconds_a_step` and their share of
+        `matmul_gflops`."""
+        flops = compiled_flops(self.trainer.train_step)
+        return {
+            "step_gflop": flops / 1e9,
+            "step_gflops": flops / seconds_a_step / 1e9,
+            "step_share_of_matmul": flops / seconds_a_step / 1e9 / matmul_gflops,
+        }

@@ -3,12 +3,10 @@ PyTorch, served from its own process.
 
     python -m benchmarks.torch_peer --batch-size 128 [--compile] [--device cuda]
 
-The worker process prints one JSON line (its threads, and the seconds the first step took
-when it is `torch.compile`d), then reads a step count a line and answers the seconds those
-steps took. `TorchWorker` starts one and is a side of `benchmarks.timing`; each framework
-then has the machine (or the device) to itself while it is timed, and neither pays for the
-other's thread pool. torch is never a dependency of jaxsched: without it `version()` is None
-and the benchmarks skip this peer.
+The worker prints one JSON line (its threads, and the seconds its first step took when it is
+`torch.compile`d), then reads a step count a line and answers the seconds those steps took;
+`TorchWorker` starts one and is a side of `benchmarks.timing`. torch is never a dependency of
+jaxsched: without it `version()` is None and the benchmarks skip this peer.
 """
 
 from __future__ import annotations
@@ -58,13 +56,11 @@ class TorchSide:
     profile: int = 0
 
     def flags(self) -> list[str]:
-        """The worker's command-line flags for this side."""
         return shlex.split(flags.render(dataclasses.asdict(self)))
 
 
 def _model(torch: Any, tiny: bool) -> Any:
-    """The example CNN (or the linear model) in PyTorch, NCHW as PyTorch lays images out."""
-    nn = torch.nn
+    nn = torch.nn  # the example CNN (or the linear model), NCHW as PyTorch lays images out
     if tiny:
         return nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
     return nn.Sequential(
@@ -169,7 +165,6 @@ class TorchWorker:
         self.process.communicate()  # reaps it and closes the pipes
 
     def time_steps(self, steps: int) -> float:
-        """Seconds for `steps` updates in the worker."""
         assert self.process.stdin is not None
         self.process.stdin.write(f"{steps}\n")
         self.process.stdin.flush()

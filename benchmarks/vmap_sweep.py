@@ -2,8 +2,8 @@
 
     python -m benchmarks.vmap_sweep                 # K=8, CNN, batch 128, then memory vs K
 
-The sides (`_sides`) are the study's own `examples.compare.group.RunGroup`s; benchmarks/README.md
-says what each is and what the report holds.
+The sides are the study's own `examples.compare.group.RunGroup`s; benchmarks/README.md says
+what each is and what the report holds.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import jax
 import numpy as np
 
 from benchmarks import cli, timing
-from benchmarks.trainer_step import random_images
 from examples import flags
 from examples.compare import group, recipes
 from examples.mnist import core, cpu_tuning, data
@@ -60,8 +59,8 @@ class SweepBenchmarkConfig:
 
 
 def synthetic_data(num_train: int) -> Any:
-    """Random uint8 images: the cost of an update does not depend on the pixel values."""
-    images, labels = random_images(num_train)
+    """Random uint8 images on the device: the cost of an update does not depend on them."""
+    images, labels = timing.random_images(num_train)
     dataset = data.Dataset(images, labels, images[:256], labels[:256])
     device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
     return core.put_data(dataset, device, eval_batch_size=256)
@@ -78,7 +77,8 @@ def make_runs(k: int, total_steps: int) -> list[Any]:
 
 
 class Side:
-    """Groups of runs ready to step, one after another."""
+    """Groups of runs ready to step; `run` (a `benchmarks.timing` side) steps every group,
+    one after another."""
 
     def __init__(self, runs_per_group: list[list[Any]], device_data: Any, config: Any) -> None:
         self.groups = [group.RunGroup(runs, device_data, config) for runs in runs_per_group]
@@ -86,58 +86,10 @@ class Side:
         self.compile_seconds = self.groups[0].compile_seconds
 
     def run(self, steps: int) -> float:
-        """Seconds for `steps` updates of every group, one group after another (a
-        `benchmarks.timing` side)."""
         start = time.perf_counter()
         for g, orders in zip(self.groups, self.orders, strict=True):
             jax.block_until_ready(g.train_steps(orders, 0, steps))
         return time.perf_counter() - start
-
-
-def _sides(config: SweepBenchmarkConfig) -> tuple[dict[str, Side], list[str]]:
-    """The grouped and the sequential sides, and the names of the grouped ones."""
-    device_data = synthetic_data(config.num_train)
-    runs = make_runs(config.k, 10 * config.steps * config.repeats)
-    if config.steps * config.batch_size > config.num_train:
-        raise ValueError("--steps times --batch-size must fit in --num-train (one epoch)")
-    base = group.GroupConfig(model=config.model, batch_size=config.batch_size)
-    vmapped = dataclasses.replace(base, conv=config.conv, vmap_size=config.k)
-    sides = {"vmapped": Side([runs], device_data, vmapped)}
-    if group.resolve_vmap_size(base.vmap_size, config.k) != config.k:
-        sides["group_default"] = Side([runs], device_data, base)
-    grouped = list(sides)
-    for conv in ("matmul", "native"):
-        sides[f"sequential_{conv}"] = Side(
-            [[run] for run in runs], device_data, dataclasses.replace(base, conv=conv)
-        )
-    return sides, grouped
-
-
-def peak_memory(k: int, side: str, config: SweepBenchmarkConfig) -> dict[str, Any]:
-    """Trains a group of `k` runs for a few steps; the peak memory that took (in-process).
-
-    `side` is "vmapped" (one vmap over the group) or "group_default"."""
-    cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
-    device_data = synthetic_data(config.num_train)
-    group_config = group.GroupConfig(model=config.model, batch_size=config.batch_size)
-    if side == "vmapped":
-        group_config = dataclasses.replace(group_config, conv=config.conv, vmap_size=k)
-    jax.block_until_ready(device_data)
-    before_mb = _host_peak_mb()
-    one = Side([make_runs(k, 1000)], device_data, group_config)
-    one.run(3)
-    result: dict[str, Any] = {
-        "k": k,
-        "side": side,
-        "vmap_size": one.groups[0].vmap_size,
-        "device": jax.devices()[0].device_kind,
-    }
-    if (device_peak := device_peak_mb()) is not None:
-        result["device_peak_mb"] = device_peak
-    peak_mb = _host_peak_mb()
-    result["host_peak_rss_mb"] = peak_mb
-    result["host_rss_increase_mb"] = peak_mb - before_mb
-    return result
 
 
 def device_peak_mb() -> float | None:
@@ -147,20 +99,30 @@ def device_peak_mb() -> float | None:
 
 
 def _host_peak_mb() -> float:
-    """The peak resident set of this process in MB.
-
-    Linux carries `ru_maxrss` across fork and exec: a child started by a parent holding 1.3 GB
-    reports at least 1.3 GB. The VmHWM line of /proc/self/status belongs to the new address
-    space, so it is read where it exists.
-    """
+    """This process's peak resident set in MB: /proc's VmHWM where it exists (Linux carries
+    `ru_maxrss` across fork and exec, so a child would report its parent's peak)."""
     try:
         with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_memory(k: int, side: str, config: SweepBenchmarkConfig) -> dict[str, Any]:
+    """Peak memory of a few steps of a group of `k` runs (in this process, a fresh one);
+    `side` is "vmapped" (one vmap over the group) or "group_default"."""
+    cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
+    device_data = jax.block_until_ready(synthetic_data(config.num_train))
+    group_config = group.GroupConfig(model=config.model, batch_size=config.batch_size)
+    if side == "vmapped":
+        group_config = dataclasses.replace(group_config, conv=config.conv, vmap_size=k)
+    before_mb = _host_peak_mb()
+    one = Side([make_runs(k, 1000)], device_data, group_config)
+    one.run(3)
+    peak_mb = _host_peak_mb()
+    result = {"k": k, "side": side, "vmap_size": one.groups[0].vmap_size}
+    result |= {"device": jax.devices()[0].device_kind, "device_peak_mb": device_peak_mb()}
+    return result | {"host_peak_rss_mb": peak_mb, "host_rss_increase_mb": peak_mb - before_mb}
 
 
 def _memory_rows(config: SweepBenchmarkConfig, grouped: list[str]) -> list[dict[str, Any]]:
@@ -169,56 +131,60 @@ def _memory_rows(config: SweepBenchmarkConfig, grouped: list[str]) -> list[dict[
     rows = []
     for side in grouped:
         for k in config.memory_ks:
-            flags_of_child = ["--memory-child", str(k), "--memory-side", side]
-            flags_of_child += ["--model", config.model, "--batch-size", str(config.batch_size)]
-            flags_of_child += ["--conv", config.conv, "--num-train", str(config.num_train)]
-            child = subprocess.run(
-                [sys.executable, "-m", "benchmarks.vmap_sweep", *flags_of_child],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=True,
-                cwd=_REPO,
+            child = ["--memory-child", str(k), "--memory-side", side, "--model", config.model]
+            child += ["--batch-size", str(config.batch_size), "--conv", config.conv]
+            child += ["--num-train", str(config.num_train)]
+            command = [sys.executable, "-m", "benchmarks.vmap_sweep", *child]
+            done = subprocess.run(
+                command, capture_output=True, text=True, env=env, check=True, cwd=_REPO
             )
-            row = json.loads(child.stdout.strip().splitlines()[-1])
-            rows.append(row)
-            device_peak = row.get("device_peak_mb")
-            device = f", device peak {device_peak:.0f} MB" if device_peak else ""
-            print(
-                f"{side:>13} K={k:3d}: host peak RSS {row['host_peak_rss_mb']:7.0f} MB "
-                f"(+{row['host_rss_increase_mb']:.0f} MB for the group){device}"
-            )
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            timing.show(rows[-1])
     return rows
 
 
-def _add_child_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--memory-side", default="vmapped", help=argparse.SUPPRESS)
-
-
 def time_sides(config: SweepBenchmarkConfig) -> dict[str, Any]:
-    """Times every side in alternation; medians, ratios and compile times."""
-    sides, grouped = _sides(config)
-    runs = {name: side.run for name, side in sides.items()}
-    # Warm-up: a step each, the first call allocates its buffers. Figures per `steps` updates.
-    per_step = timing.in_turns(runs, config.steps, config.repeats, warmup_steps=1)
+    """Times the grouped sides (`vmapped`, and `group_default` where the default runs per
+    vmap differ) and the sequential ones (K groups of one run, native or matmul
+    convolutions) in alternation: seconds per `steps` updates, speed-ups, compile times."""
+    if config.steps * config.batch_size > config.num_train:
+        raise ValueError("--steps times --batch-size must fit in --num-train (one epoch)")
+    device_data = synthetic_data(config.num_train)
+    runs = make_runs(config.k, 10 * config.steps * config.repeats)
+    base = group.GroupConfig(model=config.model, batch_size=config.batch_size)
+    vmapped = dataclasses.replace(base, conv=config.conv, vmap_size=config.k)
+    sides = {"vmapped": Side([runs], device_data, vmapped)}
+    if group.resolve_vmap_size(base.vmap_size, config.k) != config.k:
+        sides["group_default"] = Side([runs], device_data, base)
+    grouped = list(sides)
+    for conv in ("matmul", "native"):
+        config_conv = dataclasses.replace(base, conv=conv)
+        sides[f"sequential_{conv}"] = Side([[run] for run in runs], device_data, config_conv)
+    # One warm-up step each: the first call allocates its buffers.
+    per_step = timing.in_turns(
+        {name: side.run for name, side in sides.items()},
+        config.steps,
+        config.repeats,
+        warmup_steps=1,
+    )
     times = {name: [t * config.steps for t in values] for name, values in per_step.items()}
     medians = timing.medians(times)
-    sequential = [name for name in sides if name not in grouped]
-    best = min(sequential, key=lambda n: medians[n])
-    device = jax.devices()[0]
+    best = min((name for name in sides if name not in grouped), key=lambda n: medians[n])
+    images = config.k * config.steps * config.batch_size
     return {
-        "device": device.device_kind,
-        "platform": device.platform,
-        "jax_version": jax.__version__,
-        "load_average": os.getloadavg(),
         "times": times,
         "medians": medians,
+        "images_per_s": {name: images / seconds for name, seconds in medians.items()},
         "ratios": {name: medians[best] / medians[name] for name in grouped},
         "baseline": best,
         "grouped": grouped,
         "compile_seconds": {name: side.compile_seconds for name, side in sides.items()},
     }
+
+
+def _add_child_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-side", default="vmapped", help=argparse.SUPPRESS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,25 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(peak_memory(namespace.memory_child, namespace.memory_side, config)))
         return 0
     cpu_tuning.keep_freed_memory()  # before JAX's backends start, as the study does
-    print(
-        f"{config.model}, batch {config.batch_size}, K={config.k}, {config.steps} updates per "
-        f"run, {config.repeats} alternating repeats, load {timing.load():.2f}"
+    results = {**timing.environment(), "config": dataclasses.asdict(config)}
+    timing.show(results)
+    results.update(time_sides(config))
+    timing.show(
+        {key: results[key] for key in ("times", "medians", "images_per_s", "ratios", "baseline")}
     )
-    results = time_sides(config)
-    images = config.k * config.steps * config.batch_size
-    compile_seconds = results["compile_seconds"].items()
-    print("compile (s): " + ", ".join(f"{k} {v:.1f}" for k, v in compile_seconds))
-    for name, seconds in results["medians"].items():
-        all_times = ", ".join(f"{t:.2f}" for t in results["times"][name])
-        print(
-            f"{name:>18}: {seconds:7.2f} s for {config.k} x {config.steps} updates "
-            f"({images / seconds:6.0f} images/s; all: {all_times})"
-        )
-    for name, ratio in results["ratios"].items():
-        baseline = results["baseline"]
-        print(f"speed-up of {name} over the faster sequential ({baseline}): {ratio:.2f}x")
+    timing.show({"compile_seconds": results["compile_seconds"]})
     results["memory"] = _memory_rows(config, results["grouped"]) if config.memory else []
-    results["config"] = dataclasses.asdict(config)
     timing.write_json(config.json, results)
     return 0
 

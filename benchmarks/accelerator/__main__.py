@@ -1,5 +1,5 @@
-"""`python -m benchmarks.accelerator --out DIR`: the suite (`suite.py` describes it), the only
-place that sets up the process."""
+"""`python -m benchmarks.accelerator --out DIR`: the suite (`suite.py`), the only place that
+sets up the process."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from benchmarks import cli
-from benchmarks.accelerator import parts, suite, tables
+from benchmarks.accelerator import suite, tables
 from examples.mnist import cpu_tuning, data
 
 
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{results.data['jax']}; writing {config.out}/results.json and table.md",
         flush=True,
     )
-    ok = parts.run_parts(config, results)
+    ok = suite.run_parts(config, results)
     print(tables.render(results.data))
     return 0 if ok else 1
 

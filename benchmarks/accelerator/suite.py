@@ -12,19 +12,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import platform
 import time
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
 import jax
 
-from benchmarks import cli
+from benchmarks import timing, torch_peer, vmap_sweep
 from benchmarks.accelerator import tables
 from examples import experiment, flags
-from examples.compare import recipes
+from examples.compare import group, recipes, time_to_accuracy
 
-# The parts' names in the order they run (`parts.PARTS` holds the parts themselves).
+# The parts in the order they run whatever the order of --parts: the sweep first, so that
+# the device's running peak memory (JAX cannot reset it) is its groups' own.
 PARTS = ("sweep", "step", "accuracy", "torch_compile")
 
 
@@ -76,14 +77,10 @@ class SuiteConfig:
     test_examples: int = flags.option(0, at_least=0)
 
     def __post_init__(self) -> None:
-        unknown = [part for part in self.parts if part not in PARTS]
-        if unknown:
-            raise ValueError(f"--parts: {', '.join(unknown)} not among {', '.join(PARTS)}")
-        unknown = [recipe for recipe in self.recipes if recipe not in recipes.RECIPES]
-        if unknown:
-            raise ValueError(
-                f"--recipes: {', '.join(unknown)} not among {', '.join(recipes.RECIPES)}"
-            )
+        for name, known in (("parts", PARTS), ("recipes", recipes.RECIPES)):
+            unknown = [key for key in getattr(self, name) if key not in known]
+            if unknown:
+                raise ValueError(f"--{name}: {', '.join(unknown)} not among {', '.join(known)}")
         flags.check(self)
         if self.sweep_steps * 128 > self.sweep_train:
             raise ValueError("--sweep-steps times 128 must fit in --sweep-train (one epoch)")
@@ -133,20 +130,151 @@ class Results:
 
 
 def environment(argv: Sequence[str]) -> dict[str, Any]:
-    """The device, its count, and the versions of what is measured."""
-    device = jax.devices()[0]
+    """The command, the date, the device, its count and the versions of what is measured."""
+    command = "python -m benchmarks.accelerator " + " ".join(argv)
+    return {"command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())} | (
+        timing.environment()
+    )
+
+
+def torch_device() -> str:
+    """The torch device on the one JAX uses: "cuda" beside a GPU, else "cpu"."""
+    return "cuda" if jax.default_backend() == "gpu" else "cpu"
+
+
+def _median_seconds(side: timing.Side, config: SuiteConfig) -> float:
+    return timing.median(side, config.steps, config.repeats, warmup_steps=min(config.steps, 3))
+
+
+def _torch_step(
+    config: SuiteConfig, batch_size: int, compile: bool, timeout: float | None
+) -> dict[str, Any]:
+    """The PyTorch step at `batch_size` on the same device, eager or `torch.compile`d."""
+    tiny = config.model == "linear"
+    side = torch_peer.TorchSide(tiny, batch_size, True, torch_device(), compile)
+    worker = torch_peer.TorchWorker(side, timeout=timeout)
+    try:
+        seconds = _median_seconds(worker.time_steps, config)
+    finally:
+        worker.close()
     return {
-        "command": "python -m benchmarks.accelerator " + " ".join(argv),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "device_kind": device.device_kind,
-        "device_count": jax.device_count(),
-        "platform": device.platform,
-        "jax": jax.__version__,
-        "jaxlib": cli.package_version("jaxlib"),
-        "flax": cli.package_version("flax"),
-        "optax": cli.package_version("optax"),
-        "torch": cli.package_version("torch"),
-        "python": platform.python_version(),
-        "host_cpus": os.cpu_count(),
-        "load_average": os.getloadavg(),
+        "images_per_s": batch_size / seconds,
+        "compile_seconds": worker.compile_seconds,
+        "threads": worker.threads,
+        "device": side.device,
     }
+
+
+def step_part(config: SuiteConfig, results: Results) -> None:
+    """The trainer's step (its compile time, rate and roofline) against PyTorch eager, at
+    each batch size."""
+    rows: list[dict[str, Any]] = []
+    fields = {"model": config.model, "matmul_size": config.matmul_size}
+    part = results.put("step", fields | {"steps": config.steps, "repeats": config.repeats})
+    part["rows"] = rows  # before the matmul, so that its figure waits in the table as n/a
+    part["matmul_gflops"] = timing.matmul_gflops(config.matmul_size)
+    for batch_size in config.batch_sizes:
+        step = timing.TrainerStep(config.model, batch_size, cpu_tuning=True)
+        seconds = _median_seconds(step.side, config)
+        row = {"batch_size": batch_size, "jax_compile_seconds": step.compile_seconds}
+        row |= {"jax_images_per_s": batch_size / seconds}
+        rows.append(row | step.roofline(seconds, part["matmul_gflops"]))
+        results.save()
+        if not config.torch or torch_peer.version() is None:
+            continue
+        try:  # a PyTorch that cannot use the device must not cost the JAX rows
+            eager = _torch_step(config, batch_size, compile=False, timeout=300)
+        except (RuntimeError, TimeoutError, OSError, ValueError) as e:
+            rows[-1]["torch_eager_error"] = f"{type(e).__name__}: {e}"
+        else:
+            rows[-1]["torch_eager_images_per_s"] = eager["images_per_s"]
+            rows[-1]["torch_device"], rows[-1]["torch_threads"] = eager["device"], eager["threads"]
+            rows[-1]["jax_over_torch_eager"] = rows[-1]["jax_images_per_s"] / eager["images_per_s"]
+        results.save()
+
+
+def torch_compile_part(config: SuiteConfig, results: Results) -> None:
+    """The PyTorch step under `torch.compile` at each batch size, each try time-limited."""
+    rows: list[dict[str, Any]] = []
+    results.put("torch_compile", {"limit_seconds": config.torch_compile_seconds, "rows": rows})
+    if torch_peer.version() is None:
+        raise RuntimeError("torch is not installed")
+    for batch_size in config.batch_sizes:
+        rows.append({"batch_size": batch_size})
+        try:
+            timed = _torch_step(config, batch_size, True, config.torch_compile_seconds)
+            rows[-1] |= {key: timed[key] for key in ("images_per_s", "compile_seconds")}
+        except (TimeoutError, RuntimeError) as e:
+            rows[-1]["error"] = str(e)
+        results.save()
+
+
+def sweep_part(config: SuiteConfig, results: Results) -> None:
+    """K runs as one vmapped group against K runs one after another, at each K in ascending
+    order, so that the device's running peak after a group's first steps is that group's
+    (what the smaller Ks left is freed; the resident data set is counted)."""
+    rows: list[dict[str, Any]] = []
+    results.put("sweep", {"steps": config.sweep_steps, "repeats": config.repeats, "rows": rows})
+    data = vmap_sweep.synthetic_data(config.sweep_train)
+    base = group.GroupConfig(model=config.model)
+    for k in sorted(config.ks):
+        runs = vmap_sweep.make_runs(k, 10 * config.sweep_steps * config.repeats)
+        grouped = vmap_sweep.Side([runs], data, dataclasses.replace(base, vmap_size=k))
+        grouped.run(1)  # the first call allocates
+        row: dict[str, Any] = {"k": k, "group_compile_seconds": grouped.compile_seconds}
+        row["peak_memory_mb"] = vmap_sweep.device_peak_mb()
+        sequential = vmap_sweep.Side([[run] for run in runs], data, base)
+        sides = {"group": grouped.run, "sequential": sequential.run}
+        times = timing.in_turns(sides, config.sweep_steps, config.repeats, warmup_steps=1)
+        seconds = {name: s * config.sweep_steps for name, s in timing.medians(times).items()}
+        row |= {"group_seconds": seconds["group"], "sequential_seconds": seconds["sequential"]}
+        row["speedup"] = seconds["sequential"] / seconds["group"]
+        images = k * config.sweep_steps * base.batch_size
+        rows.append(row | {"group_images_per_s": images / seconds["group"]})
+        results.save()
+
+
+def accuracy_part(config: SuiteConfig, results: Results) -> None:
+    """Time to `config.target` test accuracy on MNIST, one run per recipe."""
+    rows: list[dict[str, Any]] = []
+    results.put("accuracy", {"target": config.target, "epochs": config.epochs, "rows": rows})
+    for recipe in config.recipes:
+        time_config = flags.build(
+            time_to_accuracy.TimeConfig,
+            {
+                "dataset": "mnist",
+                "data_dir": config.mnist_dir,
+                "out": os.path.join(config.out, "time_to_accuracy"),
+                "runs": (f"{recipe}:{config.epochs}",),
+                **{key: getattr(config, key) for key in ("target", "evals_per_epoch", "model")},
+                **{key: getattr(config, key) for key in ("train_examples", "test_examples")},
+            },
+        )
+        (run,) = time_to_accuracy.run(time_config, print, lambda _: None)["runs"]
+        keys = ("seconds_to_target", "epochs_to_target", "best_accuracy", "compile_seconds")
+        row = {"recipe": recipe, "learning_rate": time_config.learning_rate}
+        row |= {key: run[key] for key in keys}
+        row |= {"train_seconds": run["evals"][-1]["train_seconds"]}
+        rows.append(row | {"epochs_trained": run["evals"][-1]["epoch"], "evals": run["evals"]})
+        results.save()
+
+
+def run_parts(config: SuiteConfig, results: Results) -> bool:
+    """Runs every part of `config.parts` in order; whether all of them finished."""
+    ok = True
+    for name, part in zip(
+        PARTS, (sweep_part, step_part, accuracy_part, torch_compile_part), strict=True
+    ):
+        if name not in config.parts:
+            continue
+        print(f"== {name}", flush=True)
+        start = time.perf_counter()
+        try:
+            part(config, results)
+        except Exception as e:  # one broken part must not cost the others
+            traceback.print_exc()
+            results.data.setdefault(name, {})["error"] = f"{type(e).__name__}: {e}"
+            ok = False
+        results.data.setdefault(name, {})["part_seconds"] = time.perf_counter() - start
+        results.save()
+    return ok

@@ -6,98 +6,81 @@ from typing import Any
 
 from examples.compare.report import markdown_table
 
-# A column: its title, the row's key, the value's format, what stands for a missing value.
-Column = tuple[str, str, str, str]
+# Per part, in the order they run: its title (formatted with the part's fields) and its
+# columns: title, the row's key, the value's format, and what stands for a missing value
+# when it is not "n/a".
+TABLES: dict[str, tuple[str, list[tuple[str, ...]]]] = {
+    "sweep": (
+        "Vmapped sweep: K runs in one group vs one after another ({steps} updates a run, "
+        "medians of {repeats})",
+        [
+            ("K", "k", "{}"),
+            ("group s", "group_seconds", "{:.3f}"),
+            ("one after another s", "sequential_seconds", "{:.3f}"),
+            ("speed-up", "speedup", "{:.2f}x", "n/ax"),
+            ("group images/s", "group_images_per_s", "{:.0f}"),
+            ("group compile s", "group_compile_seconds", "{:.1f}"),
+            ("peak device MB", "peak_memory_mb", "{:.0f}"),
+        ],
+    ),
+    "step": (
+        "Update step ({model}), medians of {repeats} x {steps} steps",
+        [
+            ("batch", "batch_size", "{}"),
+            ("JAX images/s", "jax_images_per_s", "{:.0f}"),
+            ("JAX compile s", "jax_compile_seconds", "{:.1f}"),
+            ("PyTorch eager images/s", "torch_eager_images_per_s", "{:.0f}"),
+            ("JAX / eager", "jax_over_torch_eager", "{:.2f}"),
+            ("GFLOP a step (XLA)", "step_gflop", "{:.3f}"),
+            ("step GFLOP/s", "step_gflops", "{:.0f}"),
+            ("share of matmul", "step_share_of_matmul", "{:.0%}"),
+        ],
+    ),
+    "accuracy": (
+        "Time to {target:.0%} test accuracy on MNIST (budget {epochs} epochs; compilation and "
+        "evaluation excluded)",
+        [
+            ("recipe", "recipe", "{}"),
+            ("seconds to target", "seconds_to_target", "{:.1f}", "not reached"),
+            ("epoch", "epochs_to_target", "{:.2f}", "-"),
+            ("best test accuracy", "best_accuracy", "{:.2%}"),
+            ("compile s", "compile_seconds", "{:.1f}"),
+        ],
+    ),
+    "torch_compile": (
+        "PyTorch `torch.compile` (each try limited to {limit_seconds:.0f} s)",
+        [
+            ("batch", "batch_size", "{}"),
+            ("images/s", "images_per_s", "{:.0f}"),
+            ("compile s", "compile_seconds", "{:.1f}"),
+            ("error", "error", "{}", ""),
+        ],
+    ),
+}
 
 
-def _table(columns: list[Column], rows: list[dict[str, Any]]) -> list[str]:
+def _part(name: str, part: dict[str, Any]) -> list[str]:
+    title, columns = TABLES[name]
+    lines = [f"## {title.format(**part)}", ""]
+    if name == "step":
+        matmul = part.get("matmul_gflops")
+        size = part["matmul_size"]
+        rate = "n/a" if matmul is None else f"{matmul:.0f}"
+        lines += [f"float32 {size}x{size} jitted matmul: {rate} GFLOP/s.", ""]
     cells = [
         [
-            missing if row.get(key) is None else spec.format(row[key])
-            for _, key, spec, missing in columns
+            (*column, "n/a")[3] if row.get(column[1]) is None else column[2].format(row[column[1]])
+            for column in columns
         ]
-        for row in rows
+        for row in part["rows"]
     ]
-    return markdown_table([title for title, *_ in columns], cells)
-
-
-def _step(part: dict[str, Any]) -> list[str]:
-    matmul = part.get("matmul_gflops")
-    lines = [
-        f"## Update step ({part['model']}), medians of {part.get('repeats')} x "
-        f"{part.get('steps')} steps",
-        "",
-        f"float32 {part.get('matmul_size')}x{part.get('matmul_size')} jitted matmul: "
-        f"{'n/a' if matmul is None else f'{matmul:.0f}'} GFLOP/s.",
-        "",
-    ]
-    columns = [
-        ("batch", "batch_size", "{}", "n/a"),
-        ("JAX images/s", "jax_images_per_s", "{:.0f}", "n/a"),
-        ("JAX compile s", "jax_compile_seconds", "{:.1f}", "n/a"),
-        ("PyTorch eager images/s", "torch_eager_images_per_s", "{:.0f}", "n/a"),
-        ("JAX / eager", "jax_over_torch_eager", "{:.2f}", "n/a"),
-        ("GFLOP a step (XLA)", "step_gflop", "{:.3f}", "n/a"),
-        ("step GFLOP/s", "step_gflops", "{:.0f}", "n/a"),
-        ("share of matmul", "step_share_of_matmul", "{:.0%}", "n/a"),
-    ]
+    lines += markdown_table([column[0] for column in columns], cells)
     errors = [
         f"PyTorch eager at batch {row['batch_size']} failed: {row['torch_eager_error']}"
         for row in part["rows"]
         if "torch_eager_error" in row
     ]
-    return lines + _table(columns, part["rows"]) + (["", *errors] if errors else [])
-
-
-def _torch_compile(part: dict[str, Any]) -> list[str]:
-    columns = [
-        ("batch", "batch_size", "{}", "n/a"),
-        ("images/s", "images_per_s", "{:.0f}", "n/a"),
-        ("compile s", "compile_seconds", "{:.1f}", "n/a"),
-        ("error", "error", "{}", ""),
-    ]
-    title = f"## PyTorch `torch.compile` (each try limited to {part['limit_seconds']:.0f} s)"
-    return [title, "", *_table(columns, part["rows"])]
-
-
-def _sweep(part: dict[str, Any]) -> list[str]:
-    columns = [
-        ("K", "k", "{}", "n/a"),
-        ("group s", "group_seconds", "{:.3f}", "n/a"),
-        ("one after another s", "sequential_seconds", "{:.3f}", "n/a"),
-        ("speed-up", "speedup", "{:.2f}x", "n/ax"),
-        ("group images/s", "group_images_per_s", "{:.0f}", "n/a"),
-        ("group compile s", "group_compile_seconds", "{:.1f}", "n/a"),
-        ("peak device MB", "peak_memory_mb", "{:.0f}", "n/a"),
-    ]
-    title = (
-        f"## Vmapped sweep: K runs in one group vs one after another "
-        f"({part['steps']} updates a run, medians of {part['repeats']})"
-    )
-    return [title, "", *_table(columns, part["rows"])]
-
-
-def _accuracy(part: dict[str, Any]) -> list[str]:
-    columns = [
-        ("recipe", "recipe", "{}", "n/a"),
-        ("seconds to target", "seconds_to_target", "{:.1f}", "not reached"),
-        ("epoch", "epochs_to_target", "{:.2f}", "-"),
-        ("best test accuracy", "best_accuracy", "{:.2%}", "n/a"),
-        ("compile s", "compile_seconds", "{:.1f}", "n/a"),
-    ]
-    title = (
-        f"## Time to {part['target']:.0%} test accuracy on MNIST (budget {part['epochs']} "
-        "epochs; compilation and evaluation excluded)"
-    )
-    return [title, "", *_table(columns, part["rows"])]
-
-
-RENDERERS = {
-    "sweep": _sweep,
-    "step": _step,
-    "accuracy": _accuracy,
-    "torch_compile": _torch_compile,
-}
+    return lines + (["", *errors] if errors else [])
 
 
 def render(results: dict[str, Any]) -> str:
@@ -111,12 +94,11 @@ def render(results: dict[str, Any]) -> str:
         "",
         f"    {results['command']}",
     ]
-    for name, renderer in RENDERERS.items():
+    for name in TABLES:
         part = results.get(name)
         if part is None:
             continue
-        lines.append("")
-        lines += renderer(part) if "rows" in part else [f"## {name}", ""]
+        lines += ["", *(_part(name, part) if "rows" in part else [f"## {name}", ""])]
         if "error" in part:
             lines += ["", f"Part `{name}` failed: {part['error']}"]
     return "\n".join(lines) + "\n"
