@@ -1,10 +1,15 @@
-"""What a schedule costs inside a jitted optax update, against optax's schedule and a constant.
+"""What jaxsched costs in jitted training: a schedule inside an optax update (against optax's
+schedule and a constant), and an lr_find sweep (against as many of the trainer's steps).
 
-    python -m benchmarks.schedule_overhead [--steps 300] [--repeats 15] [--width 256]
+    python -m benchmarks.schedule_overhead [--steps 300] [--repeats 15] [--lr-find-steps 100]
 
-Every variant (`_variants`) trains the same MLP with Adam; only the learning rate differs, baked
-into the program as a constant or closure, or passed as a traced pytree argument (so new
-numbers do not recompile), alone or through `jaxsched.inject`.
+Every schedule variant (`_variants`) trains the same MLP with Adam; only the learning rate
+differs, baked into the program as a constant or closure, or passed as a traced pytree
+argument (so new numbers do not recompile), alone or through `jaxsched.inject`. The lr_find
+part runs the trainer's NNX MLP (`core.build`), Adam, on fixed random data: a step of one side
+is a `jaxsched.lr_find` of `--lr-find-steps` updates on the core's loss (its `end_lr` low
+enough that it never stops early), of the other as many calls of the core's jitted
+`train_step`, its metrics kept as the trainer keeps them.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import optax
 
 import jaxsched
 from benchmarks import cli, timing
+from examples.compare import recipes
+from examples.mnist import core
 
 # The event JAX records for every backend compile (the name `jax._src.dispatch` gives it).
 BACKEND_COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
@@ -31,16 +38,18 @@ class OverheadConfig:
     """What the benchmark runs; each field is a command-line flag.
 
     Attributes:
-      steps: timed steps per repeat.
-      repeats: timings per variant.
+      steps: timed steps of every schedule variant per repeat (0: skip the schedules).
+      repeats: timings per variant, and of both lr_find sides.
       width: the MLP's hidden width.
       batch: examples per step.
+      lr_find_steps: updates of each lr_find side per timing (0: skip lr_find).
     """
 
     steps: int = 300
     repeats: int = 15
     width: int = 256
     batch: int = 128
+    lr_find_steps: int = 100
 
 
 def _mlp_loss(params: Any, batch: tuple[jax.Array, jax.Array]) -> jax.Array:
@@ -126,8 +135,9 @@ def recompiles(variant: Variant, horizon: int) -> int:
     return len(compiles)
 
 
-def main(argv: list[str] | None = None) -> None:
-    config, _ = cli.parse(OverheadConfig, argv, "benchmarks.schedule_overhead", __doc__)
+def time_schedules(config: OverheadConfig) -> dict[str, Any]:
+    """Median microseconds a step of every variant, its ratio to the constant and its first
+    call's seconds, and the compiles that new peak values of a traced schedule cost."""
     key = jax.random.key(0)
     batch = (
         jax.random.normal(key, (config.batch, 784)),
@@ -137,17 +147,68 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [784, config.width, config.width, 10]
     variants = {name: Variant(*spec, 0, sizes, batch) for name, spec in _variants(horizon).items()}
     sides = {name: timing.loop(variant) for name, variant in variants.items()}
-    times = timing.in_turns(sides, config.steps, config.repeats, warmup_steps=0)
-    medians = timing.medians(times)
-    results = {**timing.environment(), "config": dataclasses.asdict(config)}
-    for name, median in medians.items():
-        results[name] = {
+    medians = timing.medians(timing.in_turns(sides, config.steps, config.repeats, warmup_steps=0))
+    results: dict[str, Any] = {
+        name: {
             "median_us_a_step": median * 1e6,
             "vs_constant": median / medians["constant float"],
             "first_call_s": variants[name].first_call_seconds,
         }
+        for name, median in medians.items()
+    }
     traced = variants["jaxsched warmup_cosine_decay (traced argument)"]
     results["recompiles after 3 new peak values"] = recompiles(traced, horizon)
+    return results
+
+
+def time_lr_find(config: OverheadConfig) -> dict[str, Any]:
+    """Medians of an lr_find sweep and of as many of the trainer's steps, and their ratio."""
+    steps, batch_size, num_images = config.lr_find_steps, 128, 1024
+    hyperparams = {"learning_rate": jaxsched.constant(1e-3)}
+    the_core = core.build("mlp", "adam", hyperparams, batch_size=batch_size)
+    images, labels = map(jnp.asarray, timing.random_images(num_images))  # on the device
+    batches = [
+        (images[i : i + batch_size], labels[i : i + batch_size])
+        for i in range(0, num_images, batch_size)
+    ]
+    params = jax.jit(the_core.init_model)(jax.random.PRNGKey(1))
+    loss = recipes.lr_find_loss(the_core)
+
+    def sweep() -> Any:
+        result = jaxsched.lr_find(loss, params, optax.adam, batches, num_steps=steps, end_lr=1e-3)
+        assert len(result.lrs) == steps and not result.diverged
+        return result.losses
+
+    step = jax.jit(the_core.train_step, donate_argnums=0)
+    state = [jax.jit(the_core.init)(jax.random.PRNGKey(1), hyperparams)]
+    order = jnp.arange(num_images)
+
+    def plain() -> Any:
+        metrics = []
+        for i in range(steps):
+            offset = (i * batch_size) % num_images
+            state[0], m = step(state[0], hyperparams, images, labels, order, offset)
+            metrics.append(m)
+        return state[0], metrics
+
+    # One warm-up call each compiles both; then in turns, so background load hits both alike.
+    sides = {"sweep": timing.loop(sweep), "plain": timing.loop(plain)}
+    s, p = timing.medians(timing.in_turns(sides, 1, config.repeats, warmup_steps=1)).values()
+    return {
+        "model": f"the trainer's NNX MLP, batch {batch_size}, Adam, {steps} updates",
+        "lr_find sweep ms": s * 1e3,
+        "trainer train_step ms": p * 1e3,
+        "ratio sweep / steps": s / p,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    config, _ = cli.parse(OverheadConfig, argv, "benchmarks.schedule_overhead", __doc__)
+    results = {**timing.environment(), "config": dataclasses.asdict(config)}
+    if config.steps:
+        results["schedules"] = time_schedules(config)
+    if config.lr_find_steps:
+        results["lr_find"] = time_lr_find(config)
     timing.show(results)
 
 

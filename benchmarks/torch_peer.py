@@ -102,28 +102,18 @@ def serve(side: TorchSide) -> None:
     compile_seconds = steps(1) if side.compile else None  # torch.compile compiles now
     header = {"threads": torch.get_num_threads(), "compile_seconds": compile_seconds}
     print(json.dumps(header), flush=True)
-    if side.profile:
-        _profile(torch, steps, side.profile)
+    if not side.profile:
+        for line in sys.stdin:
+            print(steps(int(line)), flush=True)
         return
-    for line in sys.stdin:
-        print(steps(int(line)), flush=True)
-
-
-def _profile(torch: Any, steps: Any, count: int) -> None:
-    """Prints milliseconds a step of every operator over `count` steps, after 10 unprofiled."""
-    steps(10)
+    steps(10)  # then milliseconds a step of every operator, under the profiler
     activities = [torch.profiler.ProfilerActivity.CPU]
     with torch.profiler.profile(activities=activities, record_shapes=True) as profiler:
-        seconds = steps(count)
-    print(f"{seconds / count * 1e3:.2f} ms a step under the profiler")
+        seconds = steps(side.profile)
+    print(f"{seconds / side.profile * 1e3:.2f} ms a step under the profiler")
     averages = profiler.key_averages(group_by_input_shape=True)
-    table = averages.table(
-        sort_by="self_cpu_time_total",
-        row_limit=40,
-        max_name_column_width=60,
-        max_shapes_column_width=70,
-    )
-    print(table)
+    widths = {"max_name_column_width": 60, "max_shapes_column_width": 70}
+    print(averages.table(sort_by="self_cpu_time_total", row_limit=40, **widths))
 
 
 class TorchWorker:

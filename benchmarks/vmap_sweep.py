@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -131,9 +132,14 @@ def _memory_rows(config: SweepBenchmarkConfig, grouped: list[str]) -> list[dict[
     rows = []
     for side in grouped:
         for k in config.memory_ks:
-            child = ["--memory-child", str(k), "--memory-side", side, "--model", config.model]
-            child += ["--batch-size", str(config.batch_size), "--conv", config.conv]
-            child += ["--num-train", str(config.num_train)]
+            given = {key: value for key, value in dataclasses.asdict(config).items() if value}
+            child = [
+                "--memory-child",
+                str(k),
+                "--memory-side",
+                side,
+                *shlex.split(flags.render(given)),
+            ]
             command = [sys.executable, "-m", "benchmarks.vmap_sweep", *child]
             done = subprocess.run(
                 command, capture_output=True, text=True, env=env, check=True, cwd=_REPO
@@ -143,42 +149,57 @@ def _memory_rows(config: SweepBenchmarkConfig, grouped: list[str]) -> list[dict[
     return rows
 
 
-def time_sides(config: SweepBenchmarkConfig) -> dict[str, Any]:
-    """Times the grouped sides (`vmapped`, and `group_default` where the default runs per
-    vmap differ) and the sequential ones (K groups of one run, native or matmul
-    convolutions) in alternation: seconds per `steps` updates, speed-ups, compile times."""
-    if config.steps * config.batch_size > config.num_train:
-        raise ValueError("--steps times --batch-size must fit in --num-train (one epoch)")
-    device_data = synthetic_data(config.num_train)
-    runs = make_runs(config.k, 10 * config.steps * config.repeats)
-    base = group.GroupConfig(model=config.model, batch_size=config.batch_size)
-    vmapped = dataclasses.replace(base, conv=config.conv, vmap_size=config.k)
-    sides = {"vmapped": Side([runs], device_data, vmapped)}
-    if group.resolve_vmap_size(base.vmap_size, config.k) != config.k:
-        sides["group_default"] = Side([runs], device_data, base)
-    grouped = list(sides)
-    for conv in ("matmul", "native"):
-        config_conv = dataclasses.replace(base, conv=conv)
-        sides[f"sequential_{conv}"] = Side([[run] for run in runs], device_data, config_conv)
-    # One warm-up step each: the first call allocates its buffers.
-    per_step = timing.in_turns(
-        {name: side.run for name, side in sides.items()},
-        config.steps,
-        config.repeats,
-        warmup_steps=1,
-    )
-    times = {name: [t * config.steps for t in values] for name, values in per_step.items()}
+def compare(
+    device_data: Any,
+    runs: list[Any],
+    grouped: dict[str, Any],
+    sequential: dict[str, Any],
+    steps: int,
+    repeats: int,
+) -> dict[str, Any]:
+    """Times the runs as one group per config of `grouped` and as one group per run per
+    config of `sequential`, in turns: seconds per `steps` updates, each grouped side's
+    speed-up over the faster sequential one, compile times, and the device's peak memory
+    after the grouped sides' first step (before the sequential ones are built)."""
+    sides = {name: Side([runs], device_data, config) for name, config in grouped.items()}
+    for side in sides.values():
+        side.run(1)  # the first call allocates its buffers
+    peak_memory_mb = device_peak_mb()
+    for name, config in sequential.items():
+        sides[name] = Side([[run] for run in runs], device_data, config)
+    runners = {name: side.run for name, side in sides.items()}
+    per_step = timing.in_turns(runners, steps, repeats, warmup_steps=1)
+    times = {name: [t * steps for t in values] for name, values in per_step.items()}
     medians = timing.medians(times)
-    best = min((name for name in sides if name not in grouped), key=lambda n: medians[n])
-    images = config.k * config.steps * config.batch_size
+    best = min(sequential, key=lambda name: medians[name])
+    images = len(runs) * steps * next(iter(grouped.values())).batch_size
     return {
         "times": times,
         "medians": medians,
         "images_per_s": {name: images / seconds for name, seconds in medians.items()},
         "ratios": {name: medians[best] / medians[name] for name in grouped},
         "baseline": best,
-        "grouped": grouped,
         "compile_seconds": {name: side.compile_seconds for name, side in sides.items()},
+        "peak_memory_mb": peak_memory_mb,
+    }
+
+
+def time_sides(config: SweepBenchmarkConfig) -> dict[str, Any]:
+    """`compare` of `vmapped` (and `group_default` where the default runs per vmap differ)
+    against K groups of one run, with native or matmul convolutions."""
+    if config.steps * config.batch_size > config.num_train:
+        raise ValueError("--steps times --batch-size must fit in --num-train (one epoch)")
+    runs = make_runs(config.k, 10 * config.steps * config.repeats)
+    base = group.GroupConfig(model=config.model, batch_size=config.batch_size)
+    grouped = {"vmapped": dataclasses.replace(base, conv=config.conv, vmap_size=config.k)}
+    if group.resolve_vmap_size(base.vmap_size, config.k) != config.k:
+        grouped["group_default"] = base
+    sequential = {
+        f"sequential_{c}": dataclasses.replace(base, conv=c) for c in ("matmul", "native")
+    }
+    data = synthetic_data(config.num_train)
+    return compare(data, runs, grouped, sequential, config.steps, config.repeats) | {
+        "grouped": list(grouped)
     }
 
 

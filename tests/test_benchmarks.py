@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from benchmarks import schedule_overhead, step_profile, timing, torch_peer
-from benchmarks.accelerator import __main__ as accelerator_main
 from benchmarks.accelerator import suite
 from examples import flags
 from tests import mnist_helpers
@@ -28,7 +27,7 @@ def test_the_accelerator_suite_writes_every_part_to_json_and_a_table(tmp_path, m
     mnist = mnist_helpers.write_idx_folder(str(tmp_path / "mnist"), num_train=600, num_test=256)
     out = tmp_path / "out"
     preset = ["--tiny", "--recipes", "one_cycle", "--batch-sizes", "8,16"]
-    assert accelerator_main.main([*preset, "--mnist-dir", mnist, "--out", str(out)]) == 0
+    assert suite.main([*preset, "--mnist-dir", mnist, "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["device_count"] == 1 and results["jax"] == jax.__version__
     # The sweep goes first: its peak-memory readings must not include the step part's peak.
@@ -57,7 +56,7 @@ def test_the_accelerator_suite_writes_every_part_to_json_and_a_table(tmp_path, m
 
 def test_the_suite_without_mnist_says_so_in_one_line(tmp_path, capsys):
     argv = ["--tiny", "--mnist-dir", str(tmp_path / "nothing"), "--out", str(tmp_path)]
-    assert accelerator_main.main(argv) == 1
+    assert suite.main(argv) == 1
     stderr = capsys.readouterr().err
     assert stderr.startswith("error: ") and stderr.count("\n") == 1
     assert not os.path.exists(tmp_path / "results.json")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 import traceback
 from collections.abc import Sequence
@@ -19,10 +20,11 @@ from typing import Any
 
 import jax
 
-from benchmarks import timing, torch_peer, vmap_sweep
+from benchmarks import cli, timing, torch_peer, vmap_sweep
 from benchmarks.accelerator import tables
 from examples import experiment, flags
 from examples.compare import group, recipes, time_to_accuracy
+from examples.mnist import cpu_tuning, data
 
 # The parts in the order they run whatever the order of --parts: the sweep first, so that
 # the device's running peak memory (JAX cannot reset it) is its groups' own.
@@ -215,22 +217,18 @@ def sweep_part(config: SuiteConfig, results: Results) -> None:
     (what the smaller Ks left is freed; the resident data set is counted)."""
     rows: list[dict[str, Any]] = []
     results.put("sweep", {"steps": config.sweep_steps, "repeats": config.repeats, "rows": rows})
-    data = vmap_sweep.synthetic_data(config.sweep_train)
+    device_data = vmap_sweep.synthetic_data(config.sweep_train)
     base = group.GroupConfig(model=config.model)
     for k in sorted(config.ks):
         runs = vmap_sweep.make_runs(k, 10 * config.sweep_steps * config.repeats)
-        grouped = vmap_sweep.Side([runs], data, dataclasses.replace(base, vmap_size=k))
-        grouped.run(1)  # the first call allocates
-        row: dict[str, Any] = {"k": k, "group_compile_seconds": grouped.compile_seconds}
-        row["peak_memory_mb"] = vmap_sweep.device_peak_mb()
-        sequential = vmap_sweep.Side([[run] for run in runs], data, base)
-        sides = {"group": grouped.run, "sequential": sequential.run}
-        times = timing.in_turns(sides, config.sweep_steps, config.repeats, warmup_steps=1)
-        seconds = {name: s * config.sweep_steps for name, s in timing.medians(times).items()}
-        row |= {"group_seconds": seconds["group"], "sequential_seconds": seconds["sequential"]}
-        row["speedup"] = seconds["sequential"] / seconds["group"]
-        images = k * config.sweep_steps * base.batch_size
-        rows.append(row | {"group_images_per_s": images / seconds["group"]})
+        grouped = {"group": dataclasses.replace(base, vmap_size=k)}
+        found = vmap_sweep.compare(
+            device_data, runs, grouped, {"sequential": base}, config.sweep_steps, config.repeats
+        )
+        row = {"k": k, "group_compile_seconds": found["compile_seconds"]["group"]}
+        row |= {"peak_memory_mb": found["peak_memory_mb"], "speedup": found["ratios"]["group"]}
+        row |= {f"{name}_seconds": found["medians"][name] for name in ("group", "sequential")}
+        rows.append(row | {"group_images_per_s": found["images_per_s"]["group"]})
         results.save()
 
 
@@ -278,3 +276,32 @@ def run_parts(config: SuiteConfig, results: Results) -> bool:
         results.data.setdefault(name, {})["part_seconds"] = time.perf_counter() - start
         results.save()
     return ok
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the suite (`python -m benchmarks.accelerator`, the only place that sets up the
+    process); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    config, _ = cli.parse(SuiteConfig, argv, "benchmarks.accelerator", __doc__, presets=PRESETS)
+    try:
+        mnist_ready = data.is_idx_folder(config.mnist_dir)
+    except data.DataError:  # a folder that is missing or unreadable
+        mnist_ready = False
+    if "accuracy" in config.parts and not mnist_ready:
+        print(
+            f"error: {config.mnist_dir} holds no MNIST IDX files; prepare them with "
+            "python -m benchmarks.accelerator.prepare, or pass --mnist-dir",
+            file=sys.stderr,
+        )
+        return 1
+    # Before JAX starts its backends: the CPU tuning's glibc setting, and on a GPU no
+    # preallocation, so that the PyTorch process has memory and the peak figures mean what
+    # the programs used.
+    cpu_tuning.keep_freed_memory()
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    results = Results(config.out, environment(argv))
+    print(f"writing {config.out}/results.json and table.md", flush=True)
+    timing.show({key: results.data[key] for key in ("device_count", "device_kind", "jax")})
+    ok = run_parts(config, results)
+    print(tables.render(results.data))
+    return 0 if ok else 1
