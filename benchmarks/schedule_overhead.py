@@ -3,13 +3,7 @@ schedule and a constant), and an lr_find sweep (against as many of the trainer's
 
     python -m benchmarks.schedule_overhead [--steps 300] [--repeats 15] [--lr-find-steps 100]
 
-Every schedule variant (`_variants`) trains the same MLP with Adam; only the learning rate
-differs, baked into the program as a constant or closure, or passed as a traced pytree
-argument (so new numbers do not recompile), alone or through `jaxsched.inject`. The lr_find
-part runs the trainer's NNX MLP (`core.build`), Adam, on fixed random data: a step of one side
-is a `jaxsched.lr_find` of `--lr-find-steps` updates on the core's loss (its `end_lr` low
-enough that it never stops early), of the other as many calls of the core's jitted
-`train_step`, its metrics kept as the trainer keeps them.
+benchmarks/README.md says what each part times.
 """
 
 from __future__ import annotations
@@ -162,7 +156,9 @@ def time_schedules(config: OverheadConfig) -> dict[str, Any]:
 
 
 def time_lr_find(config: OverheadConfig) -> dict[str, Any]:
-    """Medians of an lr_find sweep and of as many of the trainer's steps, and their ratio."""
+    """Medians of an lr_find sweep on the trainer's NNX MLP (`core.build`, Adam, its `end_lr`
+    low enough that it never stops early) and of as many calls of the core's jitted
+    `train_step`, its metrics kept as the trainer keeps them; and their ratio."""
     steps, batch_size, num_images = config.lr_find_steps, 128, 1024
     hyperparams = {"learning_rate": jaxsched.constant(1e-3)}
     the_core = core.build("mlp", "adam", hyperparams, batch_size=batch_size)
