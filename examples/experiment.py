@@ -20,6 +20,7 @@ import os
 import platform
 import sys
 import time
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +28,19 @@ import jax
 
 from examples import flags
 from examples.mnist import checkpoint, configs, core, cpu_tuning, data, train, workdir
+from examples.mnist import main as trainer
+
+_HINTS = typing.get_type_hints(configs.Config)
+# The trainer's multi-process flags (`--distributed`, `--coordinator-address`, ...): its own
+# fields, so the same defaults, help and checks (`configs.Config` judges them).
+Launch = dataclasses.make_dataclass(
+    "Launch",
+    [(f.name, _HINTS[f.name], dataclasses.field(default=f.default, metadata=f.metadata))
+     for f in dataclasses.fields(configs.Config)
+     if f.metadata.get("kind") == "launch" and f.name not in ("workdir", "resume")],
+    frozen=True,
+    namespace={"__doc__": configs.Config.__doc__},
+)  # fmt: skip
 
 ERRORS = (data.DataError, train.TrainingError, checkpoint.CheckpointError, workdir.WorkdirError)
 
@@ -69,10 +83,10 @@ class DataConfig:
         )
 
     def put(self) -> core.DeviceData:
-        """The splits on the first device (`core.put_data`)."""
+        """The splits on this process's first device (`core.put_data`)."""
         return core.put_data(
             data.load(self.dataset, self.data_dir),
-            jax.sharding.SingleDeviceSharding(jax.devices()[0]),
+            jax.sharding.SingleDeviceSharding(jax.local_devices()[0]),
             eval_batch_size=self.eval_batch_size,
             train_examples=self.train_examples,
             validation_examples=self.validation_examples,
@@ -138,9 +152,11 @@ def write(out: str, name: str, text: str) -> None:
     os.replace(path + ".tmp", path)
 
 
-def _run(config: S, run: Run[S]) -> Results | None:
-    """Runs the study, writing results.json after every part it reports (marked partial)
-    and at the end; None after an error, said in one line."""
+def _run(config: S, run: Run[S], launch: configs.Config) -> Results | int:
+    """Runs the study, after `jax.distributed.initialize` for --distributed; process 0 writes
+    results.json after every part it reports (marked partial) and at the end, the others
+    write and print nothing. The exit status instead of results after an error (said in one
+    line) and in processes other than 0."""
     start = time.perf_counter()
 
     def stamped(results: Results, **partial: bool) -> Results:
@@ -149,13 +165,18 @@ def _run(config: S, run: Run[S]) -> Results | None:
     def save(results: Results) -> None:
         write(config.out, "results.json", json.dumps(stamped(results, partial=True), indent=1))
 
-    os.makedirs(config.out, exist_ok=True)
-    flags.write(config, os.path.join(config.out, configs.CONFIG_FILE))
     try:
+        if launch.distributed:
+            trainer._initialize(launch)
+        if jax.process_index() != 0:
+            run(config, lambda _: None, lambda _: None)
+            return 0
+        os.makedirs(config.out, exist_ok=True)
+        flags.write(config, os.path.join(config.out, configs.CONFIG_FILE))
         results = stamped(run(config, functools.partial(print, flush=True), save))
     except ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
-        return None
+        return 1
     write(config.out, "results.json", json.dumps(results, indent=1))
     return results
 
@@ -179,6 +200,7 @@ def main(
         parser.add_argument(
             "--replot", action="store_true", help="train nothing: redraw from --out/results.json"
         )
+        flags.add_flags(parser, Launch())
 
     config, namespace = flags.parse(
         config_type,
@@ -188,6 +210,12 @@ def main(
         presets=presets,
         extra=add_replot,
     )
+    names = [f.name for f in dataclasses.fields(Launch) if hasattr(namespace, f.name)]
+    try:
+        launch = configs.Config(**{name: getattr(namespace, name) for name in names})
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if namespace.replot:
         try:
             with open(os.path.join(config.out, "results.json")) as f:
@@ -197,9 +225,9 @@ def main(
             return 1
     else:
         cpu_tuning.keep_freed_memory()  # process-wide; before JAX starts its backends
-        results = _run(config, run)
-        if results is None:
-            return 1
+        results = _run(config, run, launch)
+        if isinstance(results, int):
+            return results
     text = table(results).rstrip("\n")
     write(config.out, "table.md", text + "\n")
     if figures is not None:

@@ -36,6 +36,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 
 import jaxsched
 from examples import experiment, flags
@@ -77,7 +78,8 @@ class PBTConfig:
       fixed: the family's other arguments, `field=value` each; `total_steps` is the budget.
       resample: the chance that an explored field is drawn afresh within its bounds.
       baseline: the fixed schedule's searched fields, `field=value` each.
-      shard: shard the population axis over all devices (K must be a multiple of them).
+      shard: shard the population axis over all devices (K must be a multiple of them);
+        always so in a multi-process run (--distributed).
     """
 
     data: experiment.DataConfig = dataclasses.field(
@@ -197,27 +199,50 @@ def _train(population: group.RunGroup, step: int, updates: int) -> list[Any]:
 
 
 def shard_population(population: group.RunGroup) -> jax.sharding.Sharding:
-    """Lays the population axis over every device, the data whole on each, and recompiles
-    the update for that layout; returns the population's layout."""
+    """Lays the population axis over every device of every process, the data whole on each,
+    and recompiles the update and evaluation for that layout (their metrics whole on every
+    device, so that each process reads them); returns the population's layout."""
     mesh = jax.sharding.Mesh(np.asarray(jax.devices()), ("population",))
     whole = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
     split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("population"))
-    population.data = population.data._replace(
-        **{
-            name: jax.device_put(value, whole)
-            for name, value in population.data._asdict().items()
-            if isinstance(value, jax.Array)
-        }
+    placed: dict[str, Any] = {
+        k: core.put_replicated(np.asarray(v), whole)
+        for k, v in population.data._asdict().items()
+        if isinstance(v, jax.Array)
+    }
+    population.data = population.data._replace(**placed)
+    part = population.parts[0]  # every process built the same states: each puts its share
+    part.state, part.hyperparams, part.data_keys = jax.tree.map(
+        lambda leaf: core.put_replicated(np.asarray(leaf), split),
+        (part.state, part.hyperparams, part.data_keys),
     )
-    part = population.parts[0]
-    part.state, part.hyperparams, part.data_keys = jax.device_put(
-        (part.state, part.hyperparams, part.data_keys), split
+    jit = functools.partial(jax.jit, static_argnums=0, compiler_options=population.options or None)
+    population.eval_step = jit(group._eval_steps, static_argnums=(0, 1), out_shardings=whole)
+    train_step = jit(group._train_steps, donate_argnums=1, out_shardings=(split, whole))
+    order = core.put_replicated(
+        np.zeros((len(part.indices), population.num_train), np.int32), split
     )
-    order = jax.device_put(jnp.zeros((len(part.indices), population.num_train), jnp.int32), split)
     data = population.data
     args = (part.state, part.hyperparams, data.train_images, data.train_labels, order)
-    part.train_step = population.train_step.lower(population.core, *args, np.int32(0)).compile()
+    part.train_step = train_step.lower(population.core, *args, np.int32(0)).compile()
     return split
+
+
+def _sharded(config: PBTConfig) -> bool:
+    """--shard, or a multi-process run (whose processes would otherwise train copies)."""
+    return config.shard or jax.process_count() > 1
+
+
+def _fetch(tree: Any) -> Any:
+    """`tree` on the host, whole (gathered from every process where it is split over them)."""
+    return jax.tree.map(
+        lambda leaf: (
+            multihost_utils.process_allgather(leaf, tiled=True)
+            if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable
+            else np.asarray(leaf)
+        ),
+        tree,
+    )
 
 
 def _member(batch: Any, k: int) -> Any:
@@ -254,10 +279,10 @@ def train_population(
     runs = [_run(config, _member(schedules, k), seed * 1000 + k) for k in range(size)]
     setup = dataclasses.replace(config.group, vmap_size=size, max_group_size=0)
     population = group.RunGroup(runs, data, setup)
-    layout = shard_population(population) if config.shard else None
+    layout = shard_population(population) if _sharded(config) else None
     part, total = population.parts[0], config.epochs * population.steps_per_epoch
     if layout is None:  # committed, as exploit_and_explore's results will be: one program
-        part.hyperparams = jax.device_put(part.hyperparams, jax.devices()[0])
+        part.hyperparams = jax.device_put(part.hyperparams, jax.local_devices()[0])
     explore = jaxsched.Perturbation(
         config.family,
         fields=tuple(_pairs(config.search, "search")),
@@ -271,7 +296,7 @@ def train_population(
     for step in range(0, total, config.ready):
         compiled = len(COMPILES)
         start = time.perf_counter()
-        metrics = jax.device_get(_train(population, step, min(config.ready, total - step)))
+        metrics = _fetch(_train(population, step, min(config.ready, total - step)))
         result.stretches.append(time.perf_counter() - start)
         result.train_seconds += result.stretches[-1]
         lrs = np.asarray([np.concatenate([m["lr"] for m in update]) for update in metrics]).T
@@ -288,11 +313,11 @@ def train_population(
             part.state, part.hyperparams, scores, jax.random.fold_in(key, step),
             explore=explore, truncation=config.truncation, layout=layout,
         )  # fmt: skip
-        parents = np.asarray(jax.block_until_ready(parents))
+        parents = _fetch(jax.block_until_ready(parents))
         result.exploit_calls.append(time.perf_counter() - start)
         result.exploit_seconds += result.exploit_calls[-1]
         result.compiles.append(len(COMPILES) - compiled)
-        members = jaxsched_members(jax.device_get(part.hyperparams["learning_rate"]), size)
+        members = jaxsched_members(_fetch(part.hyperparams["learning_rate"]), size)
         result.histories = [result.histories[p] + [members[k]] for k, p in enumerate(parents)]
         lineage_lrs = [list(lineage_lrs[p]) for p in parents]
         result.parents.append(parents.tolist())
@@ -383,7 +408,7 @@ def run(
     config: PBTConfig, log: Callable[[str], None], save: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:
     """Every seed's procedures; results.json's contents (saved after each seed)."""
-    if config.shard and config.population % jax.device_count():
+    if _sharded(config) and config.population % jax.device_count():
         raise ValueError(
             f"--shard needs --population a multiple of the {jax.device_count()} devices"
         )
@@ -395,9 +420,6 @@ def run(
         results["seeds"].append(one_seed(config, data, seed, log))
         save(results)
     results["exploit_traces"] = len(TRACES)
-    os.makedirs(config.out, exist_ok=True)
-    with open(os.path.join(config.out, "winner.json"), "w") as f:
-        json.dump(results["seeds"][-1]["replay"]["schedule"], f, indent=1)
     return results
 
 
@@ -437,8 +459,10 @@ def table(results: dict[str, Any]) -> str:
 
 
 def figures(results: dict[str, Any], out: str) -> None:
-    """population.png: the first seed's learning-rate curves (lineage followed) and the
-    validation accuracy of every member at every ready point."""
+    """winner.json, and population.png: the first seed's learning-rate curves (lineage
+    followed) and the validation accuracy of every member at every ready point."""
+    winner = results["seeds"][-1]["replay"]["schedule"]
+    experiment.write(out, "winner.json", json.dumps(winner, indent=1))
     import matplotlib  # here: importing it costs 1.5 s that --help and the tests skip
 
     matplotlib.use("Agg")

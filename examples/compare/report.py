@@ -67,20 +67,12 @@ def summarise(study: dict[str, Any]) -> list[dict[str, Any]]:
         accuracy = np.array([r["evals"][-1]["test_accuracy"] for r in runs])
         loss = np.array([r["evals"][-1]["train_loss"] for r in runs])
         seconds = [r["evals"][-1]["train_seconds"] / r["group_size"] for r in runs]
-        summary.append(
-            {
-                "optimizer": optimizer,
-                "schedule": describe(runs[0]),
-                "learning_rate": learning_rate,
-                "seeds": len(runs),
-                "accuracy_mean": float(accuracy.mean()),
-                "accuracy_std": _std(accuracy),
-                "train_loss_mean": float(np.mean(loss)),
-                "train_loss_std": _std(loss),
-                "failed": sum(failed(r) for r in runs),
-                "seconds_per_run": float(np.mean(seconds)),
-            }
-        )
+        summary.append(dict(
+            optimizer=optimizer, schedule=describe(runs[0]), learning_rate=learning_rate,
+            seeds=len(runs), accuracy_mean=float(accuracy.mean()), accuracy_std=_std(accuracy),
+            train_loss_mean=float(np.mean(loss)), train_loss_std=_std(loss),
+            failed=sum(failed(r) for r in runs), seconds_per_run=float(np.mean(seconds)),
+        ))  # fmt: skip
     return summary
 
 
@@ -153,15 +145,12 @@ def _panels(study: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
 
 def _figure(count: int) -> tuple[Any, Any, Any]:
     """matplotlib's pyplot and a figure with `count` panels, four to a row."""
-    # Imported here: matplotlib takes 1.5 s to import, and the CLIs that only read this
-    # module's descriptions or tables (lr_find_rates, the recipes) draw nothing.
-    import matplotlib
+    import matplotlib  # here: 1.5 s to import, and lr_find_rates and the recipes draw nothing
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    columns = min(4, count)
-    rows = math.ceil(count / columns)
+    columns, rows = min(4, count), math.ceil(count / min(4, count))
     figure, axes = plt.subplots(
         rows, columns, figsize=(4 * columns, 3 * rows), dpi=70, squeeze=False
     )
@@ -225,7 +214,6 @@ def plot_accuracy(study: dict[str, Any], path: str) -> None:
 
 
 def study_figures(study: dict[str, Any], out: str) -> None:
-    """Draws lr_curves.png and accuracy.png into `out`."""
     plot_lr_curves(study, os.path.join(out, "lr_curves.png"))
     plot_accuracy(study, os.path.join(out, "accuracy.png"))
 
@@ -283,15 +271,9 @@ def plot_time(report: dict[str, Any], path: str) -> None:
     ax.axhline(report["config"]["target"], color="gray", linestyle="--", linewidth=1)
     ax.grid(alpha=0.3)
     ax.legend()
-    _save(
-        plt,
-        figure,
-        path,
-        "training wall time (s, compile and evaluation excluded)",
-        "test accuracy",
-    )
+    xlabel = "training wall time (s, compile and evaluation excluded)"
+    _save(plt, figure, path, xlabel, "test accuracy")
 
 
 def time_figures(report: dict[str, Any], out: str) -> None:
-    """Draws accuracy_vs_time.png into `out`."""
     plot_time(report, os.path.join(out, "accuracy_vs_time.png"))

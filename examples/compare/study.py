@@ -189,9 +189,7 @@ def run_record(result: group.RunResult) -> dict[str, Any]:
 
 
 def run(
-    config: StudyConfig,
-    log: Callable[[str], None],
-    save: Callable[[dict[str, Any]], None],
+    config: StudyConfig, log: Callable[[str], None], save: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:
     """Runs the study; returns what results.json holds, handing `save` the runs so far
     after every group."""
