@@ -1,13 +1,12 @@
 """The harness every study CLI runs in: its data, its header, its one `main`.
 
-A study (`examples.compare.study`, `time_to_accuracy`, `lr_find_rates`,
-`examples.mnist.cooldown_study`) is a config dataclass that nests `DataConfig` and has an
-`out` folder, a function `run(config, log, save)` that trains and returns what results.json
-holds, and functions that make its Markdown table and draw its figures from those results
-alone. `main` parses the flags, does the process-wide setup (here alone: glibc's memory
-setting before JAX starts its backends), runs the study, and writes config.json,
-results.json, table.md and the figures into `--out`; `--replot` redraws the table and the
-figures from results.json without training anything.
+A study (`examples.compare.study`, `time_to_accuracy`, `lr_find_rates`, `pbt`,
+`examples.mnist.cooldown_study`) is a config dataclass nesting `DataConfig` with an `out`
+folder, a `run(config, log, save)` returning what results.json holds, and a table and
+figures drawn from those results alone. `main` parses the flags (and the trainer's
+multi-process ones), does the process-wide setup here alone (glibc's memory setting,
+`jax.distributed.initialize`), runs the study and writes config.json, results.json, table.md
+and the figures into `--out`; `--replot` redraws them from results.json.
 """
 
 from __future__ import annotations
@@ -129,17 +128,13 @@ def machine() -> str:
 def header(config: Study, prog: str, device_data: core.DeviceData | None = None) -> Results:
     """What every results.json starts with: the flags, the command, the machine, JAX, and
     the sizes of the splits on the device."""
-    results: Results = {
-        "config": flags.as_flags(config),
-        "command": f"{prog} {' '.join(sys.argv[1:])}",
-        "machine": machine(),
-        "jax_version": jax.__version__,
-        "backend": jax.default_backend(),
-    }
+    command = f"{prog} {' '.join(sys.argv[1:])}"
+    results: Results = dict(config=flags.as_flags(config), command=command, machine=machine(),
+                            jax_version=jax.__version__, backend=jax.default_backend())  # fmt: skip
     if device_data is not None:
-        results["num_train"] = device_data.train_images.shape[0]
-        results["num_validation"] = device_data.num_val
-        results["num_test"] = device_data.num_test
+        num_train = device_data.train_images.shape[0]
+        results.update(num_train=num_train, num_validation=device_data.num_val,
+                       num_test=device_data.num_test)  # fmt: skip
     return results
 
 
@@ -202,14 +197,8 @@ def main(
         )
         flags.add_flags(parser, Launch())
 
-    config, namespace = flags.parse(
-        config_type,
-        argv,
-        prog=prog,
-        description=doc.split("\n\n")[0],
-        presets=presets,
-        extra=add_replot,
-    )
+    config, namespace = flags.parse(config_type, argv, prog=prog, description=doc.split("\n\n")[0],
+                                    presets=presets, extra=add_replot)  # fmt: skip
     names = [f.name for f in dataclasses.fields(Launch) if hasattr(namespace, f.name)]
     try:
         launch = configs.Config(**{name: getattr(namespace, name) for name in names})

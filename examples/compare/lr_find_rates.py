@@ -91,21 +91,17 @@ def run(
     runs = []
     for optimizer in OPTIMIZERS:
         _, found = recipes.suggest_learning_rate(
-            optimizer,
-            device_data,
-            config.group,
-            num_steps=config.lr_find_steps,
-            momentum=config.momentum if optimizer == "sgd" else None,
+            optimizer, device_data, config.group, config.momentum, config.lr_find_steps
         )
         rates = candidates(found.suggestions, config.reference(optimizer))
-        results["lr_find"][optimizer] = {
-            "suggestions": found.suggestions,
-            "rates": list(rates.items()),
-        }
+        results["lr_find"][optimizer] = dict(
+            suggestions=found.suggestions, rates=list(rates.items())
+        )
         log(f"lr_find ({optimizer}):\n{found.table(config.reference(optimizer))}")
-        momentum = config.momentum if optimizer == "sgd" else None
         for rate in rates:
-            runs += recipes.runs("constant", optimizer, rate, steps, range(config.seeds), momentum)
+            runs += recipes.runs(
+                "constant", optimizer, rate, steps, range(config.seeds), config.momentum
+            )
     log(count(len(runs), "run"))
 
     def records(done: list[group.RunResult]) -> dict[str, Any]:
@@ -117,13 +113,9 @@ def run(
 
 
 def _record(result: group.RunResult) -> dict[str, Any]:
-    return {
-        "optimizer": result.run.optimizer,
-        "learning_rate": result.run.learning_rate,
-        "seed": result.run.seed,
-        "diverged": result.diverged,
-        "test_accuracy": result.final["test_accuracy"],
-    }
+    run = result.run
+    return dict(optimizer=run.optimizer, learning_rate=run.learning_rate, seed=run.seed,
+                diverged=result.diverged, test_accuracy=result.final["test_accuracy"])  # fmt: skip
 
 
 def table(report: dict[str, Any]) -> str:

@@ -104,8 +104,9 @@ def runs(
     from_lr_find: bool = False,
 ) -> list[group.Run]:
     """One run per seed of `optimizer` under `recipe` at `learning_rate` over `total_steps`;
-    the recipe's momentum schedule (one-cycle's) in place of `momentum` where it has one."""
+    SGD with `momentum`, or the recipe's momentum schedule (one-cycle's) where it has one."""
     scheduled = build(recipe, learning_rate, total_steps)
+    momentum = momentum if optimizer == "sgd" else None
     momentum_or_schedule = momentum if scheduled.momentum is None else scheduled.momentum
     return [
         group.Run(optimizer, scheduled.schedule, seed, learning_rate, recipe,
@@ -128,16 +129,12 @@ def suggest_learning_rate(
     optimizer: str,
     data: core.DeviceData,
     config: group.GroupConfig,
-    *,
-    momentum: float | None = None,
-    num_steps: int = 100,
+    momentum: float,
+    num_steps: int,
 ) -> tuple[float, jaxsched.LRFindResult]:
-    """Runs `jaxsched.lr_find` on the model as seed 0 initialises it in a group; returns its
-    "valley" and the whole result.
-
-    The batches are the first `num_steps` of the seed's first-epoch data order, and the loss
-    is the core's (`core.loss_fn`).
-    """
+    """`jaxsched.lr_find`'s "valley" and whole result for `optimizer` (SGD with `momentum`) on
+    the model as seed 0 initialises it in a group, the core's loss, and the first `num_steps`
+    batches of that seed's first epoch."""
     start_lr = 1e-6
     init_key, data_key = core.seed_keys(0)
     the_core = core.build(
@@ -159,8 +156,8 @@ def suggest_learning_rate(
         index = order[i * config.batch_size : (i + 1) * config.batch_size]
         batches.append((data.train_images[index], data.train_labels[index]))
     factory = core.OPTIMIZERS[optimizer]
-    if momentum is not None:
-        factory = functools.partial(factory, **{group.MOMENTUM_ARGS[optimizer]: momentum})
+    if optimizer == "sgd":
+        factory = functools.partial(factory, momentum=momentum)
     result = jaxsched.lr_find(
         lr_find_loss(the_core),
         params,

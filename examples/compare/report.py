@@ -56,26 +56,6 @@ def _std(values: Any) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def summarise(study: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per configuration (optimizer, recipe, learning rate): statistics over seeds."""
-    rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for run in study["runs"]:
-        key = (run["optimizer"], run["recipe"], run["learning_rate"], run["from_lr_find"])
-        rows.setdefault(key, []).append(run)
-    summary = []
-    for (optimizer, _, learning_rate, _), runs in rows.items():
-        accuracy = np.array([r["evals"][-1]["test_accuracy"] for r in runs])
-        loss = np.array([r["evals"][-1]["train_loss"] for r in runs])
-        seconds = [r["evals"][-1]["train_seconds"] / r["group_size"] for r in runs]
-        summary.append(dict(
-            optimizer=optimizer, schedule=describe(runs[0]), learning_rate=learning_rate,
-            seeds=len(runs), accuracy_mean=float(accuracy.mean()), accuracy_std=_std(accuracy),
-            train_loss_mean=float(np.mean(loss)), train_loss_std=_std(loss),
-            failed=sum(failed(r) for r in runs), seconds_per_run=float(np.mean(seconds)),
-        ))  # fmt: skip
-    return summary
-
-
 def _header(study: dict[str, Any]) -> list[str]:
     config = study["config"]
     # A group is one (optimizer, size, compile time): lr_find rows share the constant group.
@@ -101,20 +81,24 @@ def _header(study: dict[str, Any]) -> list[str]:
 
 
 def table(study: dict[str, Any]) -> str:
-    """The markdown table of `summarise`, with the budget and machine in its header."""
-    rows = summarise(study)
+    """The Markdown table, one row per configuration (optimizer, recipe, learning rate) with
+    statistics over seeds, the best mean per optimizer in bold; the budget in its header."""
+    configurations: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for run in study["runs"]:
+        key = (run["optimizer"], run["recipe"], run["learning_rate"], run["from_lr_find"])
+        configurations.setdefault(key, []).append(run)
+    rows: list[tuple[float, list[str]]] = []
     best: dict[str, float] = {}
-    for row in rows:
-        best[row["optimizer"]] = max(best.get(row["optimizer"], -1.0), row["accuracy_mean"])
-    cells = []
-    for row in rows:
-        accuracy = f"{100 * row['accuracy_mean']:.2f} +- {100 * row['accuracy_std']:.2f}"
-        if row["accuracy_mean"] == best[row["optimizer"]]:
-            accuracy = f"**{accuracy}**"
-        loss = f"{row['train_loss_mean']:.4f} +- {row['train_loss_std']:.4f}"
-        failures = f"{row['failed']}/{row['seeds']}"
-        cells.append([row["optimizer"], row["schedule"], f"{row['learning_rate']:.3g}", accuracy,
-                      loss, failures, f"{row['seconds_per_run']:.1f}"])  # fmt: skip
+    for (optimizer, _, learning_rate, _), runs in configurations.items():
+        accuracy = np.array([r["evals"][-1]["test_accuracy"] for r in runs])
+        loss = np.array([r["evals"][-1]["train_loss"] for r in runs])
+        seconds = np.mean([r["evals"][-1]["train_seconds"] / r["group_size"] for r in runs])
+        best[optimizer] = max(best.get(optimizer, -1.0), accuracy.mean())
+        rows.append((accuracy.mean(), [optimizer, describe(runs[0]), f"{learning_rate:.3g}",
+                     f"{100 * accuracy.mean():.2f} +- {100 * _std(accuracy):.2f}",
+                     f"{np.mean(loss):.4f} +- {_std(loss):.4f}",
+                     f"{sum(failed(r) for r in runs)}/{len(runs)}", f"{seconds:.1f}"]))  # fmt: skip
+    cells = [[*c[:3], f"**{c[3]}**" if mean == best[c[0]] else c[3], *c[4:]] for mean, c in rows]
     header = ["optimizer", "schedule", "base LR", "test accuracy %", "final train loss"]
     table = markdown_table([*header, "failed", "train s/run"], cells, "llrrrrr")
     return "\n".join(_header(study) + table) + "\n"
