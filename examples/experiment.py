@@ -113,15 +113,11 @@ def machine() -> str:
     device = jax.devices()[0]
     if device.platform != "cpu":
         return f"{len(jax.devices())} x {device.device_kind}"
-    model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+            model = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
     return f"{model}, {os.cpu_count()} cores (CPU backend)"
 
 

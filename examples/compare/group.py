@@ -46,9 +46,8 @@ class Run:
 
     def __post_init__(self) -> None:
         if self.optimizer not in core.OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {', '.join(core.OPTIMIZERS)}, got {self.optimizer!r}"
-            )
+            known = ", ".join(core.OPTIMIZERS)
+            raise ValueError(f"optimizer must be one of {known}, got {self.optimizer!r}")
         if self.momentum is not None and self.optimizer not in MOMENTUM_ARGS:
             raise ValueError(f"{self.optimizer} takes no momentum, got momentum={self.momentum}")
 
@@ -61,11 +60,8 @@ class Run:
 
     def structure(self) -> Any:
         """What must agree for runs to share one compiled update."""
-        return (
-            self.optimizer,
-            jax.tree.structure(self.hyperparams()),
-            jax.tree.structure(self.plateau),
-        )
+        hyperparams, plateau = self.hyperparams(), self.plateau
+        return self.optimizer, jax.tree.structure(hyperparams), jax.tree.structure(plateau)
 
 
 def group_by_structure(runs: Sequence[Run], max_size: int = 0) -> list[list[int]]:
@@ -86,26 +82,22 @@ def group_by_structure(runs: Sequence[Run], max_size: int = 0) -> list[list[int]
 def stack(trees: Sequence[Any]) -> Any:
     """Stacks pytrees of one structure along a new leading axis, on the host (no compiling),
     each leaf in JAX's type (float32 for a Python float)."""
-    return jax.tree.map(
-        lambda *leaves: np.stack([np.asarray(jnp.asarray(x)) for x in leaves]), *trees
-    )
+    return jax.tree.map(lambda *xs: np.stack([np.asarray(jnp.asarray(x)) for x in xs]), *trees)
 
 
 @dataclasses.dataclass(frozen=True)
 class GroupConfig:
-    """How every run of a group trains (for how long is `RunGroup.train`'s to say).
+    """How every run of a group trains.
 
     Attributes:
       model: "cnn", "mlp" or "linear" (`examples.mnist.models`).
       batch_size: examples per update.
       evals_per_epoch: test (and, for plateau runs, validation) evaluations per epoch.
-      conv: the CNN's convolutions: "native", "matmul" (`models.conv_as_matmul`) or "auto"
-        (matmul where several runs share a vmap on CPU).
+      conv: the CNN's convolutions: "native", "matmul" or "auto" (matmul where several runs
+        share a vmap on CPU).
       max_group_size: at most this many runs per group (0: all runs of a structure).
-      vmap_size: runs per call of the vmapped step (0: one on CPU, the whole group
-        elsewhere; see `resolve_vmap_size`).
-      cpu_tuning: on CPU, tuned XLA options for native convolutions
-        (`examples/mnist/cpu_tuning.py`).
+      vmap_size: runs per call of the vmapped step (0: one on CPU, the whole group elsewhere).
+      cpu_tuning: on CPU, tuned XLA options for native convolutions (examples/mnist/cpu_tuning.py).
     """
 
     model: str = flags.option("cnn", choices=configs.MODELS)
@@ -243,9 +235,8 @@ class RunGroup:
         self.num_train = data.train_images.shape[0]
         self.steps_per_epoch = self.num_train // config.batch_size
         if self.steps_per_epoch == 0:
-            raise ValueError(
-                f"batch_size={config.batch_size} exceeds the {self.num_train} training examples"
-            )
+            raise ValueError(f"batch_size={config.batch_size} exceeds the {self.num_train} "
+                             "training examples")  # fmt: skip
         self.vmap_size = resolve_vmap_size(config.vmap_size, len(self.runs))
         matmul = use_matmul_convs(config.conv, self.vmap_size)
         backend = jax.default_backend()
@@ -253,13 +244,9 @@ class RunGroup:
         # slower (BUILD_NOTES.md), so those keep XLA's defaults.
         tuned = config.cpu_tuning and backend == "cpu" and not matmul
         self.options = cpu_tuning.compiler_options("cpu", config.model) if tuned else {}
-        self.core = core.build(
-            config.model,
-            self.runs[0].optimizer,
-            self.runs[0].hyperparams(),
-            batch_size=config.batch_size,
-            matmul_convs=matmul,
-        )
+        first = self.runs[0]
+        self.core = core.build(config.model, first.optimizer, first.hyperparams(),
+                               batch_size=config.batch_size, matmul_convs=matmul)  # fmt: skip
         once = cpu_tuning.init_compiler_options(backend) or None
         jit = functools.partial(jax.jit, static_argnums=0, compiler_options=self.options or None)
         self.init_model = jax.jit(init_models, static_argnums=(0, 1), compiler_options=once)
@@ -303,16 +290,13 @@ class RunGroup:
         whole stretch before the next (its arrays stay in cache); per update and part, the
         metrics (loss, accuracy, learning rate per run), left on the device."""
         images, labels = self.data.train_images, self.data.train_labels
-        per_part = []
-        for part, order in zip(self.parts, orders, strict=True):
-            metrics = []
+        per_part: list[list[Any]] = [[] for _ in self.parts]
+        for part, order, metrics in zip(self.parts, orders, per_part, strict=True):
             for index in range(first, last):
                 offset = np.int32(index * self.config.batch_size)
-                part.state, step_metrics = part.train_step(
-                    part.state, part.hyperparams, images, labels, order, offset
-                )
-                metrics.append(step_metrics)
-            per_part.append(metrics)
+                part.state, step = part.train_step(part.state, part.hyperparams, images, labels,
+                                                   order, offset)  # fmt: skip
+                metrics.append(step)
         return [list(update) for update in zip(*per_part, strict=True)]
 
     def orders(self, epoch: int) -> list[jax.Array]:
@@ -386,19 +370,14 @@ class RunGroup:
         """Trains every run for `epochs`, or until every run's test accuracy reaches
         `stop_at_accuracy`; results in the order of the runs."""
         if log is not None:
-            first = self.runs[0]
-            log(
-                f"  group {first.optimizer}/{first.recipe}: {count(len(self.runs), 'run')}, "
-                f"{self.vmap_size} per vmap, update compiled in {self.compile_seconds:.1f} s"
-            )
+            log(f"  group {self.runs[0].optimizer}/{self.runs[0].recipe}: "
+                f"{count(len(self.runs), 'run')}, {self.vmap_size} per vmap, update compiled in "
+                f"{self.compile_seconds:.1f} s")  # fmt: skip
         history = _History(evals=[[] for _ in self.runs])
         jax.block_until_ready(self.orders(0))  # compiles the data order outside the timing
         per_epoch, size = self.config.evals_per_epoch, self.steps_per_epoch
-        ends = {
-            e * size + round(size * (i + 1) / per_epoch)
-            for e in range(epochs)
-            for i in range(per_epoch)
-        }
+        ends = {e * size + round(size * (i + 1) / per_epoch) for e in range(epochs)
+                for i in range(per_epoch)}  # fmt: skip
         for last in sorted(ends):
             start = time.perf_counter()
             history.metrics += self.advance(history.step, last - history.step)

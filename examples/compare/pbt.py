@@ -54,8 +54,6 @@ class PBTConfig:
     """Everything a PBT comparison depends on; each field is a flag.
 
     Attributes:
-      data: the images: the training, validation (PBT's scores) and test splits.
-      group: how the members train (the population is one vmapped part).
       out: where table.md, results.json, population.png and winner.json go.
       epochs: the budget of every procedure, in epochs of the training split.
       seeds: independent repetitions of every procedure (seeds 0 .. seeds-1).
@@ -69,8 +67,8 @@ class PBTConfig:
       fixed: the family's other arguments, `field=value` each; `total_steps` is the budget.
       resample: the chance that an explored field is drawn afresh within its bounds.
       baseline: the fixed schedule's searched fields, `field=value` each.
-      shard: shard the population axis over all devices (K must be a multiple of them);
-        always so in a multi-process run (--distributed).
+      shard: shard the population over all devices (K a multiple of them); always so with
+        --distributed.
     """
 
     data: experiment.DataConfig = dataclasses.field(

@@ -30,8 +30,6 @@ class StudyConfig:
     """Everything the study depends on; each field is a command-line flag.
 
     Attributes:
-      data: the images: the training, validation and test splits.
-      group: how runs of one structure train together.
       out: where table.md, results.json, config.json and the PNGs go.
       epochs: the epoch budget of every run.
       seeds: seeds 0 .. seeds-1 for every configuration.
