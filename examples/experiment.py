@@ -1,13 +1,12 @@
 """The harness every study CLI runs in: its data, its header, its one `main`.
 
-A study (`examples.compare.study`, `time_to_accuracy`, `lr_find_rates`,
-`examples.mnist.cooldown_study`) is a config dataclass that nests `DataConfig` and has an
-`out` folder, a function `run(config, log, save)` that trains and returns what results.json
-holds, and functions that make its Markdown table and draw its figures from those results
-alone. `main` parses the flags, does the process-wide setup (here alone: glibc's memory
-setting before JAX starts its backends), runs the study, and writes config.json,
-results.json, table.md and the figures into `--out`; `--replot` redraws the table and the
-figures from results.json without training anything.
+A study (`examples.compare.study`, `time_to_accuracy`, `lr_find_rates`, `pbt`,
+`examples.mnist.cooldown_study`) is a config dataclass nesting `DataConfig` with an `out`
+folder, a `run(config, log, save)` returning what results.json holds, and a table and
+figures drawn from those results alone. `main` parses the flags (and the trainer's
+multi-process ones), does the process-wide setup here alone (glibc's memory setting,
+`jax.distributed.initialize`), runs the study and writes config.json, results.json, table.md
+and the figures into `--out`; `--replot` redraws them from results.json.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import os
 import platform
 import sys
 import time
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -27,6 +27,19 @@ import jax
 
 from examples import flags
 from examples.mnist import checkpoint, configs, core, cpu_tuning, data, train, workdir
+from examples.mnist import main as trainer
+
+_HINTS = typing.get_type_hints(configs.Config)
+# The trainer's multi-process flags (`--distributed`, `--coordinator-address`, ...): its own
+# fields, so the same defaults, help and checks (`configs.Config` judges them).
+Launch = dataclasses.make_dataclass(
+    "Launch",
+    [(f.name, _HINTS[f.name], dataclasses.field(default=f.default, metadata=f.metadata))
+     for f in dataclasses.fields(configs.Config)
+     if f.metadata.get("kind") == "launch" and f.name not in ("workdir", "resume")],
+    frozen=True,
+    namespace={"__doc__": configs.Config.__doc__},
+)  # fmt: skip
 
 ERRORS = (data.DataError, train.TrainingError, checkpoint.CheckpointError, workdir.WorkdirError)
 
@@ -69,10 +82,10 @@ class DataConfig:
         )
 
     def put(self) -> core.DeviceData:
-        """The splits on the first device (`core.put_data`)."""
+        """The splits on this process's first device (`core.put_data`)."""
         return core.put_data(
             data.load(self.dataset, self.data_dir),
-            jax.sharding.SingleDeviceSharding(jax.devices()[0]),
+            jax.sharding.SingleDeviceSharding(jax.local_devices()[0]),
             eval_batch_size=self.eval_batch_size,
             train_examples=self.train_examples,
             validation_examples=self.validation_examples,
@@ -100,32 +113,24 @@ def machine() -> str:
     device = jax.devices()[0]
     if device.platform != "cpu":
         return f"{len(jax.devices())} x {device.device_kind}"
-    model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+            model = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
     return f"{model}, {os.cpu_count()} cores (CPU backend)"
 
 
 def header(config: Study, prog: str, device_data: core.DeviceData | None = None) -> Results:
     """What every results.json starts with: the flags, the command, the machine, JAX, and
     the sizes of the splits on the device."""
-    results: Results = {
-        "config": flags.as_flags(config),
-        "command": f"{prog} {' '.join(sys.argv[1:])}",
-        "machine": machine(),
-        "jax_version": jax.__version__,
-        "backend": jax.default_backend(),
-    }
+    command = f"{prog} {' '.join(sys.argv[1:])}"
+    results: Results = dict(config=flags.as_flags(config), command=command, machine=machine(),
+                            jax_version=jax.__version__, backend=jax.default_backend())  # fmt: skip
     if device_data is not None:
-        results["num_train"] = device_data.train_images.shape[0]
-        results["num_validation"] = device_data.num_val
-        results["num_test"] = device_data.num_test
+        num_train = device_data.train_images.shape[0]
+        results.update(num_train=num_train, num_validation=device_data.num_val,
+                       num_test=device_data.num_test)  # fmt: skip
     return results
 
 
@@ -138,9 +143,11 @@ def write(out: str, name: str, text: str) -> None:
     os.replace(path + ".tmp", path)
 
 
-def _run(config: S, run: Run[S]) -> Results | None:
-    """Runs the study, writing results.json after every part it reports (marked partial)
-    and at the end; None after an error, said in one line."""
+def _run(config: S, run: Run[S], launch: configs.Config) -> Results | int:
+    """Runs the study, after `jax.distributed.initialize` for --distributed; process 0 writes
+    results.json after every part it reports (marked partial) and at the end, the others
+    write and print nothing. The exit status instead of results after an error (said in one
+    line) and in processes other than 0."""
     start = time.perf_counter()
 
     def stamped(results: Results, **partial: bool) -> Results:
@@ -149,13 +156,18 @@ def _run(config: S, run: Run[S]) -> Results | None:
     def save(results: Results) -> None:
         write(config.out, "results.json", json.dumps(stamped(results, partial=True), indent=1))
 
-    os.makedirs(config.out, exist_ok=True)
-    flags.write(config, os.path.join(config.out, configs.CONFIG_FILE))
     try:
+        if launch.distributed:
+            trainer._initialize(launch)
+        if jax.process_index() != 0:
+            run(config, lambda _: None, lambda _: None)
+            return 0
+        os.makedirs(config.out, exist_ok=True)
+        flags.write(config, os.path.join(config.out, configs.CONFIG_FILE))
         results = stamped(run(config, functools.partial(print, flush=True), save))
     except ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
-        return None
+        return 1
     write(config.out, "results.json", json.dumps(results, indent=1))
     return results
 
@@ -179,15 +191,16 @@ def main(
         parser.add_argument(
             "--replot", action="store_true", help="train nothing: redraw from --out/results.json"
         )
+        flags.add_flags(parser, Launch())
 
-    config, namespace = flags.parse(
-        config_type,
-        argv,
-        prog=prog,
-        description=doc.split("\n\n")[0],
-        presets=presets,
-        extra=add_replot,
-    )
+    config, namespace = flags.parse(config_type, argv, prog=prog, description=doc.split("\n\n")[0],
+                                    presets=presets, extra=add_replot)  # fmt: skip
+    names = [f.name for f in dataclasses.fields(Launch) if hasattr(namespace, f.name)]
+    try:
+        launch = configs.Config(**{name: getattr(namespace, name) for name in names})
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if namespace.replot:
         try:
             with open(os.path.join(config.out, "results.json")) as f:
@@ -197,9 +210,9 @@ def main(
             return 1
     else:
         cpu_tuning.keep_freed_memory()  # process-wide; before JAX starts its backends
-        results = _run(config, run)
-        if results is None:
-            return 1
+        results = _run(config, run, launch)
+        if isinstance(results, int):
+            return results
     text = table(results).rstrip("\n")
     write(config.out, "table.md", text + "\n")
     if figures is not None:

@@ -4,7 +4,11 @@ A schedule's numeric fields differ in what may be done to them: a learning rate 
 multiplied by 1.25, a step count must stay a whole number, `pct_start` must stay in [0, 1],
 `mode` is part of the compiled program and cannot change at all. Each field declares its kind
 once, in the class body (`init_value: ArrayLike = kinds.value(0.0)`), as dataclass field
-metadata; `jaxsched.Perturbation` and `jaxsched.search_space` read it from there.
+metadata; `jaxsched.Perturbation` and `jaxsched.search_space` read it from there. A kind
+bounds what the field's constructor accepts: a value outside it (a negative step count, a
+fraction above 1, a non-finite number) raises ValueError naming the field. A constructor may
+be narrower (one_cycle's `pct_start` in (0, 1), a positive `decay_steps`, rules between
+fields), never wider (tests/test_pbt_library.py walks every registered schedule).
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ class Kind(enum.Enum):
     """The kind of a schedule field."""
 
     VALUE = "value"  # a learning-rate-like value (a number or a tuple of them)
-    STEPS = "steps"  # a count of updates or a step boundary: whole and non-negative
+    STEPS = "steps"  # a count of updates or a step boundary: non-negative (kept whole when drawn)
     FRACTION = "fraction"  # a share in [0, 1]
-    RATIO = "ratio"  # a positive factor, rate or exponent
+    RATIO = "ratio"  # a non-negative factor, rate or exponent
     REAL = "real"  # a free real number (a shift, a bound, a function's parameter)
     SEED = "seed"  # a random seed: a leaf, but never perturbed or sampled
     SCHEDULE = "schedule"  # a schedule or a tuple of them (a join's pieces)
@@ -51,7 +55,7 @@ def fraction(default: Any = dataclasses.MISSING) -> Any:
 
 
 def ratio(default: Any = dataclasses.MISSING) -> Any:
-    """A positive factor, rate or exponent (`decay_rate`, `div_factor`, `power`)."""
+    """A non-negative factor, rate or exponent (`decay_rate`, `div_factor`, `power`)."""
     return _field(Kind.RATIO, default)
 
 

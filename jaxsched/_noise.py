@@ -87,7 +87,7 @@ class Noise(Schedule):
     schedule: Schedule = kinds.schedules()
     noise_start: ArrayLike = kinds.steps(default=0)
     noise_end: ArrayLike | None = kinds.steps(default=None)
-    noise_pct: ArrayLike = kinds.fraction(default=0.67)
+    noise_pct: ArrayLike = kinds.ratio(default=0.67)
     noise_std: ArrayLike = kinds.ratio(default=1.0)
     noise_type: str = static_field(default="normal")
     seed: ArrayLike = kinds.seed(default=42)

@@ -73,18 +73,27 @@ def _init_model(the_core: core.Core, key: jax.Array):
     return jax.tree.map(lambda leaf: leaf[0], models)
 
 
+_RUNS = [sgd(jaxsched.cosine_decay(lr, 16), seed) for lr, seed in ((0.05, 0), (0.2, 0), (0.1, 1))]
+
+
+@pytest.fixture(scope="module")
+def trained_alone(device_data):
+    """Each of `_RUNS` trained alone as the Flax NNX example would, once for both vmap sizes."""
+    return [train_alone(run, device_data, MLP, EPOCHS) for run in _RUNS]
+
+
 @pytest.mark.parametrize("vmap_size", [3, 1])
-def test_vmapped_runs_equal_the_same_runs_trained_one_by_one(device_data, vmap_size) -> None:
-    runs = [
-        sgd(jaxsched.cosine_decay(lr, 16), seed) for lr, seed in ((0.05, 0), (0.2, 0), (0.1, 1))
-    ]
+def test_vmapped_runs_equal_the_same_runs_trained_one_by_one(
+    device_data, trained_alone, vmap_size
+) -> None:
+    runs = _RUNS
     config = dataclasses.replace(MLP, vmap_size=vmap_size)
     together = group.RunGroup(runs, device_data, config).train(EPOCHS)
-    for run, vmapped in zip(runs, together, strict=True):
+    for vmapped, alone_state in zip(together, trained_alone, strict=True):
         jax.tree.map(
             functools.partial(np.testing.assert_allclose, rtol=1e-4, atol=1e-5),
             vmapped.state["model"],
-            train_alone(run, device_data, MLP, EPOCHS),
+            alone_state,
         )
     # A group of one gives the same metrics as the same run inside a group of three.
     (alone,) = group.RunGroup([runs[2]], device_data, config).train(EPOCHS)

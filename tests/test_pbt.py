@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -135,13 +136,21 @@ def test_a_population_sharded_over_four_devices_trains_as_on_one(folder: str) ->
     np.testing.assert_allclose(four["test"], one["test"], atol=1 / 128)
 
 
-def test_the_cli_writes_its_outputs_and_a_winner_that_replays(folder: str, tmp_path: Any) -> None:
-    out = str(tmp_path / "out")
-    argv = ["--smoke", "--data-dir", folder, "--dataset", "mnist", "--out", out,
-            "--model", "linear", "--train-examples", "128", "--validation-examples", "64",
-            "--test-examples", "64", "--eval-batch-size", "64", "--population", "2",
-            "--ready", "1"]  # fmt: skip
-    assert pbt.main(argv) == 0
+# The CLI's smallest run: a linear model, 2 members, an exploit step after every update.
+_CLI = ["--smoke", "--dataset", "mnist", "--model", "linear", "--train-examples", "128",
+        "--validation-examples", "64", "--test-examples", "64", "--eval-batch-size", "64",
+        "--population", "2", "--ready", "1"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cli_out(folder: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = str(tmp_path_factory.mktemp("cli") / "out")
+    assert pbt.main([*_CLI, "--data-dir", folder, "--out", out]) == 0
+    return out
+
+
+def test_the_cli_writes_its_outputs_and_a_winner_that_replays(cli_out: str) -> None:
+    out = cli_out
     assert {"table.md", "results.json", "population.png", "winner.json", "config.json"} <= set(
         os.listdir(out)
     )
@@ -162,3 +171,38 @@ def test_bad_flags_are_refused() -> None:
         pbt.PBTConfig(truncation=0.9)
     with pytest.raises(ValueError, match="--family"):
         pbt.PBTConfig(family="cosine")
+
+
+def _numbers(out: str) -> dict[str, Any]:
+    with open(os.path.join(out, "results.json")) as f:
+        (seed,) = json.load(f)["seeds"]
+    return {"parents": seed["pbt"]["parents"], "lrs": seed["lrs"],
+            **{f"{name} val": seed[name]["val_accuracy"] for name in ("pbt", "random")},
+            **{f"{name} test": seed[name]["test_accuracy"] for name in ("pbt", "random")},
+            **{name: seed[name]["test_accuracy"] for name in ("fixed", "replay")}}  # fmt: skip
+
+
+def test_two_processes_train_the_population_as_one_process_does(
+    folder: str, cli_out: str, tmp_path: Any
+) -> None:
+    # Each process has one CPU device; the two members lie one on each (sharded as --shard
+    # does: tests above pin sharded = unsharded on four devices). Their process 0 writes.
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{free.getsockname()[1]}"
+    out = str(tmp_path / "two")
+    argv = [*_CLI, "--data-dir", folder, "--out", out, "--distributed", "--coordinator-address",
+            address, "--num-processes", "2", "--process-id"]  # fmt: skip
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "examples.compare.pbt", *argv, str(i)], cwd=REPO,
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in (0, 1)
+    ]  # fmt: skip
+    for process in processes:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-3000:]
+    expected, got = _numbers(cli_out), _numbers(out)
+    assert got["parents"] == expected["parents"]
+    for name, values in expected.items():  # accuracies on 64 images: to one image
+        np.testing.assert_allclose(got[name], values, rtol=1e-6, atol=1 / 64, err_msg=name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import hypothesis.strategies as st
@@ -220,3 +221,47 @@ def test_history_is_a_pytree_that_stores_any_leaves() -> None:
     rebuilt = jax.tree.map(lambda leaf: None, history)
     assert rebuilt.boundaries == (None,)
     assert jnp.shape(jaxsched.stack([history, history]).boundaries[0]) == (2,)
+
+
+# Values each kind forbids: a constructor must refuse every one, naming the field.
+_FORBIDDEN = {
+    Kind.VALUE: (math.nan, math.inf),
+    Kind.STEPS: (-1.0, math.nan),
+    Kind.FRACTION: (-0.5, 1.5, math.nan),
+    Kind.RATIO: (-1.0, math.inf),
+    Kind.REAL: (math.nan, -math.inf),
+    Kind.SEED: (-1, 1.5),
+}
+# Fields whose constructor ties them to another field, so that scaling one alone may break
+# the tie (a perturbation does not re-check these; `Perturbation`'s docstring says so).
+_TIED = {("by_fraction", "fractions"), ("linear_onecycle", "pct_final")}
+
+
+def _like(current: Any, value: Any) -> Any:
+    """`value` in the shape of a field's `current` value (one per number of a tuple or dict)."""
+    if isinstance(current, tuple):
+        return tuple(value for _ in current)
+    if isinstance(current, dict):
+        return dict.fromkeys(current, value)
+    return value
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_every_constructor_accepts_what_its_fields_kinds_allow_and_refuses_the_rest(
+    name: str,
+) -> None:
+    schedule = CATALOGUE[name]
+    for field, kind in jaxsched.field_kinds(schedule).items():
+        current = getattr(schedule, field)
+        if kind not in _FORBIDDEN or current is None:
+            continue
+        for bad in _FORBIDDEN[kind]:
+            with pytest.raises(ValueError, match=field):
+                dataclasses.replace(schedule, **{field: _like(current, bad)})
+        if kind is Kind.SEED or (name, field) in _TIED:
+            continue
+        for factor in (0.8, 1.25):  # what exploration does to the field, within its kind
+            explore = jaxsched.Perturbation(schedule, fields=(field,), factors=(factor,))
+            moved = explore(schedule, jax.random.key(0))
+            value = jax.tree.map(float, getattr(moved, field))
+            dataclasses.replace(schedule, **{field: value})  # accepted: no ValueError

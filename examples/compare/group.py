@@ -1,12 +1,9 @@
 """Many runs trained at once: the training core of `examples/mnist/core.py`, vmapped over runs.
 
-Runs whose hyperparameters have one pytree structure form a `RunGroup`, which stacks their
-states, schedules and data keys and trains them with the core's own `train_step` under
-`jax.vmap`, `vmap_size` runs a call (`resolve_vmap_size`). The schedules are arguments of the
-compiled programs, never constants in them, and each run draws its initialisation and data
-order from its own seed (`core.seed_keys`), so a group of K runs gives the results of K
-separate runs up to float reassociation. examples/compare/README.md ("How runs train
-together") says why the defaults differ between CPU and accelerators.
+Runs of one hyperparameter pytree structure form a `RunGroup`: their stacked states,
+schedules and data keys train under `jax.vmap` of the core's `train_step`, the schedules
+arguments of the compiled programs; each run's seed gives its initialisation and data order.
+examples/compare/README.md ("How runs train together") says why and with what defaults.
 """
 
 from __future__ import annotations
@@ -33,20 +30,10 @@ MOMENTUM_ARGS = {"sgd": "momentum", "adam": "b1", "adamw": "b1"}
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-    """One training run.
-
-    Attributes:
-      optimizer: a name of `core.OPTIMIZERS`.
-      schedule: the learning-rate schedule.
-      seed: seeds the initialisation and the data order (as in the trainer).
-      learning_rate: the base learning rate `schedule` was built from, for the reports.
-      recipe: the recipe that built the schedule (`recipes.RECIPES`), for the reports.
-      momentum: SGD's momentum or Adam's `b1`: a number, a schedule, or None for the
-        optimizer's default (no momentum for SGD).
-      plateau: if given, the learning rate is multiplied by this reduce-on-plateau value,
-        updated with the validation loss at every evaluation.
-      from_lr_find: `learning_rate` is the one `jaxsched.lr_find` suggested.
-    """
+    """One training run: an optimizer of `core.OPTIMIZERS`, its schedule and seed; the base
+    learning rate, recipe and `from_lr_find` for the reports; SGD's momentum or Adam's `b1`
+    (a number, a schedule, or None: the optimizer's default); a reduce-on-plateau multiplier
+    of the learning rate, fed the validation loss at every evaluation."""
 
     optimizer: str
     schedule: jaxsched.Schedule
@@ -59,14 +46,13 @@ class Run:
 
     def __post_init__(self) -> None:
         if self.optimizer not in core.OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {', '.join(core.OPTIMIZERS)}, got {self.optimizer!r}"
-            )
+            known = ", ".join(core.OPTIMIZERS)
+            raise ValueError(f"optimizer must be one of {known}, got {self.optimizer!r}")
         if self.momentum is not None and self.optimizer not in MOMENTUM_ARGS:
             raise ValueError(f"{self.optimizer} takes no momentum, got momentum={self.momentum}")
 
     def hyperparams(self) -> dict[str, Any]:
-        """The optimizer's scheduled and numeric arguments: the leaves that get stacked."""
+        """The optimizer's scheduled and numeric arguments (stacked over a group's runs)."""
         hyperparams: dict[str, Any] = {"learning_rate": self.schedule}
         if self.momentum is not None:
             hyperparams[MOMENTUM_ARGS[self.optimizer]] = self.momentum
@@ -74,20 +60,13 @@ class Run:
 
     def structure(self) -> Any:
         """What must agree for runs to share one compiled update."""
-        return (
-            self.optimizer,
-            jax.tree.structure(self.hyperparams()),
-            jax.tree.structure(self.plateau),
-        )
+        hyperparams, plateau = self.hyperparams(), self.plateau
+        return self.optimizer, jax.tree.structure(hyperparams), jax.tree.structure(plateau)
 
 
 def group_by_structure(runs: Sequence[Run], max_size: int = 0) -> list[list[int]]:
-    """Indices of `runs` grouped by `Run.structure`, groups in order of first appearance.
-
-    Args:
-      runs: the runs.
-      max_size: split groups into consecutive chunks of at most this many runs (0: no limit).
-    """
+    """Indices of `runs` grouped by `Run.structure` in order of first appearance, each group
+    cut into consecutive chunks of at most `max_size` (0: no limit)."""
     groups: dict[Any, list[int]] = {}
     for index, run in enumerate(runs):
         groups.setdefault(run.structure(), []).append(index)
@@ -101,31 +80,24 @@ def group_by_structure(runs: Sequence[Run], max_size: int = 0) -> list[list[int]
 
 
 def stack(trees: Sequence[Any]) -> Any:
-    """Stacks pytrees of one structure (schedules, dicts of them) along a new leading axis.
-
-    Each leaf takes JAX's type (`jnp.asarray`: float32 for a Python float) and is stacked on
-    the host, so stacking compiles nothing.
-    """
-    return jax.tree.map(
-        lambda *leaves: np.stack([np.asarray(jnp.asarray(x)) for x in leaves]), *trees
-    )
+    """Stacks pytrees of one structure along a new leading axis, on the host (no compiling),
+    each leaf in JAX's type (float32 for a Python float)."""
+    return jax.tree.map(lambda *xs: np.stack([np.asarray(jnp.asarray(x)) for x in xs]), *trees)
 
 
 @dataclasses.dataclass(frozen=True)
 class GroupConfig:
-    """How every run of a group trains (for how long is `RunGroup.train`'s to say).
+    """How every run of a group trains.
 
     Attributes:
       model: "cnn", "mlp" or "linear" (`examples.mnist.models`).
       batch_size: examples per update.
       evals_per_epoch: test (and, for plateau runs, validation) evaluations per epoch.
-      conv: the CNN's convolutions: "native", "matmul" (`models.conv_as_matmul`) or "auto"
-        (matmul where several runs share a vmap on CPU).
+      conv: the CNN's convolutions: "native", "matmul" or "auto" (matmul where several runs
+        share a vmap on CPU).
       max_group_size: at most this many runs per group (0: all runs of a structure).
-      vmap_size: runs per call of the vmapped step (0: one on CPU, the whole group
-        elsewhere; see `resolve_vmap_size`).
-      cpu_tuning: on CPU, tuned XLA options for native convolutions
-        (`examples/mnist/cpu_tuning.py`).
+      vmap_size: runs per call of the vmapped step (0: one on CPU, the whole group elsewhere).
+      cpu_tuning: on CPU, tuned XLA options for native convolutions (examples/mnist/cpu_tuning.py).
     """
 
     model: str = flags.option("cnn", choices=configs.MODELS)
@@ -159,20 +131,11 @@ def use_matmul_convs(conv: str, vmap_size: int) -> bool:
 
 @dataclasses.dataclass
 class RunResult:
-    """What one run produced.
-
-    Attributes:
-      run: the run.
-      evals: one dict per evaluation: step, epoch (fractional), train_seconds (cumulative
-        training time of the group, evaluation and compilation excluded), train_loss (mean
-        since the previous evaluation), test_loss, test_accuracy, and val_loss for plateau
-        runs.
-      lrs: the learning rate of every update (plateau reductions included).
-      diverged: whether a training loss was not finite.
-      group_size: how many runs trained together with this one (itself included).
-      compile_seconds: compilation time of the group's update (0.0 if reused).
-      state: the final state of the run's model and optimizer (`core.Core.merge` reads it).
-    """
+    """What one run produced: per evaluation, the step, fractional epoch, the group's
+    cumulative training seconds (evaluation and compilation excluded), the mean training loss
+    since the last evaluation, test loss and accuracy (and val_loss for plateau runs); the
+    learning rate of every update; whether a training loss was not finite; the group's size
+    and update's compile seconds; the final state (`core.Core.merge` reads it)."""
 
     run: Run
     evals: list[dict[str, float]]
@@ -187,15 +150,12 @@ class RunResult:
         return self.evals[-1]
 
 
-# The group's programs: the core's pure functions vmapped over runs, the core a static
-# argument. Every group jits these same functions, so jit's cache, keyed on the core (equal
-# for every run of one model, optimizer and hyperparameter structure) and the arguments'
-# shapes, gives a group of another schedule's numbers the programs of the one before.
+# The core's pure functions vmapped over runs, the core a static argument: every group jits
+# these same functions, so jit's cache gives a group of other numbers the programs before it.
 
 
 def init_models(model: str, matmul_convs: bool, keys: jax.Array) -> Any:
-    """The initial model states of runs seeded with `keys` (one per run); they depend on the
-    model alone (`core.init_model`), so one program serves every optimizer."""
+    """The initial model states of runs seeded with `keys`, one program for every optimizer."""
     return jax.vmap(lambda key: core.init_model(model, key, matmul_convs))(keys)
 
 
@@ -229,10 +189,6 @@ def permutations(data_keys: jax.Array, epoch: Any, count: int) -> jax.Array:
     return jax.vmap(lambda key: core.permutation(key, epoch, count))(data_keys)
 
 
-# ---------------------------------------------------------------------------------------------
-# A group of runs.
-
-
 @dataclasses.dataclass
 class _Part:
     """Consecutive runs of a group that one call of the vmapped step trains, stacked."""
@@ -247,7 +203,7 @@ class _Part:
 
 
 def _per_run(metrics: list[list[dict[str, Any]]], name: str) -> np.ndarray:
-    """Metric `name` of fetched step metrics as an array (updates, runs)."""
+    """Metric `name` of fetched step metrics, (updates, runs)."""
     return np.asarray([np.concatenate([part[name] for part in step]) for step in metrics])
 
 
@@ -263,21 +219,12 @@ class _History:
 
 
 class RunGroup:
-    """Runs of one structure trained together; its compiled programs are its attributes.
-
-    Args:
-      runs: runs of one `Run.structure` (`group_by_structure` sorts them).
-      data: the dataset on the device (`core.put_data`).
-      config: how every run trains.
-
-    Attributes:
-      init_model, add_optimizer, train_step, eval_step, plateau_step: the core's functions
-        vmapped over runs and jitted, each called with `core` first (a static argument).
-      parts: the runs' stacked states, `vmap_size` runs a part.
+    """Runs of one `Run.structure` trained together on `data` (`core.put_data`): `parts` of
+    `vmap_size` stacked runs, and the core's functions vmapped and jitted as attributes
+    (`train_step`, `eval_step`, ...; `core` their first, static argument).
 
     Raises:
-      ValueError: if the runs differ in structure (use `group_by_structure`), or the batch
-        size exceeds the training set.
+      ValueError: if the runs differ in structure or the batch exceeds the training set.
     """
 
     def __init__(self, runs: Sequence[Run], data: core.DeviceData, config: GroupConfig) -> None:
@@ -288,9 +235,8 @@ class RunGroup:
         self.num_train = data.train_images.shape[0]
         self.steps_per_epoch = self.num_train // config.batch_size
         if self.steps_per_epoch == 0:
-            raise ValueError(
-                f"batch_size={config.batch_size} exceeds the {self.num_train} training examples"
-            )
+            raise ValueError(f"batch_size={config.batch_size} exceeds the {self.num_train} "
+                             "training examples")  # fmt: skip
         self.vmap_size = resolve_vmap_size(config.vmap_size, len(self.runs))
         matmul = use_matmul_convs(config.conv, self.vmap_size)
         backend = jax.default_backend()
@@ -298,13 +244,9 @@ class RunGroup:
         # slower (BUILD_NOTES.md), so those keep XLA's defaults.
         tuned = config.cpu_tuning and backend == "cpu" and not matmul
         self.options = cpu_tuning.compiler_options("cpu", config.model) if tuned else {}
-        self.core = core.build(
-            config.model,
-            self.runs[0].optimizer,
-            self.runs[0].hyperparams(),
-            batch_size=config.batch_size,
-            matmul_convs=matmul,
-        )
+        first = self.runs[0]
+        self.core = core.build(config.model, first.optimizer, first.hyperparams(),
+                               batch_size=config.batch_size, matmul_convs=matmul)  # fmt: skip
         once = cpu_tuning.init_compiler_options(backend) or None
         jit = functools.partial(jax.jit, static_argnums=0, compiler_options=self.options or None)
         self.init_model = jax.jit(init_models, static_argnums=(0, 1), compiler_options=once)
@@ -313,15 +255,15 @@ class RunGroup:
         self.eval_step = jit(_eval_steps, static_argnums=(0, 1))
         self.plateau_step = jit(_plateau_steps, donate_argnums=4)
         self.compile_seconds = 0.0
+        self._orders: tuple[int, list[jax.Array]] = (-1, [])
         self.parts = [
             self._init_part(list(range(start, min(start + self.vmap_size, len(self.runs)))))
             for start in range(0, len(self.runs), self.vmap_size)
         ]
 
     def _init_part(self, indices: list[int]) -> _Part:
-        """The stacked new states of runs `indices`, with `train_step` compiled for them
-        ahead of time (its seconds added to `compile_seconds`; nearly none when jit's cache
-        has it), so that no update waits for a compilation."""
+        """The stacked new states of runs `indices`, `train_step` compiled for them ahead (its
+        seconds added to `compile_seconds`), so that no update waits for a compilation."""
         runs = [self.runs[i] for i in indices]
         hyperparams = jax.device_put(stack([run.hyperparams() for run in runs]))
         init_keys, data_keys = (
@@ -344,33 +286,40 @@ class RunGroup:
     def train_steps(
         self, orders: list[jax.Array], first: int, last: int
     ) -> list[list[dict[str, jax.Array]]]:
-        """Updates `first` to `last - 1` of an epoch of every run, on the batches of `orders`.
-
-        Each part runs the whole stretch before the next part starts, as runs trained one
-        after another would, so its arrays stay in cache. Returns the metrics (loss, accuracy
-        and learning rate per run) of each update and part, left on the device.
-        """
+        """Updates `first` to `last - 1` of an epoch, on the batches of `orders`, each part the
+        whole stretch before the next (its arrays stay in cache); per update and part, the
+        metrics (loss, accuracy, learning rate per run), left on the device."""
         images, labels = self.data.train_images, self.data.train_labels
-        per_part = []
-        for part, order in zip(self.parts, orders, strict=True):
-            metrics = []
+        per_part: list[list[Any]] = [[] for _ in self.parts]
+        for part, order, metrics in zip(self.parts, orders, per_part, strict=True):
             for index in range(first, last):
                 offset = np.int32(index * self.config.batch_size)
-                part.state, step_metrics = part.train_step(
-                    part.state, part.hyperparams, images, labels, order, offset
-                )
-                metrics.append(step_metrics)
-            per_part.append(metrics)
+                part.state, step = part.train_step(part.state, part.hyperparams, images, labels,
+                                                   order, offset)  # fmt: skip
+                metrics.append(step)
         return [list(update) for update in zip(*per_part, strict=True)]
 
     def orders(self, epoch: int) -> list[jax.Array]:
-        """Every run's data order in `epoch`, per part."""
-        return [permutations(part.data_keys, epoch, count=self.num_train) for part in self.parts]
+        """Every run's data order in `epoch`, per part (kept for the epoch's later calls)."""
+        if self._orders[0] != epoch:
+            keys = [part.data_keys for part in self.parts]
+            self._orders = (epoch, [permutations(k, epoch, count=self.num_train) for k in keys])
+        return self._orders[1]
+
+    def advance(self, step: int, updates: int) -> list[list[dict[str, jax.Array]]]:
+        """`updates` updates of every run from the global `step`, across epochs (`train_steps`)."""
+        metrics: list[list[dict[str, jax.Array]]] = []
+        while updates > 0:
+            epoch, first = divmod(step, self.steps_per_epoch)
+            last = min(self.steps_per_epoch, first + updates)
+            metrics += self.train_steps(self.orders(epoch), first, last)
+            updates, step = updates - (last - first), step + last - first
+        return metrics
 
     def evaluate(
         self, images: jax.Array, labels: jax.Array, count: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Per-run mean loss and accuracy over the first `count` examples (the rest is padding)."""
+        """Per-run mean loss and accuracy over the first `count` examples (then padding)."""
         step = functools.partial(self.eval_step, self.core, self.data.eval_batch_size)
         chunk = self.data.eval_batch_size
         results = [
@@ -399,55 +348,18 @@ class RunGroup:
         if self.parts[0].plateaus is not None:
             val_loss, _ = self.evaluate(data.val_images, data.val_labels, data.num_val)
             self.reduce_on_plateau(val_loss)
+        epoch = history.step / self.steps_per_epoch
         for k, evals in enumerate(history.evals):
-            record = {
-                "step": history.step,
-                "epoch": history.step / self.steps_per_epoch,
-                "train_seconds": history.train_seconds,
-                "train_loss": float(train_loss[k]),
-                "test_loss": float(test_loss[k]),
-                "test_accuracy": float(test_accuracy[k]),
-            }
+            evals.append(dict(step=history.step, epoch=epoch, train_seconds=history.train_seconds,
+                              train_loss=float(train_loss[k]), test_loss=float(test_loss[k]),
+                              test_accuracy=float(test_accuracy[k])))  # fmt: skip
             if val_loss is not None:
-                record["val_loss"] = float(val_loss[k])
-            evals.append(record)
+                evals[-1]["val_loss"] = float(val_loss[k])
         if log is not None:
             accuracies = " ".join(f"{a:.3f}" for a in test_accuracy)
-            epoch = history.step / self.steps_per_epoch
-            log(
-                f"    epoch {epoch:.2f}: test accuracy {accuracies} "
-                f"({history.train_seconds:.1f} s training)"
-            )
+            log(f"    epoch {epoch:.2f}: test accuracy {accuracies} "
+                f"({history.train_seconds:.1f} s training)")  # fmt: skip
         return test_accuracy
-
-    def _train_epoch(
-        self,
-        epoch: int,
-        history: _History,
-        log: Callable[[str], None] | None,
-        stop_at_accuracy: float | None,
-    ) -> bool:
-        """Trains one epoch, evaluating `evals_per_epoch` times; whether to stop early."""
-        config = self.config
-        eval_at = sorted(
-            {
-                round(self.steps_per_epoch * (i + 1) / config.evals_per_epoch)
-                for i in range(config.evals_per_epoch)
-            }
-        )
-        orders = self.orders(epoch)
-        first = 0
-        for last in eval_at:
-            start = time.perf_counter()
-            history.metrics += self.train_steps(orders, first, last)
-            jax.block_until_ready([part.state for part in self.parts])
-            history.train_seconds += time.perf_counter() - start
-            history.step += last - first
-            accuracy = self._record(history, log)
-            if stop_at_accuracy is not None and np.all(accuracy >= stop_at_accuracy):
-                return True
-            first = last
-        return False
 
     def train(
         self,
@@ -458,31 +370,29 @@ class RunGroup:
         """Trains every run for `epochs`, or until every run's test accuracy reaches
         `stop_at_accuracy`; results in the order of the runs."""
         if log is not None:
-            first = self.runs[0]
-            log(
-                f"  group {first.optimizer}/{first.recipe}: {count(len(self.runs), 'run')}, "
-                f"{self.vmap_size} per vmap, update compiled in {self.compile_seconds:.1f} s"
-            )
+            log(f"  group {self.runs[0].optimizer}/{self.runs[0].recipe}: "
+                f"{count(len(self.runs), 'run')}, {self.vmap_size} per vmap, update compiled in "
+                f"{self.compile_seconds:.1f} s")  # fmt: skip
         history = _History(evals=[[] for _ in self.runs])
-        for epoch in range(epochs):
-            if self._train_epoch(epoch, history, log, stop_at_accuracy):
+        jax.block_until_ready(self.orders(0))  # compiles the data order outside the timing
+        per_epoch, size = self.config.evals_per_epoch, self.steps_per_epoch
+        ends = {e * size + round(size * (i + 1) / per_epoch) for e in range(epochs)
+                for i in range(per_epoch)}  # fmt: skip
+        for last in sorted(ends):
+            start = time.perf_counter()
+            history.metrics += self.advance(history.step, last - history.step)
+            jax.block_until_ready([part.state for part in self.parts])
+            history.train_seconds += time.perf_counter() - start
+            history.step = last
+            accuracy = self._record(history, log)
+            if stop_at_accuracy is not None and np.all(accuracy >= stop_at_accuracy):
                 break
         lrs = np.concatenate(history.lrs).T if history.lrs else np.zeros((len(self.runs), 0))
-        losses_finite = [
-            all(np.isfinite(e["train_loss"]) for e in evals) for evals in history.evals
-        ]
         return [
-            RunResult(
-                run=run,
-                evals=history.evals[k],
-                lrs=lrs[k],
-                diverged=not losses_finite[k],
-                group_size=len(self.runs),
-                compile_seconds=self.compile_seconds,
-                state=self.state(k),
-            )
-            for k, run in enumerate(self.runs)
-        ]
+            RunResult(run, evals, lrs[k], not all(np.isfinite(e["train_loss"]) for e in evals),
+                      len(self.runs), self.compile_seconds, self.state(k))
+            for k, (run, evals) in enumerate(zip(self.runs, history.evals, strict=True))
+        ]  # fmt: skip
 
     def state(self, k: int) -> Any:
         """The state of run `k` (its model and optimizer, `core.Core.merge` reads it)."""
@@ -498,10 +408,8 @@ def train_all(
     log: Callable[[str], None] | None = None,
     on_group: Callable[[list[RunResult]], None] | None = None,
 ) -> list[RunResult]:
-    """Trains every run for `epochs`, in groups of one structure and at most
-    `config.max_group_size` runs; results in the order of `runs`. `on_group`, if given, gets
-    the results so far after each group (in the order of `runs`, the runs not trained yet
-    left out)."""
+    """Trains every run for `epochs` in groups (`group_by_structure`); results in the order of
+    `runs`. `on_group` gets the results so far (in that order) after each group."""
     results: list[RunResult | None] = [None] * len(runs)
     for indices in group_by_structure(runs, config.max_group_size):
         group = RunGroup([runs[i] for i in indices], data, config)

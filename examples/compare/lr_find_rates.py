@@ -28,12 +28,9 @@ REFERENCE = "study's best constant"
 
 @dataclasses.dataclass(frozen=True)
 class RatesConfig:
-    """Everything the measurement depends on; each field is a command-line flag.
+    """Everything the measurement depends on; each field is a flag.
 
     Attributes:
-      data: the images: the study's split (its validation set held out, unused here, so
-        that the training images are the study's).
-      group: how the runs train together.
       out: where table.md, results.json and config.json go.
       epochs: the epoch budget of every run.
       seeds: seeds 0 .. seeds-1 for every rate.
@@ -91,21 +88,15 @@ def run(
     runs = []
     for optimizer in OPTIMIZERS:
         _, found = recipes.suggest_learning_rate(
-            optimizer,
-            device_data,
-            config.group,
-            num_steps=config.lr_find_steps,
-            momentum=config.momentum if optimizer == "sgd" else None,
+            optimizer, device_data, config.group, config.momentum, config.lr_find_steps
         )
         rates = candidates(found.suggestions, config.reference(optimizer))
-        results["lr_find"][optimizer] = {
-            "suggestions": found.suggestions,
-            "rates": list(rates.items()),
-        }
+        results["lr_find"][optimizer] = dict(suggestions=found.suggestions,
+                                             rates=list(rates.items()))  # fmt: skip
         log(f"lr_find ({optimizer}):\n{found.table(config.reference(optimizer))}")
-        momentum = config.momentum if optimizer == "sgd" else None
+        seeds = range(config.seeds)
         for rate in rates:
-            runs += recipes.runs("constant", optimizer, rate, steps, range(config.seeds), momentum)
+            runs += recipes.runs("constant", optimizer, rate, steps, seeds, config.momentum)
     log(count(len(runs), "run"))
 
     def records(done: list[group.RunResult]) -> dict[str, Any]:
@@ -117,13 +108,9 @@ def run(
 
 
 def _record(result: group.RunResult) -> dict[str, Any]:
-    return {
-        "optimizer": result.run.optimizer,
-        "learning_rate": result.run.learning_rate,
-        "seed": result.run.seed,
-        "diverged": result.diverged,
-        "test_accuracy": result.final["test_accuracy"],
-    }
+    run = result.run
+    return dict(optimizer=run.optimizer, learning_rate=run.learning_rate, seed=run.seed,
+                diverged=result.diverged, test_accuracy=result.final["test_accuracy"])  # fmt: skip
 
 
 def table(report: dict[str, Any]) -> str:
@@ -136,14 +123,13 @@ def table(report: dict[str, Any]) -> str:
         reference = config[f"{optimizer}_reference"]
         scored = []
         for rate, names in found["rates"]:
-            accuracy = np.array(
-                [
-                    r["test_accuracy"]
-                    for r in report["runs"]
-                    if r["optimizer"] == optimizer and r["learning_rate"] == rate
-                ]
-            )
-            scored.append((rate, names, 100 * accuracy.mean(), 100 * accuracy.std()))
+            runs = [
+                r
+                for r in report["runs"]
+                if (r["optimizer"], r["learning_rate"]) == (optimizer, rate)
+            ]
+            accuracy = 100 * np.array([r["test_accuracy"] for r in runs])
+            scored.append((rate, names, accuracy.mean(), accuracy.std()))
         best = max((s for s in scored if s[1] != [REFERENCE]), key=lambda s: s[2], default=None)
         for rate, names, mean, std in scored:
             cell = f"{mean:.2f} +- {std:.2f}"

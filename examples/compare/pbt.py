@@ -2,23 +2,14 @@
 
     python -m examples.compare.pbt --data-dir /usr/share/datasets/fashion-mnist
 
-PBT (Jaderberg et al. 2017, https://arxiv.org/abs/1711.09846) on the training core of
-`examples.compare.group`: K members, drawn from a schedule family's search space
-(`jaxsched.search_space`), train together as one `RunGroup` part; every `--ready` updates each
-is scored on the held-out validation split (never the test set), the bottom `--truncation`
-share copies the parameters, optimizer state and schedule of a random member of the top
-share (a gather over the stacked states), and the copies' schedules are perturbed
-(`jaxsched.Perturbation`, a map over the stacked schedule leaves). Exploit and explore are one
-jitted function, traced once: no recompilation, no files, no processes. For each seed the same
-K schedules also train without exploitation (random search, same updates), the family's fixed
-`--baseline` schedule trains alone, and the PBT winner's schedule history (`jaxsched.history`)
-is replayed alone from scratch. Writes into --out:
-
-  table.md           mean +- std over seeds: test accuracy of each procedure, updates, time
-  results.json       per seed: every member's lineage, schedule history and validation scores
-  population.png     the population's learning-rate curves and validation accuracy
-  winner.json        the last seed's winning schedule history (`jaxsched.from_config`)
-  config.json        the flags, for --config
+PBT (Jaderberg et al. 2017, https://arxiv.org/abs/1711.09846) on the core of
+`examples.compare.group`: K members of a family's `jaxsched.search_space` train as one
+`RunGroup` part; every `--ready` updates, scored on the validation split, the bottom
+`--truncation` share takes the state and schedule of a random top member (a gather) and
+perturbs it (`jaxsched.Perturbation`), in one jitted function traced once. Random search over
+the same members, the fixed `--baseline` and the winner's replayed history train beside it;
+examples/compare/README.md says what table.md, results.json, population.png and winner.json
+hold.
 """
 
 from __future__ import annotations
@@ -27,6 +18,7 @@ import dataclasses
 import functools
 import json
 import math
+import operator
 import os
 import sys
 import time
@@ -36,6 +28,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
 
 import jaxsched
 from examples import experiment, flags
@@ -43,8 +36,7 @@ from examples.compare import group
 from examples.mnist import core
 
 PROG = "python -m examples.compare.pbt"
-# How often `exploit_and_explore` was traced, and how many programs XLA compiled in all (a
-# test checks that generations after the first compile nothing).
+# Traces of `exploit_and_explore` and XLA's compilations (later generations compile nothing).
 TRACES: list[int] = []
 COMPILES: list[float] = []
 
@@ -59,11 +51,9 @@ jax.monitoring.register_event_duration_secs_listener(_count_compiles)
 
 @dataclasses.dataclass(frozen=True)
 class PBTConfig:
-    """Everything a PBT comparison depends on; each field is a command-line flag.
+    """Everything a PBT comparison depends on; each field is a flag.
 
     Attributes:
-      data: the images: the training, validation (PBT's scores) and test splits.
-      group: how the members train (the population is one vmapped part).
       out: where table.md, results.json, population.png and winner.json go.
       epochs: the budget of every procedure, in epochs of the training split.
       seeds: independent repetitions of every procedure (seeds 0 .. seeds-1).
@@ -77,7 +67,8 @@ class PBTConfig:
       fixed: the family's other arguments, `field=value` each; `total_steps` is the budget.
       resample: the chance that an explored field is drawn afresh within its bounds.
       baseline: the fixed schedule's searched fields, `field=value` each.
-      shard: shard the population axis over all devices (K must be a multiple of them).
+      shard: shard the population over all devices (K a multiple of them); always so with
+        --distributed.
     """
 
     data: experiment.DataConfig = dataclasses.field(
@@ -115,17 +106,10 @@ class PBTConfig:
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "smoke": (
         "an MLP on a few hundred images, 4 members, 1 epoch: a check that everything runs",
-        {
-            "train_examples": 512,
-            "validation_examples": 256,
-            "test_examples": 500,
-            "batch_size": 32,
-            "epochs": 1,
-            "population": 4,
-            "ready": 4,
-        },
+        dict(train_examples=512, validation_examples=256, test_examples=500, batch_size=32,
+             epochs=1, population=4, ready=4),
     ),
-}
+}  # fmt: skip
 
 
 def _pairs(items: Sequence[str], name: str) -> dict[str, str]:
@@ -155,17 +139,11 @@ def exploit_and_explore(
     truncation: float,
     layout: jax.sharding.Sharding | None = None,
 ) -> tuple[Any, dict[str, Any], jax.Array]:
-    """Truncation selection, then exploration, over a stacked population.
-
-    The members in the bottom `truncation` share of `scores` take the state and
-    hyperparameters of a random member of the top share (a gather along the population axis,
-    so they are bit-identical copies), and their schedules are perturbed by `explore`.
-    `layout`, if given, is how the population axis lies over the devices; the results keep
-    it (XLA would otherwise gather them whole onto every device).
-
-    Returns:
-      The new states and hyperparameters, and each member's parent (itself if kept).
-    """
+    """Truncation selection, then exploration, over a stacked population: the bottom
+    `truncation` share of `scores` takes the state and hyperparameters of random members of
+    the top share (a gather: bit-identical copies), their schedules perturbed by `explore`.
+    The results keep `layout` (XLA would otherwise gather them onto every device). Returns
+    the new states and hyperparameters and each member's parent (itself if kept)."""
     TRACES.append(1)
     size = scores.shape[0]
     cut = max(1, int(size * truncation))
@@ -185,63 +163,74 @@ def exploit_and_explore(
     return state, hyperparams, parents
 
 
-def _train(population: group.RunGroup, step: int, updates: int) -> list[Any]:
-    """`updates` updates of every member from the global `step`, across epoch boundaries."""
-    metrics: list[Any] = []
-    while updates > 0:
-        epoch, first = divmod(step, population.steps_per_epoch)
-        last = min(population.steps_per_epoch, first + updates)
-        metrics += population.train_steps(population.orders(epoch), first, last)
-        updates, step = updates - (last - first), step + last - first
-    return metrics
-
-
 def shard_population(population: group.RunGroup) -> jax.sharding.Sharding:
-    """Lays the population axis over every device, the data whole on each, and recompiles
-    the update for that layout; returns the population's layout."""
+    """Lays the population axis over every device of every process, the data whole on each,
+    and recompiles the update and evaluation for that layout (their metrics whole on every
+    device, so that each process reads them); returns the population's layout."""
     mesh = jax.sharding.Mesh(np.asarray(jax.devices()), ("population",))
     whole = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
     split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("population"))
-    population.data = population.data._replace(
-        **{
-            name: jax.device_put(value, whole)
-            for name, value in population.data._asdict().items()
-            if isinstance(value, jax.Array)
-        }
+    placed: dict[str, Any] = {
+        k: core.put_replicated(np.asarray(v), whole)
+        for k, v in population.data._asdict().items()
+        if isinstance(v, jax.Array)
+    }
+    population.data = population.data._replace(**placed)
+    part = population.parts[0]  # every process built the same states: each puts its share
+    part.state, part.hyperparams, part.data_keys = jax.tree.map(
+        lambda leaf: core.put_replicated(np.asarray(leaf), split),
+        (part.state, part.hyperparams, part.data_keys),
     )
-    part = population.parts[0]
-    part.state, part.hyperparams, part.data_keys = jax.device_put(
-        (part.state, part.hyperparams, part.data_keys), split
+    jit = functools.partial(jax.jit, static_argnums=0, compiler_options=population.options or None)
+    population.eval_step = jit(group._eval_steps, static_argnums=(0, 1), out_shardings=whole)
+    train_step = jit(group._train_steps, donate_argnums=1, out_shardings=(split, whole))
+    order = core.put_replicated(
+        np.zeros((len(part.indices), population.num_train), np.int32), split
     )
-    order = jax.device_put(jnp.zeros((len(part.indices), population.num_train), jnp.int32), split)
     data = population.data
     args = (part.state, part.hyperparams, data.train_images, data.train_labels, order)
-    part.train_step = population.train_step.lower(population.core, *args, np.int32(0)).compile()
+    part.train_step = train_step.lower(population.core, *args, np.int32(0)).compile()
     return split
 
 
-def _member(batch: Any, k: int) -> Any:
-    return jax.tree.map(lambda leaf: np.asarray(leaf)[k], batch)
+def _sharded(config: PBTConfig) -> bool:
+    """--shard, or a multi-process run (whose processes would otherwise train copies)."""
+    return config.shard or jax.process_count() > 1
+
+
+def _fetch(tree: Any) -> Any:
+    """`tree` on the host, whole (gathered from every process where it is split over them)."""
+
+    def fetch(leaf: Any) -> np.ndarray:
+        if isinstance(leaf, jax.Array) and not leaf.is_fully_addressable:
+            return multihost_utils.process_allgather(leaf, tiled=True)
+        return np.asarray(leaf)
+
+    return jax.tree.map(fetch, tree)
+
+
+def members(batch: Any, size: int) -> list[Any]:
+    """The `size` schedules of a stacked batch, each with plain float leaves."""
+    host = jax.tree.map(np.asarray, batch)
+    return [jax.tree.map(float, jax.tree.map(operator.itemgetter(k), host)) for k in range(size)]
 
 
 @dataclasses.dataclass
 class Population:
-    """What one population's training produced, per member (lineage followed)."""
+    """One population's training, per member (lineage followed): its schedule histories,
+    parents and validation accuracy per generation, the learning rates it trained with
+    (members, updates), final test accuracy; seconds per stretch of `ready` updates and per
+    exploit call (the first compiles), live arrays and XLA compilations per generation."""
 
     histories: list[list[Any]]
     parents: list[list[int]] = dataclasses.field(default_factory=list)
     val_accuracy: list[list[float]] = dataclasses.field(default_factory=list)
-    # (members, updates): the learning rates each member's lineage trained with
     lrs: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 0)))
     test_accuracy: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
-    train_seconds: float = 0.0
-    exploit_seconds: float = 0.0
-    # per exploit-and-explore call (the first includes its compilation) and per stretch of
-    # `ready` updates, for the cost comparison
     exploit_calls: list[float] = dataclasses.field(default_factory=list)
     stretches: list[float] = dataclasses.field(default_factory=list)
     live_arrays: list[int] = dataclasses.field(default_factory=list)
-    compiles: list[int] = dataclasses.field(default_factory=list)  # per generation
+    compiles: list[int] = dataclasses.field(default_factory=list)
     state: Any = None
 
 
@@ -251,32 +240,28 @@ def train_population(
     """Trains the stacked `schedules` as one population; PBT when `exploit`, otherwise
     random search (the same members, never copied)."""
     size = config.population
-    runs = [_run(config, _member(schedules, k), seed * 1000 + k) for k in range(size)]
+    runs = [_run(config, s, seed * 1000 + k) for k, s in enumerate(members(schedules, size))]
     setup = dataclasses.replace(config.group, vmap_size=size, max_group_size=0)
     population = group.RunGroup(runs, data, setup)
-    layout = shard_population(population) if config.shard else None
+    layout = shard_population(population) if _sharded(config) else None
     part, total = population.parts[0], config.epochs * population.steps_per_epoch
     if layout is None:  # committed, as exploit_and_explore's results will be: one program
-        part.hyperparams = jax.device_put(part.hyperparams, jax.devices()[0])
-    explore = jaxsched.Perturbation(
-        config.family,
-        fields=tuple(_pairs(config.search, "search")),
-        bounds=search_space(config, total).bounds,
-        resample_probability=config.resample,
-    )
-    result = Population(histories=[[s] for s in jaxsched_members(schedules, size)])
+        part.hyperparams = jax.device_put(part.hyperparams, jax.local_devices()[0])
+    explore = jaxsched.Perturbation(config.family, tuple(_pairs(config.search, "search")),
+                                    bounds=search_space(config, total).bounds,
+                                    resample_probability=config.resample)  # fmt: skip
+    result = Population(histories=[[run.schedule] for run in runs])
     lineage_lrs: list[list[np.ndarray]] = [[] for _ in range(size)]
     key = jax.random.key(seed)
     jax.block_until_ready(population.orders(0))  # compiles the data order outside the timing
+    placed, count = population.data, population.data.num_test  # where `shard_population` put it
     for step in range(0, total, config.ready):
         compiled = len(COMPILES)
         start = time.perf_counter()
-        metrics = jax.device_get(_train(population, step, min(config.ready, total - step)))
+        metrics = _fetch(population.advance(step, min(config.ready, total - step)))
         result.stretches.append(time.perf_counter() - start)
-        result.train_seconds += result.stretches[-1]
         lrs = np.asarray([np.concatenate([m["lr"] for m in update]) for update in metrics]).T
         lineage_lrs = [lineage_lrs[k] + [lrs[k]] for k in range(size)]
-        placed = population.data  # where `shard_population` put it
         _, accuracy = population.evaluate(placed.val_images, placed.val_labels, placed.num_val)
         result.val_accuracy.append(accuracy.tolist())
         result.live_arrays.append(len(jax.live_arrays()))
@@ -288,26 +273,17 @@ def train_population(
             part.state, part.hyperparams, scores, jax.random.fold_in(key, step),
             explore=explore, truncation=config.truncation, layout=layout,
         )  # fmt: skip
-        parents = np.asarray(jax.block_until_ready(parents))
+        parents = _fetch(jax.block_until_ready(parents))
         result.exploit_calls.append(time.perf_counter() - start)
-        result.exploit_seconds += result.exploit_calls[-1]
         result.compiles.append(len(COMPILES) - compiled)
-        members = jaxsched_members(jax.device_get(part.hyperparams["learning_rate"]), size)
-        result.histories = [result.histories[p] + [members[k]] for k, p in enumerate(parents)]
+        new = members(_fetch(part.hyperparams["learning_rate"]), size)
+        result.histories = [result.histories[p] + [new[k]] for k, p in enumerate(parents)]
         lineage_lrs = [list(lineage_lrs[p]) for p in parents]
         result.parents.append(parents.tolist())
     result.lrs = np.asarray([np.concatenate(lrs) for lrs in lineage_lrs])
-    placed = population.data
-    _, result.test_accuracy = population.evaluate(
-        placed.test_images, placed.test_labels, placed.num_test
-    )
+    _, result.test_accuracy = population.evaluate(placed.test_images, placed.test_labels, count)
     result.state = part.state
     return result
-
-
-def jaxsched_members(batch: Any, size: int) -> list[Any]:
-    """The `size` schedules of a stacked batch, each with plain float leaves."""
-    return [jax.tree.map(float, _member(batch, k)) for k in range(size)]
 
 
 def _run(config: PBTConfig, schedule: Any, seed: int) -> group.Run:
@@ -327,19 +303,12 @@ def train_alone(config: PBTConfig, data: core.DeviceData, schedule: Any, seed: i
 
 
 def _summary(population: Population, winner: int) -> dict[str, Any]:
-    return {
-        "winner": winner,
-        "test_accuracy": population.test_accuracy.tolist(),
-        "winner_test_accuracy": float(population.test_accuracy[winner]),
-        "val_accuracy": population.val_accuracy,
-        "parents": population.parents,
-        "train_seconds": population.train_seconds,
-        "exploit_seconds": population.exploit_seconds,
-        "exploit_calls": population.exploit_calls,
-        "stretches": population.stretches,
-        "live_arrays": population.live_arrays,
-        "compiles": population.compiles,
-    }
+    names = ("val_accuracy", "parents", "exploit_calls", "stretches", "live_arrays", "compiles")
+    return {"winner": winner, "test_accuracy": population.test_accuracy.tolist(),
+            "winner_test_accuracy": float(population.test_accuracy[winner]),
+            "train_seconds": sum(population.stretches),
+            "exploit_seconds": sum(population.exploit_calls),
+            **{name: getattr(population, name) for name in names}}  # fmt: skip
 
 
 def one_seed(
@@ -371,11 +340,10 @@ def one_seed(
         "lr_steps": list(range(0, total, max(1, total // 200))),
     }  # fmt: skip
     record["lrs"] = pbt.lrs[:, record["lr_steps"]].tolist()
-    log(
-        f"seed {seed}: PBT {record['pbt']['winner_test_accuracy']:.4f}, random "
-        f"{record['random']['winner_test_accuracy']:.4f}, fixed "
-        f"{record['fixed']['test_accuracy']:.4f}, replay {record['replay']['test_accuracy']:.4f}"
-    )
+    pbt_acc, random_acc = (record[n]["winner_test_accuracy"] for n in ("pbt", "random"))
+    fixed_acc, replay_acc = (record[n]["test_accuracy"] for n in ("fixed", "replay"))
+    log(f"seed {seed}: PBT {pbt_acc:.4f}, random {random_acc:.4f}, fixed {fixed_acc:.4f}, "
+        f"replay {replay_acc:.4f}")  # fmt: skip
     return record
 
 
@@ -383,10 +351,8 @@ def run(
     config: PBTConfig, log: Callable[[str], None], save: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:
     """Every seed's procedures; results.json's contents (saved after each seed)."""
-    if config.shard and config.population % jax.device_count():
-        raise ValueError(
-            f"--shard needs --population a multiple of the {jax.device_count()} devices"
-        )
+    if _sharded(config) and config.population % jax.device_count():
+        raise ValueError(f"--shard needs --population a multiple of {jax.device_count()} devices")
     data = config.data.put()
     results = experiment.header(config, PROG, data)
     log(f"{config.group.model}, {config.optimizer}, K={config.population}, {results['machine']}")
@@ -395,16 +361,12 @@ def run(
         results["seeds"].append(one_seed(config, data, seed, log))
         save(results)
     results["exploit_traces"] = len(TRACES)
-    os.makedirs(config.out, exist_ok=True)
-    with open(os.path.join(config.out, "winner.json"), "w") as f:
-        json.dump(results["seeds"][-1]["replay"]["schedule"], f, indent=1)
     return results
 
 
 def _mean_std(accuracies: Sequence[float]) -> str:
     values = np.asarray(accuracies, np.float64)
-    std = values.std(ddof=1) if values.size > 1 else math.nan
-    return f"{values.mean():.4f} +- {std:.4f}" if values.size > 1 else f"{values.mean():.4f}"
+    return f"{values.mean():.4f}" + (f" +- {values.std(ddof=1):.4f}" if values.size > 1 else "")
 
 
 def table(results: dict[str, Any]) -> str:
@@ -437,8 +399,10 @@ def table(results: dict[str, Any]) -> str:
 
 
 def figures(results: dict[str, Any], out: str) -> None:
-    """population.png: the first seed's learning-rate curves (lineage followed) and the
-    validation accuracy of every member at every ready point."""
+    """winner.json, and population.png: the first seed's learning-rate curves (lineage
+    followed) and the validation accuracy of every member at every ready point."""
+    winner = results["seeds"][-1]["replay"]["schedule"]
+    experiment.write(out, "winner.json", json.dumps(winner, indent=1))
     import matplotlib  # here: importing it costs 1.5 s that --help and the tests skip
 
     matplotlib.use("Agg")

@@ -56,34 +56,6 @@ def _std(values: Any) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
 
 
-def summarise(study: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per configuration (optimizer, recipe, learning rate): statistics over seeds."""
-    rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for run in study["runs"]:
-        key = (run["optimizer"], run["recipe"], run["learning_rate"], run["from_lr_find"])
-        rows.setdefault(key, []).append(run)
-    summary = []
-    for (optimizer, _, learning_rate, _), runs in rows.items():
-        accuracy = np.array([r["evals"][-1]["test_accuracy"] for r in runs])
-        loss = np.array([r["evals"][-1]["train_loss"] for r in runs])
-        seconds = [r["evals"][-1]["train_seconds"] / r["group_size"] for r in runs]
-        summary.append(
-            {
-                "optimizer": optimizer,
-                "schedule": describe(runs[0]),
-                "learning_rate": learning_rate,
-                "seeds": len(runs),
-                "accuracy_mean": float(accuracy.mean()),
-                "accuracy_std": _std(accuracy),
-                "train_loss_mean": float(np.mean(loss)),
-                "train_loss_std": _std(loss),
-                "failed": sum(failed(r) for r in runs),
-                "seconds_per_run": float(np.mean(seconds)),
-            }
-        )
-    return summary
-
-
 def _header(study: dict[str, Any]) -> list[str]:
     config = study["config"]
     # A group is one (optimizer, size, compile time): lr_find rows share the constant group.
@@ -109,20 +81,24 @@ def _header(study: dict[str, Any]) -> list[str]:
 
 
 def table(study: dict[str, Any]) -> str:
-    """The markdown table of `summarise`, with the budget and machine in its header."""
-    rows = summarise(study)
+    """The Markdown table, one row per configuration (optimizer, recipe, learning rate) with
+    statistics over seeds, the best mean per optimizer in bold; the budget in its header."""
+    configurations: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for run in study["runs"]:
+        key = (run["optimizer"], run["recipe"], run["learning_rate"], run["from_lr_find"])
+        configurations.setdefault(key, []).append(run)
+    rows: list[tuple[float, list[str]]] = []
     best: dict[str, float] = {}
-    for row in rows:
-        best[row["optimizer"]] = max(best.get(row["optimizer"], -1.0), row["accuracy_mean"])
-    cells = []
-    for row in rows:
-        accuracy = f"{100 * row['accuracy_mean']:.2f} +- {100 * row['accuracy_std']:.2f}"
-        if row["accuracy_mean"] == best[row["optimizer"]]:
-            accuracy = f"**{accuracy}**"
-        loss = f"{row['train_loss_mean']:.4f} +- {row['train_loss_std']:.4f}"
-        failures = f"{row['failed']}/{row['seeds']}"
-        cells.append([row["optimizer"], row["schedule"], f"{row['learning_rate']:.3g}", accuracy,
-                      loss, failures, f"{row['seconds_per_run']:.1f}"])  # fmt: skip
+    for (optimizer, _, learning_rate, _), runs in configurations.items():
+        accuracy = np.array([r["evals"][-1]["test_accuracy"] for r in runs])
+        loss = np.array([r["evals"][-1]["train_loss"] for r in runs])
+        seconds = np.mean([r["evals"][-1]["train_seconds"] / r["group_size"] for r in runs])
+        best[optimizer] = max(best.get(optimizer, -1.0), accuracy.mean())
+        rows.append((accuracy.mean(), [optimizer, describe(runs[0]), f"{learning_rate:.3g}",
+                     f"{100 * accuracy.mean():.2f} +- {100 * _std(accuracy):.2f}",
+                     f"{np.mean(loss):.4f} +- {_std(loss):.4f}",
+                     f"{sum(failed(r) for r in runs)}/{len(runs)}", f"{seconds:.1f}"]))  # fmt: skip
+    cells = [[*c[:3], f"**{c[3]}**" if mean == best[c[0]] else c[3], *c[4:]] for mean, c in rows]
     header = ["optimizer", "schedule", "base LR", "test accuracy %", "final train loss"]
     table = markdown_table([*header, "failed", "train s/run"], cells, "llrrrrr")
     return "\n".join(_header(study) + table) + "\n"
@@ -133,8 +109,7 @@ def _label(run: dict[str, Any]) -> str:
 
 
 def _colors(study: dict[str, Any]) -> dict[str, Any]:
-    """One color per optimizer and base LR, the same in every panel."""
-    import matplotlib  # here, as in `_figure`
+    import matplotlib  # here, as in `_pyplot`
 
     runs = study["runs"]
     labels = list(dict.fromkeys(_label(r) for r in runs if not r["from_lr_find"]))
@@ -143,31 +118,13 @@ def _colors(study: dict[str, Any]) -> dict[str, Any]:
     return {label: palette[i % len(palette)] for i, label in enumerate(labels)}
 
 
-def _panels(study: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Runs grouped into one panel per schedule; AdaGrad and RMSprop join the constant one."""
-    panels: dict[str, list[dict[str, Any]]] = {}
-    for run in study["runs"]:
-        panels.setdefault(describe(run), []).append(run)
-    return list(panels.items())
-
-
-def _figure(count: int) -> tuple[Any, Any, Any]:
-    """matplotlib's pyplot and a figure with `count` panels, four to a row."""
-    # Imported here: matplotlib takes 1.5 s to import, and the CLIs that only read this
-    # module's descriptions or tables (lr_find_rates, the recipes) draw nothing.
-    import matplotlib
+def _pyplot() -> Any:
+    import matplotlib  # here: 1.5 s to import, and lr_find_rates and the recipes draw nothing
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    columns = min(4, count)
-    rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(4 * columns, 3 * rows), dpi=70, squeeze=False
-    )
-    for ax in axes.flat[count:]:
-        ax.axis("off")
-    return plt, figure, axes
+    return plt
 
 
 def _save(plt: Any, figure: Any, path: str, xlabel: str, ylabel: str) -> None:
@@ -178,30 +135,49 @@ def _save(plt: Any, figure: Any, path: str, xlabel: str, ylabel: str) -> None:
     plt.close(figure)
 
 
+def _panels(
+    study: dict[str, Any], path: str, draw: Any, labels: tuple[str, str], **legend: Any
+) -> None:
+    """One panel per schedule, four to a row (AdaGrad and RMSprop join the constant one), each
+    filled by `draw(ax, runs, colors)`, one color per optimizer and base LR in every panel."""
+    panels: dict[str, list[dict[str, Any]]] = {}
+    for run in study["runs"]:
+        panels.setdefault(describe(run), []).append(run)
+    colors, plt, count = _colors(study), _pyplot(), len(panels)
+    columns, rows = min(4, count), math.ceil(count / min(4, count))
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(4 * columns, 3 * rows), dpi=70, squeeze=False
+    )
+    for ax in axes.flat[count:]:
+        ax.axis("off")
+    for ax, (title, runs) in zip(axes.flat, panels.items(), strict=False):
+        draw(ax, runs, colors)
+        ax.set_title(title, fontsize=9)
+        ax.legend(fontsize=7, **legend)
+        ax.grid(alpha=0.3)
+    _save(plt, figure, path, *labels)
+
+
 def plot_lr_curves(study: dict[str, Any], path: str) -> None:
     """The learning rate against the update, one panel per schedule, first seed of each."""
-    panels, colors = _panels(study), _colors(study)
-    plt, figure, axes = _figure(len(panels))
-    for ax, (title, runs) in zip(axes.flat, panels, strict=False):
+
+    def draw(ax: Any, runs: list[dict[str, Any]], colors: dict[str, Any]) -> None:
         for run in runs:
             if run["seed"] == 0:
                 ax.plot(run["lr_steps"], run["lrs"], label=_label(run), color=colors[_label(run)])
         ax.set_yscale("log")
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-    _save(plt, figure, path, "update", "learning rate (log)")
+
+    _panels(study, path, draw, ("update", "learning rate (log)"))
 
 
 def plot_accuracy(study: dict[str, Any], path: str) -> None:
     """Test accuracy per epoch, one panel per schedule: the mean over the seeds that trained,
     a +-1 std band, and in the legend how many seeds failed (diverged or stuck at chance)."""
-    panels, colors = _panels(study), _colors(study)
-    plt, figure, axes = _figure(len(panels))
     finals = [run["evals"][-1]["test_accuracy"] for run in study["runs"] if not failed(run)]
     low = max(0.0, float(np.percentile(finals, 5)) - 0.1) if finals else 0.0
     top = min(1.0, max(finals) + 0.02) if finals else 1.0
-    for ax, (title, runs) in zip(axes.flat, panels, strict=False):
+
+    def draw(ax: Any, runs: list[dict[str, Any]], colors: dict[str, Any]) -> None:
         by_label: dict[str, list[dict[str, Any]]] = {}
         for run in runs:
             by_label.setdefault(_label(run), []).append(run)
@@ -218,20 +194,14 @@ def plot_accuracy(study: dict[str, Any], path: str) -> None:
             ax.plot(epochs, mean, marker="o", markersize=3, label=legend, color=colors[label])
             ax.fill_between(epochs, mean - std, mean + std, color=colors[label], alpha=0.2)
         ax.set_ylim(low, top)
-        ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
-        ax.grid(alpha=0.3)
-    _save(plt, figure, path, "epoch", "test accuracy (mean +- std over the seeds that trained)")
+
+    labels = ("epoch", "test accuracy (mean +- std over the seeds that trained)")
+    _panels(study, path, draw, labels, loc="lower right")
 
 
 def study_figures(study: dict[str, Any], out: str) -> None:
-    """Draws lr_curves.png and accuracy.png into `out`."""
     plot_lr_curves(study, os.path.join(out, "lr_curves.png"))
     plot_accuracy(study, os.path.join(out, "accuracy.png"))
-
-
-# ---------------------------------------------------------------------------------------------
-# Time to accuracy.
 
 
 def first_at(evals: list[dict[str, float]], target: float) -> dict[str, float] | None:
@@ -259,9 +229,8 @@ def time_table(report: dict[str, Any], lower_targets: Sequence[float] = (0.85, 0
     rows = []
     for r in report["runs"]:
         hits = [first_at(r["evals"], target) for target in targets]
-        reached = [
-            f"{h['train_seconds']:.0f} ({h['epoch']:.2f})" if h else "not reached" for h in hits
-        ]
+        reached = [f"{h['train_seconds']:.0f} ({h['epoch']:.2f})" if h else "not reached"
+                   for h in hits]  # fmt: skip
         rows.append([r["recipe"], str(r["budget_epochs"]), *reached,
                      f"{100 * r['best_accuracy']:.2f}", f"{r['compile_seconds']:.1f}"])  # fmt: skip
     header = ["schedule", "budget (epochs)", *(f"s to {t:.0%} (epochs)" for t in targets)]
@@ -269,11 +238,12 @@ def time_table(report: dict[str, Any], lower_targets: Sequence[float] = (0.85, 0
     return "\n".join(lines + markdown_table(header, rows, "lr" + "r" * (len(targets) + 2))) + "\n"
 
 
-def plot_time(report: dict[str, Any], path: str) -> None:
-    """Test accuracy against training seconds, one line per run, the target dashed."""
-    plt, figure, axes = _figure(1)
-    ax = axes.flat[0]
-    figure.set_size_inches(8, 5)
+def time_figures(report: dict[str, Any], out: str) -> None:
+    """accuracy_vs_time.png: test accuracy against training seconds, one line per run, the
+    target dashed."""
+    plt = _pyplot()
+    figure, ax = plt.subplots(figsize=(4, 3), dpi=70)
+    figure.set_size_inches(8, 5)  # then 90 dpi: saved at 560 x 350 pixels all the same
     figure.set_dpi(90)
     for r in report["runs"]:
         seconds = [e["train_seconds"] for e in r["evals"]]
@@ -283,15 +253,5 @@ def plot_time(report: dict[str, Any], path: str) -> None:
     ax.axhline(report["config"]["target"], color="gray", linestyle="--", linewidth=1)
     ax.grid(alpha=0.3)
     ax.legend()
-    _save(
-        plt,
-        figure,
-        path,
-        "training wall time (s, compile and evaluation excluded)",
-        "test accuracy",
-    )
-
-
-def time_figures(report: dict[str, Any], out: str) -> None:
-    """Draws accuracy_vs_time.png into `out`."""
-    plot_time(report, os.path.join(out, "accuracy_vs_time.png"))
+    xlabel = "training wall time (s, compile and evaluation excluded)"
+    _save(plt, figure, os.path.join(out, "accuracy_vs_time.png"), xlabel, "test accuracy")

@@ -30,8 +30,6 @@ class StudyConfig:
     """Everything the study depends on; each field is a command-line flag.
 
     Attributes:
-      data: the images: the training, validation and test splits.
-      group: how runs of one structure train together.
       out: where table.md, results.json, config.json and the PNGs go.
       epochs: the epoch budget of every run.
       seeds: seeds 0 .. seeds-1 for every configuration.
@@ -78,29 +76,16 @@ class StudyConfig:
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "full": (
         "all training data, 10 epochs, more Adam recipes and rates (for a GPU)",
-        {
-            "train_examples": 0,
-            "test_examples": 0,
-            "epochs": 10,
-            "adam_learning_rates": (1e-3, 1e-2),
-            "adagrad_learning_rates": (0.01, 0.1),
-            "rmsprop_learning_rates": (1e-3, 1e-2),
-            "adam_recipes": SGD_RECIPES,
-        },
+        dict(train_examples=0, test_examples=0, epochs=10, adam_learning_rates=(1e-3, 1e-2),
+             adagrad_learning_rates=(0.01, 0.1), rmsprop_learning_rates=(1e-3, 1e-2),
+             adam_recipes=SGD_RECIPES),
     ),
     "smoke": (
         "an MLP on a few hundred images, 2 epochs, 2 seeds: a check that everything runs",
-        {
-            "model": "mlp",
-            "train_examples": 512,
-            "validation_examples": 256,
-            "test_examples": 500,
-            "epochs": 2,
-            "seeds": 2,
-            "lr_find_steps": 20,
-        },
+        dict(model="mlp", train_examples=512, validation_examples=256, test_examples=500,
+             epochs=2, seeds=2, lr_find_steps=20),
     ),
-}
+}  # fmt: skip
 
 
 def plan(config: StudyConfig, found: dict[str, float]) -> list[tuple[str, str, float, bool]]:
@@ -126,14 +111,12 @@ def plan(config: StudyConfig, found: dict[str, float]) -> list[tuple[str, str, f
 
 def build_runs(config: StudyConfig, total_steps: int, found: dict[str, float]) -> list[group.Run]:
     """Every run of the study: each configuration of `plan` with every seed."""
-    runs = []
-    for optimizer, recipe, learning_rate, from_lr_find in plan(config, found):
-        momentum = config.momentum if optimizer == "sgd" else None
-        seeds = range(config.seeds)
-        runs += recipes.runs(
-            recipe, optimizer, learning_rate, total_steps, seeds, momentum, from_lr_find
-        )
-    return runs
+    return [
+        run
+        for optimizer, recipe, rate, from_lr_find in plan(config, found)
+        for run in recipes.runs(recipe, optimizer, rate, total_steps, range(config.seeds),
+                                config.momentum, from_lr_find)
+    ]  # fmt: skip
 
 
 def _subsample(values: Any, points: int = 200) -> list[float]:
@@ -154,44 +137,28 @@ def _find_learning_rates(
         if not (config.lr_find_steps and chosen):
             continue
         learning_rate, result = recipes.suggest_learning_rate(
-            optimizer,
-            data,
-            config.group,
-            num_steps=config.lr_find_steps,
-            momentum=config.momentum if optimizer == "sgd" else None,
+            optimizer, data, config.group, config.momentum, config.lr_find_steps
         )
         found[optimizer] = learning_rate
-        info[optimizer] = {
-            "suggestions": result.suggestions,
-            "diverged": result.diverged,
-            "steps": len(result.lrs),
-        }
+        info[optimizer] = dict(suggestions=result.suggestions, diverged=result.diverged,
+                               steps=len(result.lrs))  # fmt: skip
         log(f"lr_find ({optimizer}): valley {learning_rate:.3g}, {result.suggestions}")
     return found, info
 
 
 def run_record(result: group.RunResult) -> dict[str, Any]:
     run = result.run
-    return {
-        "optimizer": run.optimizer,
-        "recipe": run.recipe,
-        "learning_rate": run.learning_rate,
-        "from_lr_find": run.from_lr_find,
-        "seed": run.seed,
-        "diverged": result.diverged,
-        "group_size": result.group_size,
-        "compile_seconds": result.compile_seconds,
-        "schedule": run.schedule.to_config(),
-        "evals": result.evals,
-        "lr_steps": _subsample(range(len(result.lrs))),
-        "lrs": _subsample(result.lrs),
-    }
+    return dict(
+        optimizer=run.optimizer, recipe=run.recipe, learning_rate=run.learning_rate,
+        from_lr_find=run.from_lr_find, seed=run.seed, diverged=result.diverged,
+        group_size=result.group_size, compile_seconds=result.compile_seconds,
+        schedule=run.schedule.to_config(), evals=result.evals,
+        lr_steps=_subsample(range(len(result.lrs))), lrs=_subsample(result.lrs),
+    )  # fmt: skip
 
 
 def run(
-    config: StudyConfig,
-    log: Callable[[str], None],
-    save: Callable[[dict[str, Any]], None],
+    config: StudyConfig, log: Callable[[str], None], save: Callable[[dict[str, Any]], None]
 ) -> dict[str, Any]:
     """Runs the study; returns what results.json holds, handing `save` the runs so far
     after every group."""
@@ -219,16 +186,8 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the study and writes its outputs; returns the exit status."""
-    return experiment.main(
-        StudyConfig,
-        argv,
-        run,
-        report.table,
-        figures=report.study_figures,
-        prog=PROG,
-        doc=__doc__,
-        presets=PRESETS,
-    )
+    return experiment.main(StudyConfig, argv, run, report.table, figures=report.study_figures,
+                           prog=PROG, doc=__doc__, presets=PRESETS)  # fmt: skip
 
 
 if __name__ == "__main__":

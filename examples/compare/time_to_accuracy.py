@@ -22,11 +22,9 @@ PROG = "python -m examples.compare.time_to_accuracy"
 
 @dataclasses.dataclass(frozen=True)
 class TimeConfig:
-    """What time to accuracy runs; each field is a command-line flag.
+    """What time to accuracy runs; each field is a flag.
 
     Attributes:
-      data: the images (no validation set: a run stops on the test accuracy it reports).
-      group: how each run trains.
       out: where table.md, results.json, config.json and accuracy_vs_time.png go.
       runs: recipe:epochs pairs, comma-separated: each one run whose schedule spans that
         many epochs.
@@ -78,17 +76,12 @@ def _train_one(
     (run,) = recipes.runs(recipe, "sgd", config.learning_rate, total_steps, [config.seed], 0.9)
     log(f"{recipe}, {count(epochs, 'epoch')}:")
     (result,) = group.RunGroup([run], data, config.group).train(epochs, log, config.target)
-    hit = report.first_at(result.evals, config.target)
-    return {
-        "recipe": recipe,
-        "budget_epochs": epochs,
-        "schedule": run.schedule.to_config(),
-        "compile_seconds": result.compile_seconds,
-        "seconds_to_target": None if hit is None else hit["train_seconds"],
-        "epochs_to_target": None if hit is None else hit["epoch"],
-        "best_accuracy": max(e["test_accuracy"] for e in result.evals),
-        "evals": result.evals,
-    }
+    hit = report.first_at(result.evals, config.target) or {}
+    return dict(recipe=recipe, budget_epochs=epochs, schedule=run.schedule.to_config(),
+                compile_seconds=result.compile_seconds,
+                seconds_to_target=hit.get("train_seconds"), epochs_to_target=hit.get("epoch"),
+                best_accuracy=max(e["test_accuracy"] for e in result.evals),
+                evals=result.evals)  # fmt: skip
 
 
 def run(
@@ -99,11 +92,9 @@ def run(
     device_data = config.data.put()
     results = experiment.header(config, PROG, device_data)
     results["steps_per_epoch"] = results["num_train"] // config.group.batch_size
-    log(
-        f"{config.group.model} on {config.data.dataset}: {results['num_train']} train / "
+    log(f"{config.group.model} on {config.data.dataset}: {results['num_train']} train / "
         f"{results['num_test']} test images, target {config.target:.1%}; "
-        f"{results['machine']}; JAX {results['jax_version']}"
-    )
+        f"{results['machine']}; JAX {results['jax_version']}")  # fmt: skip
     results["runs"] = []
     for recipe, epochs in config.budgets():
         results["runs"].append(_train_one(config, recipe, epochs, device_data, log))
@@ -113,15 +104,8 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs time to accuracy and writes its outputs; returns the exit status."""
-    return experiment.main(
-        TimeConfig,
-        argv,
-        run,
-        report.time_table,
-        figures=report.time_figures,
-        prog=PROG,
-        doc=__doc__,
-    )
+    return experiment.main(TimeConfig, argv, run, report.time_table,
+                           figures=report.time_figures, prog=PROG, doc=__doc__)  # fmt: skip
 
 
 if __name__ == "__main__":
