@@ -230,14 +230,11 @@ def write(config: Any, path: str, leave_out: Sequence[str] = ()) -> None:
 def build(config_type: type[C], values: Mapping[str, Any], base: Any = None) -> C:
     """A `config_type` with `values` (flag names) over `base` (None: the default config)."""
     base = config_type() if base is None else base
-    hints = typing.get_type_hints(config_type)
-    kwargs = {}
+    hints, kwargs = typing.get_type_hints(config_type), {}
     for field in dataclasses.fields(base):
-        value = getattr(base, field.name)
-        if _is_config(hints[field.name]):
-            kwargs[field.name] = build(hints[field.name], values, value)
-        else:
-            kwargs[field.name] = values.get(field.name, value)
+        value, hint = getattr(base, field.name), hints[field.name]
+        nested = _is_config(hint)
+        kwargs[field.name] = build(hint, values, value) if nested else values.get(field.name, value)
     return config_type(**kwargs)
 
 
@@ -246,24 +243,13 @@ def add_flags(parser: argparse.ArgumentParser, config: Any) -> None:
     as defaults; a flag that is not given is left out of the parsed namespace."""
     for owner, field, hint, default in leaves(config):
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        help_text = f"{field_help(owner, field.name)} (default: {shown})"
-        if hint is bool:
-            parser.add_argument(
-                flag(field.name),
-                action=argparse.BooleanOptionalAction,
-                default=argparse.SUPPRESS,
-                help=help_text,
-            )
-            continue
         choices = field.metadata.get("choices") or None
-        parser.add_argument(
-            flag(field.name),
-            type=_argument_type(hint),
-            default=argparse.SUPPRESS,
-            choices=choices,
-            metavar=None if choices else field.name.upper(),
-            help=help_text,
-        )
+        kind: dict[str, Any] = {"action": argparse.BooleanOptionalAction}
+        if hint is not bool:
+            metavar = None if choices else field.name.upper()
+            kind = {"type": _argument_type(hint), "choices": choices, "metavar": metavar}
+        help_text = f"{field_help(owner, field.name)} (default: {shown})"
+        parser.add_argument(flag(field.name), default=argparse.SUPPRESS, help=help_text, **kind)
 
 
 def parse(

@@ -179,9 +179,10 @@ def _check_sizes(config: Config, num_train: int, num_devices: int) -> int:
 
 
 def _compile_train_step(
-    the_core: Core, hyperparams: dict[str, Any], device_data: DeviceData, replicated: Any, options
+    the_core: Core, hyperparams: dict[str, Any], device_data: DeviceData, options: dict[str, str]
 ) -> tuple[Any, float]:
     """`the_core.train_step` compiled ahead of time, state donated; and the seconds it took."""
+    replicated = device_data.train_labels.sharding
     abstract_state = jax.tree.map(
         lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
         jax.eval_shape(the_core.init, jax.random.PRNGKey(0), hyperparams),
@@ -219,15 +220,9 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     """Places the data, builds the schedule and the core, and compiles the steps."""
     mesh = make_mesh(config.num_devices)
     num_devices, num_train = mesh.devices.size, len(dataset.train_images)
-    steps_per_epoch = _check_sizes(config, num_train, num_devices)
-    schedule = build_schedule(
-        config.schedule,
-        config.schedule_kwargs(),
-        config.learning_rate,
-        config.epochs * steps_per_epoch,
-        steps_per_epoch,
-    )
-    schedule = cooldown.branch_schedule(config, schedule)
+    per_epoch = _check_sizes(config, num_train, num_devices)
+    args = (config.schedule_kwargs(), config.learning_rate, config.epochs * per_epoch, per_epoch)
+    schedule = cooldown.branch_schedule(config, build_schedule(config.schedule, *args))
     replicated = NamedSharding(mesh, P())
     hyperparams = make_hyperparams(config, schedule)
     the_core = core.build(
@@ -242,25 +237,16 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     platform = mesh.devices.flat[0].platform
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
     hyperparams = replicate(hyperparams, replicated)
-    train_step, seconds = _compile_train_step(
-        the_core, hyperparams, device_data, replicated, options
+    train_step, seconds = _compile_train_step(the_core, hyperparams, device_data, options)
+    eval_step = jax.jit(
+        functools.partial(the_core.eval_step, size=device_data.eval_batch_size),
+        compiler_options=options,
     )
-    eval_step = functools.partial(the_core.eval_step, size=device_data.eval_batch_size)
-    return Trainer(
-        config,
-        the_core,
-        schedule,
-        hyperparams,
-        device_data,
-        mesh,
-        steps_per_epoch,
-        train_step,
-        jax.jit(eval_step, compiler_options=options),
-        jax.jit(
-            lambda key, epoch: core.permutation(key, epoch, num_train), out_shardings=replicated
-        ),
-        seconds,
+    permute = jax.jit(
+        lambda key, epoch: core.permutation(key, epoch, num_train), out_shardings=replicated
     )
+    parts = (the_core, schedule, hyperparams, device_data, mesh, per_epoch, train_step)
+    return Trainer(config, *parts, eval_step, permute, seconds)
 
 
 def _saved(trainer: Trainer, run: RunState) -> dict[str, Any]:
@@ -406,23 +392,14 @@ def train_epoch(
     checkpoints every `checkpoint_every_steps`; returns the run, seconds and images trained.
     Ends early, at a step boundary, once `stop` is requested."""
     config, per_epoch = trainer.config, trainer.steps_per_epoch
+    images, labels = trainer.data.train_images, trainer.data.train_labels
     total, every, batch = trainer.total_steps, config.checkpoint_every_steps, config.batch_size
     first, last = run.step - epoch * per_epoch, min(per_epoch, total - epoch * per_epoch)
     order = trainer.permute(run.data_key, epoch)
-    progress = report.Progress(
-        config.progress and trainer.is_main,
-        epoch + 1,
-        trainer.num_epochs,
-        last * batch,
-        first * batch,
-    )
+    show = config.progress and trainer.is_main
+    progress = report.Progress(show, epoch + 1, trainer.num_epochs, last * batch, first * batch)
     pending: list[tuple[int, dict[str, jax.Array]]] = []
-    state, step, images, labels = (
-        run.state,
-        run.step,
-        trainer.data.train_images,
-        trainer.data.train_labels,
-    )
+    state, step = run.state, run.step
     start = time.perf_counter()
     for index in range(first, last):
         state, metrics = trainer.train_step(
