@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -191,13 +191,7 @@ class Checkpoints:
         problem = self.verify(step)
         if problem is not None:
             raise CorruptCheckpointError(problem)
-        try:
-            saved = self.read_record(step)
-        except Exception as e:  # orbax raises many kinds (OSError, ValueError, KeyError, ...)
-            _raise_if_unreadable(step, self.directory, e)
-            raise CorruptCheckpointError(
-                f"its run record cannot be read ({_first_line(e)})"
-            ) from None
+        saved = self._read("run record", self.read_record, step)
         where = f"the checkpoint at step {step} in {self.directory}"
         if saved.get("format") != FORMAT:
             written = (
@@ -215,19 +209,22 @@ class Checkpoints:
                 "values (left out, they are taken from its config.json), or start a new run "
                 "in another --workdir"
             )
-        try:
-            restored = self.restore(step, like)
-        except Exception as e:  # as above; a shape that does not fit is a ValueError
-            _raise_if_unreadable(step, self.directory, e)
-            raise CorruptCheckpointError(f"its arrays cannot be read ({_first_line(e)})") from None
-        if int(jax.device_get(restored["step"])) != step:
-            raise CorruptCheckpointError(f"it holds step {int(jax.device_get(restored['step']))}")
+        restored = self._read("arrays", self.restore, step, like)
+        if (held := int(jax.device_get(restored["step"]))) != step:
+            raise CorruptCheckpointError(f"it holds step {held}")
         if not bool(all_finite(restored)):
             raise CorruptCheckpointError(
                 "it holds non-finite numbers, which the trainer never writes: its files (and "
                 "their checksums) were changed after it was written"
             )
         return restored
+
+    def _read(self, what: str, read: Callable[..., Any], step: int, *args: Any) -> Any:
+        try:
+            return read(step, *args)
+        except Exception as e:  # orbax raises many kinds (OSError, ValueError, KeyError, ...)
+            _raise_if_unreadable(step, self.directory, e)
+            raise CorruptCheckpointError(f"its {what} cannot be read ({_first_line(e)})") from None
 
     def close(self) -> None:
         """Waits for pending writes and releases the manager."""

@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -178,6 +179,14 @@ def _check_sizes(config: Config, num_train: int, num_devices: int) -> int:
     return num_train // config.batch_size
 
 
+@functools.cache
+def _jit(function: Callable[..., Any], static: tuple[int, ...], options: Any, **kwargs: Any) -> Any:
+    """`jax.jit(function)`, the arguments `static` (a `Core`, a size) static: one wrapper per
+    (function, compiler options, shardings), so that jit's own caches serve every run of an
+    equal core in this process (a study's runs, a test's) instead of compiling it again."""
+    return jax.jit(function, static_argnums=static, compiler_options=dict(options), **kwargs)
+
+
 def _compile_train_step(
     the_core: Core, hyperparams: dict[str, Any], device_data: DeviceData, options: dict[str, str]
 ) -> tuple[Any, float]:
@@ -190,11 +199,11 @@ def _compile_train_step(
     images, labels = device_data.train_images, device_data.train_labels
     order = jax.ShapeDtypeStruct(labels.shape, jnp.int32, sharding=replicated)
     start = time.perf_counter()
-    jitted = jax.jit(
-        the_core.train_step, donate_argnums=0, out_shardings=replicated, compiler_options=options
+    jitted = _jit(
+        Core.train_step, (0,), tuple(options.items()), donate_argnums=1, out_shardings=replicated
     )
-    compiled = jitted.lower(abstract_state, hyperparams, images, labels, order, 0).compile()
-    return compiled, time.perf_counter() - start
+    lowered = jitted.lower(the_core, abstract_state, hyperparams, images, labels, order, 0)
+    return lowered.compile(), time.perf_counter() - start
 
 
 def replicate(tree: Any, sharding: NamedSharding) -> Any:
@@ -238,15 +247,15 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
     hyperparams = replicate(hyperparams, replicated)
     train_step, seconds = _compile_train_step(the_core, hyperparams, device_data, options)
-    eval_step = jax.jit(
-        functools.partial(the_core.eval_step, size=device_data.eval_batch_size),
-        compiler_options=options,
+    evaluate = _jit(Core.eval_step, (0, 5), tuple(options.items()))
+    permute = _jit(core.permutation, (2,), (), out_shardings=replicated)
+    steps = (
+        train_step,
+        functools.partial(evaluate, the_core, size=device_data.eval_batch_size),
+        functools.partial(permute, count=num_train),
     )
-    permute = jax.jit(
-        lambda key, epoch: core.permutation(key, epoch, num_train), out_shardings=replicated
-    )
-    parts = (the_core, schedule, hyperparams, device_data, mesh, per_epoch, train_step)
-    return Trainer(config, *parts, eval_step, permute, seconds)
+    parts = (the_core, schedule, hyperparams, device_data, mesh, per_epoch)
+    return Trainer(config, *parts, *steps, seconds)
 
 
 def _saved(trainer: Trainer, run: RunState) -> dict[str, Any]:
@@ -271,10 +280,9 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
     config = trainer.config
     init_key, data_key = core.seed_keys(config.seed)
     platform = trainer.mesh.devices.flat[0].platform
-    init = jax.jit(
-        trainer.core.init,
-        out_shardings=trainer.replicated,
-        compiler_options=cpu_tuning.init_compiler_options(platform),
+    options = tuple(cpu_tuning.init_compiler_options(platform).items())
+    init = functools.partial(
+        _jit(Core.init, (0,), options, out_shardings=trainer.replicated), trainer.core
     )
     new = RunState(init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated))
     if checkpoints is None:
