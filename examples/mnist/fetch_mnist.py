@@ -47,11 +47,8 @@ class FetchError(Exception):
 
 
 def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def download(url: str, path: str, sha256: str) -> None:
@@ -98,12 +95,10 @@ def extract(
             reason = str(e).splitlines()[0]
             raise FetchError(f"cannot read {archive}: {reason}") from e
         os.makedirs(out, exist_ok=True)
-        written = []
-        for name, _ in files.values():
-            target = os.path.join(out, name)
-            shutil.move(os.path.join(staging, name), target)
-            written.append(target)
-    return written
+        return [
+            shutil.move(os.path.join(staging, name), os.path.join(out, name))
+            for name, _ in files.values()
+        ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
