@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     # (BUILD_NOTES.md, "The examples' house").
     import jax
 
-    from examples.mnist import checkpoint, cpu_tuning, data, train, workdir
+    from examples.mnist import cpu_tuning, train
 
     if config.cpu_tuning:  # before JAX starts its backends (see keep_freed_memory)
         cpu_tuning.keep_freed_memory()
@@ -116,12 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         if config.distributed:
             _initialize(config)
         summary = train.train_and_evaluate(config)
-    except (
-        data.DataError,
-        train.TrainingError,
-        workdir.WorkdirError,
-        checkpoint.CheckpointError,
-    ) as e:
+    except train.ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # the file system's answer: a folder where a file goes, a full disk

@@ -45,6 +45,10 @@ class TrainingError(Exception):
     """The run cannot start or go on; the message says what to do instead."""
 
 
+# What a run ends with in one line saying what to do (a CLI prints it as "error: ...").
+ERRORS = (data.DataError, TrainingError, checkpoint.CheckpointError, workdir.WorkdirError)
+
+
 def build_schedule(
     name: str,
     kwargs: dict[str, Any],
