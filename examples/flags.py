@@ -1,23 +1,13 @@
 """Command-line flags from a config dataclass: every field is a `--field-name` flag.
 
-The examples' CLIs and the benchmarks describe their settings as one frozen dataclass each,
-which may nest others (a study's `data: DataConfig`). `parse` turns every field, nested ones
-included, into one flat flag, takes its help from the `Attributes:` section of the docstring
-of the dataclass that declares it and its default from the default config, and builds the
-config from what was given, so that the dataclasses' own checks (`__post_init__`) judge the
-values. Booleans get `--x/--no-x`, tuples take comma-separated values, and a field declared
-with `option(..., choices=...)` takes only those values. Named presets (`--smoke`) set
-several fields at once; `--config FILE` starts from a JSON object of flag values (a file that
-`write` made); flags given on the command line win over both.
-
-JSON from the command line or a file goes through `loads`, which refuses more than
-`MAX_JSON_BYTES` or nesting deeper than `MAX_JSON_DEPTH` before parsing (Python's json
-recurses once per level and raises RecursionError past about 1,000), and `read` opens only a
-regular file, without blocking (a FIFO would wait for a writer forever).
-
-`ArgumentParser` is argparse's parser with the conventions every entry point follows: an
-error is one line and exit status 2, every flag has a help text that shows its default, and a
-`%` in a help text is text.
+`parse` turns every field of a frozen config dataclass, nested ones included, into one flat
+flag, its help taken from the `Attributes:` section of the declaring dataclass's docstring and
+its default from the default config, and builds the config from what was given, so that the
+dataclasses' own checks judge the values. Booleans get `--x/--no-x`, tuples take
+comma-separated values, `option(..., choices=...)` limits the values. Presets (`--smoke`) set
+several fields; `--config FILE` starts from a JSON object of flag values (as `write` makes);
+the command line wins over both. JSON goes through `loads`, which refuses more than
+`MAX_JSON_BYTES` or `MAX_JSON_DEPTH` before parsing (json recurses per level).
 """
 
 from __future__ import annotations
@@ -44,9 +34,8 @@ MAX_INT = 2**31 - 1
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """`argparse.ArgumentParser` whose errors are one line and whose flags all say what they
-    are: `add_argument` refuses a flag without help, escapes `%` in it (argparse %-formats
-    help texts), and `--help` shows every default."""
+    """argparse's parser with one-line errors (exit status 2), a help text required for every
+    flag (`%` escaped: argparse %-formats it) and every default shown."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
@@ -67,9 +56,8 @@ class ArgumentParser(argparse.ArgumentParser):
 def option(
     default: Any, *, choices: Sequence[str] = (), at_least: int | None = None, **metadata: Any
 ) -> Any:
-    """A config field with a default, the values its flag accepts (`choices`, any if empty;
-    numbers of `at_least` or more) and other marks that its config reads (`metadata`);
-    `check` enforces the first two."""
+    """A config field with a default, the values its flag accepts (`choices`; numbers of
+    `at_least` or more; `check` enforces both) and other marks (`metadata`)."""
     metadata = {"choices": tuple(choices), "at_least": at_least, **metadata}
     return dataclasses.field(default=default, metadata=metadata)
 
@@ -80,8 +68,7 @@ def flag(name: str) -> str:
 
 
 def render(values: Mapping[str, Any]) -> str:
-    """Flag values as a command line gives them: `--epochs 3 --no-plot --keep-checkpoint-steps
-    20,48`."""
+    """Flag values as a command line gives them: `--epochs 3 --no-plot --keep-steps 20,48`."""
     words = []
     for name, value in values.items():
         if isinstance(value, bool):
@@ -93,9 +80,9 @@ def render(values: Mapping[str, Any]) -> str:
 
 
 def check(config: Any) -> None:
-    """Raises ValueError for a flag of `config` (nested configs included) whose value is not
-    among its `choices`, below its `at_least` (`option`; each element of a tuple), an int
-    beyond `MAX_INT` or a float that is NaN or infinite, naming its flag."""
+    """Raises ValueError naming the flag of `config` (nested included) whose value is not among
+    its `choices`, below its `at_least` (each element of a tuple), beyond `MAX_INT`, or not
+    finite."""
     for _, field, _, value in leaves(config):
         choices, low = field.metadata.get("choices"), field.metadata.get("at_least")
         name, numbers = flag(field.name), value if isinstance(value, tuple) else (value,)
@@ -149,7 +136,7 @@ def as_flags(config: Any) -> dict[str, Any]:
 
 
 def _element_type(hint: Any) -> Any:
-    """The type a flag's text or a file's value becomes: Optional's type, a tuple's element."""
+    """The type a flag's text or a file's value becomes: Optional's type."""
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
     return hint
@@ -184,11 +171,8 @@ def _from_json(name: str, hint: Any, value: Any) -> Any:
 
 
 def loads(text: str | bytes, what: str) -> Any:
-    """`json.loads(text)` within `MAX_JSON_BYTES` and `MAX_JSON_DEPTH`.
-
-    Raises:
-      ValueError: not JSON, or over a limit; the message starts with `what` and names it.
-    """
+    """`json.loads(text)` within `MAX_JSON_BYTES` and `MAX_JSON_DEPTH`; ValueError, starting
+    with `what`, for bad JSON or a limit passed."""
     if len(text) > MAX_JSON_BYTES:
         raise ValueError(f"{what} is over {MAX_JSON_BYTES} bytes, the limit (MAX_JSON_BYTES)")
     chars = text.decode(errors="replace") if isinstance(text, bytes) else text
@@ -214,12 +198,8 @@ def loads(text: str | bytes, what: str) -> Any:
 
 
 def read(path: str, config_type: type) -> dict[str, Any]:
-    """The flag values in the JSON file `path`, checked against `config_type`'s fields.
-
-    Raises:
-      ValueError: the file is not a regular file, cannot be read, is over a `loads` limit,
-        is not a JSON object, or has a key that is not a flag or a value of the wrong type.
-    """
+    """The flag values in the JSON file `path` (opened without blocking: a FIFO would wait
+    forever), checked against `config_type`'s fields; ValueError for anything else."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(fd, "rb") as f:
@@ -250,14 +230,11 @@ def write(config: Any, path: str, leave_out: Sequence[str] = ()) -> None:
 def build(config_type: type[C], values: Mapping[str, Any], base: Any = None) -> C:
     """A `config_type` with `values` (flag names) over `base` (None: the default config)."""
     base = config_type() if base is None else base
-    hints = typing.get_type_hints(config_type)
-    kwargs = {}
+    hints, kwargs = typing.get_type_hints(config_type), {}
     for field in dataclasses.fields(base):
-        value = getattr(base, field.name)
-        if _is_config(hints[field.name]):
-            kwargs[field.name] = build(hints[field.name], values, value)
-        else:
-            kwargs[field.name] = values.get(field.name, value)
+        value, hint = getattr(base, field.name), hints[field.name]
+        nested = _is_config(hint)
+        kwargs[field.name] = build(hint, values, value) if nested else values.get(field.name, value)
     return config_type(**kwargs)
 
 
@@ -266,24 +243,13 @@ def add_flags(parser: argparse.ArgumentParser, config: Any) -> None:
     as defaults; a flag that is not given is left out of the parsed namespace."""
     for owner, field, hint, default in leaves(config):
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        help_text = f"{field_help(owner, field.name)} (default: {shown})"
-        if hint is bool:
-            parser.add_argument(
-                flag(field.name),
-                action=argparse.BooleanOptionalAction,
-                default=argparse.SUPPRESS,
-                help=help_text,
-            )
-            continue
         choices = field.metadata.get("choices") or None
-        parser.add_argument(
-            flag(field.name),
-            type=_argument_type(hint),
-            default=argparse.SUPPRESS,
-            choices=choices,
-            metavar=None if choices else field.name.upper(),
-            help=help_text,
-        )
+        kind: dict[str, Any] = {"action": argparse.BooleanOptionalAction}
+        if hint is not bool:
+            metavar = None if choices else field.name.upper()
+            kind = {"type": _argument_type(hint), "choices": choices, "metavar": metavar}
+        help_text = f"{field_help(owner, field.name)} (default: {shown})"
+        parser.add_argument(flag(field.name), default=argparse.SUPPRESS, help=help_text, **kind)
 
 
 def parse(
@@ -298,16 +264,9 @@ def parse(
 ) -> tuple[C, argparse.Namespace]:
     """Parses `argv` into a `config_type`; exits with a one-line error if a flag is bad.
 
-    Args:
-      config_type: the config dataclass (every field with a default).
-      argv: the arguments (None: `sys.argv[1:]`).
-      prog, description, epilog: for `--help`.
-      presets: name -> (help, flag values) for mutually exclusive flags `--name`.
-      extra: adds flags that are not fields (an action such as `--replot`).
-
-    Returns:
-      The config, and the namespace of the extra flags, whose `given` is the set of flags
-      that `--config`, a preset or the command line set.
+    `presets` maps a name to (help, flag values) for exclusive flags `--name`; `extra` adds
+    flags that are not fields. Returns the config and the namespace of the extra flags, whose
+    `given` is the set of flags that `--config`, a preset or the command line set.
     """
     usage = f"{prog} [-h] [--config FILE]{' [--PRESET]' if presets else ''} [--FLAG VALUE ...]"
     parser = ArgumentParser(prog=prog, usage=usage, description=description, epilog=epilog)

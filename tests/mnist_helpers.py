@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import os
+import shutil
 import subprocess
 import sys
 
@@ -45,6 +46,13 @@ def small_config(tmp_path: os.PathLike, **overrides) -> configs.Config:
     return dataclasses.replace(configs.Config(), **{**defaults, **overrides})
 
 
+def copy_run(config: configs.Config, tmp_path: os.PathLike) -> configs.Config:
+    """A copy of `config`'s work dir in `tmp_path`/copy, and the config that resumes it there."""
+    target = os.path.join(tmp_path, "copy")
+    shutil.copytree(config.workdir, target, symlinks=True)
+    return dataclasses.replace(config, workdir=target, resume=True)
+
+
 def write_idx_folder(folder: str, num_train: int = 1024, num_test: int = 256) -> str:
     """Writes the four gzipped IDX files of a synthetic dataset into `folder`."""
     os.makedirs(folder, exist_ok=True)
@@ -60,6 +68,16 @@ def write_idx_folder(folder: str, num_train: int = 1024, num_test: int = 256) ->
         with gzip.open(os.path.join(folder, stem + ".gz"), "wb") as f:
             f.write(idx_bytes(array))
     return folder
+
+
+def shared_compiles(directory: os.PathLike) -> dict[str, str]:
+    """The environment of CLI runs that share their compiled programs through JAX's persistent
+    cache in `directory`: runs of one shape compile once (2.3 s CPU of 5.6 for a small run)."""
+    return {
+        "JAX_COMPILATION_CACHE_DIR": str(directory),
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
 
 
 def cli(*flags: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:

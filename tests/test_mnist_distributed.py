@@ -3,11 +3,13 @@
 Each process sees 2 forced CPU devices (XLA_FLAGS), the coordinator listens on 127.0.0.1 and
 the CPU collectives go through gloo (jax's default `jax_cpu_collectives_implementation`). The
 two must train as one process with all 4 devices does, and a run whose process 1 is killed
-(and the job with it) must resume to the same end. About a minute: three small MLP runs.
+(and the job with it) must resume to the same end: seven small MLP processes, which share
+their compiled programs through JAX's persistent cache.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import signal
@@ -17,7 +19,7 @@ import time
 
 import numpy as np
 
-from tests.mnist_helpers import cli, write_idx_folder
+from tests.mnist_helpers import cli, shared_compiles, write_idx_folder
 
 _TRAIN_FIELDS = ("loss", "accuracy", "lr")
 
@@ -29,9 +31,9 @@ def _flags(data_dir: str, workdir: str, epochs: int = 1) -> list[str]:
             "--log-every-steps", "4", "--no-progress", "--no-plot"]  # fmt: skip
 
 
-def _env(devices: int) -> dict[str, str]:
+def _env(devices: int, cache: str) -> dict[str, str]:
     return {"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}",
-            "JAX_PLATFORMS": "cpu"}  # fmt: skip
+            "JAX_PLATFORMS": "cpu", **shared_compiles(cache)}  # fmt: skip
 
 
 def _free_port() -> int:
@@ -40,15 +42,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_pair(flags: list[str]) -> list[subprocess.Popen]:
+def _start_pair(flags: list[str], cache: str) -> list[subprocess.Popen]:
     coordinator = f"127.0.0.1:{_free_port()}"
     distributed = ["--distributed", "--coordinator-address", coordinator, "--num-processes", "2"]
-    return [cli(*flags, *distributed, "--process-id", str(i), env=_env(2)) for i in (0, 1)]
+    return [cli(*flags, *distributed, "--process-id", str(i), env=_env(2, cache)) for i in (0, 1)]
 
 
 def _wait(processes: list[subprocess.Popen], timeout: float = 240) -> None:
-    for process in processes:
-        _, stderr = process.communicate(timeout=timeout)
+    outputs = [process.communicate(timeout=timeout)[1] for process in processes]  # reap all
+    for process, stderr in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-3000:]
 
 
@@ -74,17 +76,18 @@ def _assert_same_training(records: list[dict], reference: list[dict]) -> None:
 def test_two_processes_train_as_one_process_with_all_devices_and_resume_after_a_kill(tmp_path):
     data_dir = write_idx_folder(str(tmp_path / "data"), num_train=512, num_test=128)
     one_dir, two_dir, killed_dir = (str(tmp_path / n) for n in ("one", "two", "killed"))
+    cache = str(tmp_path / "compiled")
 
-    _wait([cli(*_flags(data_dir, one_dir, epochs=2), env=_env(4))])
-    _wait(_start_pair(_flags(data_dir, two_dir, epochs=2)))
+    _wait([cli(*_flags(data_dir, one_dir, epochs=2), env=_env(4, cache))])
+    _wait(_start_pair(_flags(data_dir, two_dir, epochs=2), cache))
     _assert_same_training(_metrics(two_dir), _metrics(one_dir))
 
-    # Kill process 1 once a checkpoint exists; process 0 cannot go on without it, and a job
-    # scheduler would end it too.
-    pair = _start_pair(_flags(data_dir, killed_dir, epochs=2))
+    # Kill process 1 once a checkpoint is complete (its checksums written, the save over);
+    # process 0 cannot go on without it, and a job scheduler would end it too.
+    pair = _start_pair(_flags(data_dir, killed_dir, epochs=2), cache)
     checkpoints = os.path.join(killed_dir, "checkpoints")
     deadline = time.monotonic() + 240
-    while not (os.path.isdir(checkpoints) and any(n.isdigit() for n in os.listdir(checkpoints))):
+    while not glob.glob(os.path.join(checkpoints, "*", "checksums.json")):
         assert all(p.poll() is None for p in pair), pair[0].communicate()[1][-3000:]
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -94,5 +97,5 @@ def test_two_processes_train_as_one_process_with_all_devices_and_resume_after_a_
     time.sleep(1)
     pair[0].send_signal(signal.SIGKILL)
     pair[0].communicate()
-    _wait(_start_pair([*_flags(data_dir, killed_dir, epochs=2), "--resume"]))
+    _wait(_start_pair([*_flags(data_dir, killed_dir, epochs=2), "--resume"], cache))
     _assert_same_training(_metrics(killed_dir), _metrics(one_dir))

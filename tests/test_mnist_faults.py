@@ -19,12 +19,33 @@ import numpy as np
 import pytest
 
 from examples.mnist import checkpoint, configs, data, main, train, workdir
-from tests.mnist_helpers import cli, idx_bytes, small_config, write_idx_folder
+from tests.mnist_helpers import (
+    cli,
+    copy_run,
+    idx_bytes,
+    shared_compiles,
+    small_config,
+    write_idx_folder,
+)
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     return write_idx_folder(str(tmp_path_factory.mktemp("data")), num_train=512, num_test=128)
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, data_dir):
+    """A finished run of 8 updates with checkpoints at steps 6 and 8 (copied per test), and
+    what it returned."""
+    config = _config(tmp_path_factory.mktemp("finished"), data_dir, checkpoint_every_steps=2)
+    return config, train.train_and_evaluate(config)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """JAX's persistent compilation cache, shared by this module's CLI runs of one shape."""
+    return shared_compiles(tmp_path_factory.mktemp("compiled"))
 
 
 def _config(tmp_path, data_dir, **overrides) -> configs.Config:
@@ -131,28 +152,26 @@ def _break_record(step_dir: str) -> str:
 
 @pytest.mark.parametrize("corrupt", [_flip_byte_in_largest_array_file, _break_record])
 def test_resume_sets_a_corrupt_checkpoint_aside_and_takes_the_one_before(
-    tmp_path, data_dir, corrupt, capsys
+    tmp_path, finished, corrupt, capsys
 ):
-    config = _config(tmp_path, data_dir, checkpoint_every_steps=2)
-    finished = train.train_and_evaluate(config)
+    config = copy_run(finished[0], tmp_path)
     assert _steps(config) == [6, 8]
     corrupt(os.path.join(config.workdir, "checkpoints", "8"))
     capsys.readouterr()
-    resumed = train.train_and_evaluate(dataclasses.replace(config, resume=True))
+    resumed = train.train_and_evaluate(config)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("warning: the checkpoint at step 8 is corrupt"), err
     assert os.path.isdir(os.path.join(config.workdir, "checkpoints.corrupt", "8"))
     # Resumed from step 6, it redoes steps 7 and 8 to the same parameters.
     assert resumed["step"] == 8
-    jax.tree.map(np.testing.assert_array_equal, resumed["state"], finished["state"])
+    jax.tree.map(np.testing.assert_array_equal, resumed["state"], finished[1]["state"])
 
 
-def test_resume_with_another_data_dir_is_refused_naming_the_flag(tmp_path, data_dir):
-    config = _config(tmp_path, data_dir)
-    train.train_and_evaluate(config)
+def test_resume_with_another_data_dir_is_refused_naming_the_flag(tmp_path, finished):
+    config = copy_run(finished[0], tmp_path)
     other = write_idx_folder(str(tmp_path / "other"), num_train=512, num_test=128)
     with pytest.raises(checkpoint.CheckpointError, match=r"another run \(--data-dir '.*' there"):
-        train.train_and_evaluate(dataclasses.replace(config, data_dir=other, resume=True))
+        train.train_and_evaluate(dataclasses.replace(config, data_dir=other))
 
 
 # The work dir ---------------------------------------------------------------------------------
@@ -212,13 +231,13 @@ def test_a_work_dir_that_cannot_be_written_gives_one_line(tmp_path, data_dir, mo
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_or_sigterm_stops_at_a_step_with_a_checkpoint_and_128_plus_the_signal(
-    tmp_path, data_dir, signum, status
+    tmp_path, data_dir, compiled, signum, status
 ):
     run_dir = str(tmp_path / "run")
     flags = ["--data-dir", data_dir, "--workdir", run_dir, "--model", "mlp", "--epochs", "200",
              "--batch-size", "16", "--checkpoint-every-steps", "8", "--keep-checkpoints", "2",
              "--log-every-steps", "4", "--no-progress", "--no-plot"]  # fmt: skip
-    process = cli(*flags)
+    process = cli(*flags, env=compiled)
     checkpoints_dir = os.path.join(run_dir, "checkpoints")
     deadline = time.monotonic() + 120
     while not (os.path.isdir(checkpoints_dir) and len(os.listdir(checkpoints_dir)) >= 2):

@@ -20,7 +20,7 @@ import pytest
 
 from examples import flags
 from examples.mnist import checkpoint, configs, core, data, main, report, train, workdir
-from tests.mnist_helpers import REPO, run_cli, small_config, write_idx_folder
+from tests.mnist_helpers import REPO, copy_run, run_cli, small_config, write_idx_folder
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +38,6 @@ def finished(tmp_path_factory, data_dir):
 
 def _config(tmp_path, data_dir, **overrides) -> configs.Config:
     return small_config(tmp_path, **{"data_dir": data_dir, "batch_size": 64, **overrides})
-
-
-def _copy(config: configs.Config, tmp_path) -> configs.Config:
-    target = os.path.join(tmp_path, "copy")
-    subprocess.run(["cp", "-r", config.workdir, target], check=True)
-    return dataclasses.replace(config, workdir=target, resume=True)
 
 
 class BlockedError(Exception):
@@ -107,7 +101,7 @@ def test_a_symlink_where_the_trainer_writes_is_refused_and_its_target_untouched(
 
 
 def test_a_symlinked_checkpoint_step_is_refused_on_resume(tmp_path, finished):
-    config = _copy(finished, tmp_path)
+    config = copy_run(finished, tmp_path)
     outside = tmp_path / "outside"
     os.replace(os.path.join(config.workdir, "checkpoints", "8"), outside)
     os.symlink(outside, os.path.join(config.workdir, "checkpoints", "8"))
@@ -155,7 +149,7 @@ def test_resume_drops_a_last_line_cut_by_a_kill_in_silence(tmp_path, capsys):
 
 
 def test_resume_after_a_damaged_metrics_line_ends_with_every_record(tmp_path, finished):
-    config = _copy(finished, tmp_path)
+    config = copy_run(finished, tmp_path)
     path = os.path.join(config.workdir, "metrics.jsonl")
     with open(path) as f:
         lines = f.read().splitlines()
@@ -176,7 +170,7 @@ def test_resume_after_a_damaged_metrics_line_ends_with_every_record(tmp_path, fi
 def test_an_unreadable_checkpoint_stops_in_one_line_and_moves_nothing(
     tmp_path, finished, monkeypatch, file, code
 ):
-    config = _copy(finished, tmp_path)
+    config = copy_run(finished, tmp_path)
     real_open = open
 
     def refusing_open(path, *args, **kwargs):
@@ -423,7 +417,7 @@ def test_a_coordinator_that_never_answers_ends_in_one_line_within_the_timeout(tm
 def test_a_non_finite_checkpoint_with_matching_checksums_is_set_aside_for_an_older_one(
     tmp_path, finished, capsys
 ):
-    config = _copy(finished, tmp_path)
+    config = copy_run(finished, tmp_path)
     checkpoints = checkpoint.Checkpoints(os.path.join(config.workdir, "checkpoints"), keep=3)
     trainer = train.setup(config, train.load_data(config))
     like = train._saved(trainer, train.create_state(trainer))
@@ -479,7 +473,7 @@ def test_a_record_mismatch_names_the_field_that_differs(there, named):
     ],
 )
 def test_a_branch_off_a_cut_record_gives_one_line(tmp_path, finished, cut, expected):
-    stable = _copy(finished, tmp_path).workdir
+    stable = copy_run(finished, tmp_path).workdir
     step_dir = os.path.join(stable, "checkpoints", "6")
     path = os.path.join(stable if cut == "config.json" else step_dir, cut)
     with open(path, "r+") as f:

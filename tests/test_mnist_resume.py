@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
-from tests.mnist_helpers import cli, run_cli, write_idx_folder
+from tests.mnist_helpers import cli, run_cli, shared_compiles, write_idx_folder
 
 _TIMING_FIELDS = ("seconds", "images_per_s")
 
@@ -70,11 +70,12 @@ def _complete_checkpoints(workdir: str) -> list[int]:
 def test_run_killed_mid_training_resumes_to_bit_identical_params_and_metrics(tmp_path):
     data_dir = write_idx_folder(str(tmp_path / "data"), num_train=1024, num_test=128)
     reference_dir, killed_dir = str(tmp_path / "reference"), str(tmp_path / "killed")
+    env = shared_compiles(tmp_path / "compiled")  # the three runs compile one program set
 
-    reference = run_cli(*_flags(data_dir, reference_dir))
+    reference = run_cli(*_flags(data_dir, reference_dir), env=env)
     assert reference.returncode == 0, reference.stderr
 
-    process = cli(*_flags(data_dir, killed_dir))
+    process = cli(*_flags(data_dir, killed_dir), env=env)
     deadline = time.monotonic() + 120
     while not any(step >= 120 for step in _complete_checkpoints(killed_dir)):
         assert process.poll() is None, process.communicate()[1]
@@ -86,7 +87,7 @@ def test_run_killed_mid_training_resumes_to_bit_identical_params_and_metrics(tmp
     killed_at = max(_complete_checkpoints(killed_dir))
     assert killed_at < 256, "the run finished before it was killed"
 
-    resumed = run_cli(*_flags(data_dir, killed_dir), "--resume")
+    resumed = run_cli(*_flags(data_dir, killed_dir), "--resume", env=env)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming from the checkpoint at step {killed_at}" in resumed.stdout
 

@@ -1,17 +1,12 @@
 """Checkpoints of a training run with orbax: the state pytree plus a JSON record of the run.
 
-Orbax writes each checkpoint into a temporary folder and renames it when complete, so a
-process killed mid-write leaves the previous checkpoint as the latest one. The record carries
-`FORMAT`, the layout of the state. `restore_checked`, the one way a run continues from a
-checkpoint (its own on resume, a stable run's for a cooldown branch), verifies the files,
-compares the record with the run's own before it reads any array, and checks what it read.
-
-Orbax checks no contents: a flipped byte in an array file restores silently as other numbers.
-So each checkpoint, once complete, gets `checksums.json`, the SHA-256 of every file in it,
-and `verify` compares them before a resume. A checkpoint without the file (written by an
-older trainer, or killed between orbax's rename and the checksums) is checked only by
-whether it restores. `set_aside` moves a bad checkpoint out of orbax's folder, so that its
-step neither counts as the latest nor blocks a new save of that step.
+Orbax renames a checkpoint's folder into place when complete, so a process killed mid-write
+leaves the previous one as the latest. It checks no contents, so each complete checkpoint gets
+`checksums.json` (SHA-256 of every file), which `verify` compares before a restore; one without
+it (killed between orbax's rename and the checksums) is checked only by whether it restores.
+`restore_checked`, the one way a run continues from a checkpoint (resume or cooldown branch),
+verifies the files, compares the record before reading any array, and checks what it read.
+`set_aside` moves a bad checkpoint out of orbax's folder.
 """
 
 from __future__ import annotations
@@ -21,7 +16,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
@@ -33,9 +28,8 @@ from examples.flags import flag
 
 _CHECKSUMS = "checksums.json"
 
-# The layout of the saved state: 2 is the NNX trainer's {"run": {"model", "optimizer"}, "step",
-# "data_key"}. The Linen trainer wrote {"params", "opt_state", "step", "data_key"} and a
-# record without "format".
+# The saved state's layout: 2 is {"run": {"model", "optimizer"}, "step", "data_key"}; the
+# Linen trainer's record had no "format".
 FORMAT = 2
 
 
@@ -55,13 +49,8 @@ def all_finite(tree: Any) -> jax.Array:
 
 
 class Checkpoints:
-    """The checkpoints of one run, in `directory`.
-
-    Args:
-      directory: the folder (created if needed).
-      keep: how many of the most recent checkpoints to keep.
-      keep_steps: steps whose checkpoints are kept as well, however old.
-    """
+    """The checkpoints of one run in `directory` (created if needed): the `keep` most recent,
+    and those of `keep_steps` however old."""
 
     def __init__(self, directory: str, keep: int, keep_steps: Sequence[int] = ()) -> None:
         self.directory = os.path.abspath(directory)
@@ -84,11 +73,10 @@ class Checkpoints:
         return sorted(self._manager.all_steps())
 
     def save(self, step: int, state: Any, record: dict[str, Any]) -> None:
-        """Writes `state` (a pytree of arrays) and `record` (JSON-serialisable) at `step`.
+        """Writes `state` (a pytree of arrays) and `record` (JSON) at `step`.
 
         Raises:
-          CheckpointError: the write failed (a full disk, a file-size limit); what it wrote
-            is removed, so the newest checkpoint is still an intact one.
+          CheckpointError: the write failed (a full disk); what it wrote is removed.
         """
         try:
             self._manager.save(
@@ -129,20 +117,16 @@ class Checkpoints:
         return digests
 
     def _write_checksums(self, step: int) -> None:
-        path = os.path.join(self._step_dir(step), _CHECKSUMS)
-        digests = self._file_digests(step)
+        path, digests = os.path.join(self._step_dir(step), _CHECKSUMS), self._file_digests(step)
         with open(path + ".tmp", "w") as f:
             json.dump(digests, f, indent=0, sort_keys=True)
         os.replace(path + ".tmp", path)  # a reader never sees half a file
 
     def verify(self, step: int) -> str | None:
-        """What is wrong with the files of the checkpoint at `step` (None: nothing found).
-
-        Compares them with the checksums written with it; without checksums, nothing is found.
+        """What is wrong with the files at `step` by their checksums (None: nothing found).
 
         Raises:
-          CheckpointError: a file cannot be read (permissions, an I/O error), which proves
-            nothing about its contents.
+          CheckpointError: a file cannot be read (permissions, I/O): that proves nothing.
         """
         path = os.path.join(self._step_dir(step), _CHECKSUMS)
         if not os.path.exists(path):
@@ -195,26 +179,19 @@ class Checkpoints:
         return restored.state
 
     def restore_checked(self, step: int, record: dict[str, Any], like: dict[str, Any]) -> Any:
-        """The state saved at `step`, if its files are intact, its record is `record` and its
-        numbers are finite; shaped like `like` (a state whose "step" is the step count).
+        """The state saved at `step`, shaped like `like`, if its files are intact, its record
+        is `record` and its numbers are finite.
 
         Raises:
-          CorruptCheckpointError: its files differ from their checksums, orbax cannot read
-            them, or they hold another step or non-finite numbers (which the trainer never
-            writes: its files were changed, their checksums too).
-          CheckpointError: it is of another run (the message names the differing entries),
-            of another format, or a file cannot be read (permissions: nothing proven).
+          CorruptCheckpointError: bad checksums, unreadable by orbax, another step or
+            non-finite numbers.
+          CheckpointError: another run's (naming the differing entries), another format, or
+            a file cannot be read (permissions: nothing proven).
         """
         problem = self.verify(step)
         if problem is not None:
             raise CorruptCheckpointError(problem)
-        try:
-            saved = self.read_record(step)
-        except Exception as e:  # orbax raises many kinds (OSError, ValueError, KeyError, ...)
-            _raise_if_unreadable(step, self.directory, e)
-            raise CorruptCheckpointError(
-                f"its run record cannot be read ({_first_line(e)})"
-            ) from None
+        saved = self._read("run record", self.read_record, step)
         where = f"the checkpoint at step {step} in {self.directory}"
         if saved.get("format") != FORMAT:
             written = (
@@ -232,19 +209,22 @@ class Checkpoints:
                 "values (left out, they are taken from its config.json), or start a new run "
                 "in another --workdir"
             )
-        try:
-            restored = self.restore(step, like)
-        except Exception as e:  # as above; a shape that does not fit is a ValueError
-            _raise_if_unreadable(step, self.directory, e)
-            raise CorruptCheckpointError(f"its arrays cannot be read ({_first_line(e)})") from None
-        if int(jax.device_get(restored["step"])) != step:
-            raise CorruptCheckpointError(f"it holds step {int(jax.device_get(restored['step']))}")
+        restored = self._read("arrays", self.restore, step, like)
+        if (held := int(jax.device_get(restored["step"]))) != step:
+            raise CorruptCheckpointError(f"it holds step {held}")
         if not bool(all_finite(restored)):
             raise CorruptCheckpointError(
                 "it holds non-finite numbers, which the trainer never writes: its files (and "
                 "their checksums) were changed after it was written"
             )
         return restored
+
+    def _read(self, what: str, read: Callable[..., Any], step: int, *args: Any) -> Any:
+        try:
+            return read(step, *args)
+        except Exception as e:  # orbax raises many kinds (OSError, ValueError, KeyError, ...)
+            _raise_if_unreadable(step, self.directory, e)
+            raise CorruptCheckpointError(f"its {what} cannot be read ({_first_line(e)})") from None
 
     def close(self) -> None:
         """Waits for pending writes and releases the manager."""
@@ -285,8 +265,7 @@ _NOT_CORRUPTION = (errno.EACCES, errno.EPERM, errno.EIO, errno.EMFILE, errno.ENF
 
 
 def _raise_if_unreadable(step: int, directory: str, error: BaseException) -> None:
-    """Raises CheckpointError if `error`, or one it came from, is an OSError that proves
-    nothing about the checkpoint's contents (permissions, I/O)."""
+    """Raises CheckpointError if `error` or its cause is an OSError of permissions or I/O."""
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, OSError) and seen.errno in _NOT_CORRUPTION:

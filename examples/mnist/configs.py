@@ -1,10 +1,8 @@
 """The trainer's configuration: one dataclass, every field a command-line flag.
 
-A run writes its configuration to `<workdir>/config.json` (`CONFIG_FILE`), which `--config`
-reads back. Each field's `kind` says what a run that continues another takes from it
-(`take_unset`): a cooldown branch takes the stable run's "run" fields, the ones that change
-results and that its checkpoints record; `--resume` takes every field but the "launch" ones,
-which say how this process starts.
+Each field's `kind` says what a run that continues another takes from that run's config.json
+(`take_unset`): a cooldown branch the "run" fields (those that change results, which the
+checkpoints record), `--resume` every field but the "launch" ones (how this process starts).
 """
 
 from __future__ import annotations
@@ -21,15 +19,8 @@ from examples.mnist.workdir import CONFIG_FILE
 
 DATASETS = ("mnist", "fashion_mnist")
 MODELS = ("cnn", "mlp", "linear")
-OPTIMIZERS = (
-    "sgd",
-    "adam",
-    "adamw",
-    "adagrad",
-    "rmsprop",
-    "schedule_free_sgd",
-    "schedule_free_adamw",
-)
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw", "adagrad", "rmsprop")
+OPTIMIZERS += ("schedule_free_sgd", "schedule_free_adamw")
 COOLDOWN_SHAPES = ("1-sqrt", "linear", "cosine")
 # The largest float32: schedules and optimizers compute in float32, where larger numbers are inf.
 _FLOAT32_MAX = 3.4028234663852886e38
@@ -40,62 +31,53 @@ _FLOAT32_TINY = 1.1754943508222875e-38  # the smallest normal float32; below, pr
 class Config:
     """Everything a training run depends on; `main.py` makes each field a flag `--field-name`.
 
-    The fields of kind "run" (`option(..., kind="run")`) change what the run computes: its
-    checkpoints record them (`run_fields`) and a run that continues one must agree on them.
-
     Attributes:
-      dataset: "mnist" or "fashion_mnist" (names the tfds dataset and the class labels).
-      data_dir: a folder with the four IDX files (`train-images-idx3-ubyte.gz`, ...), read
-        directly, or a tensorflow-datasets data dir; None means tfds's default data dir.
+      dataset: "mnist" or "fashion_mnist" (the tfds name).
+      data_dir: a folder with the four IDX files (`train-images-idx3-ubyte.gz`, ...) or a
+        tensorflow-datasets data dir; None means tfds's default.
       download: let tensorflow-datasets download and prepare the dataset when it is missing.
       max_train_examples: use only the first this many training images (0: all).
       max_test_examples: use only the first this many test images (0: all).
       model: "cnn" (Conv32-Conv64-Dense256-Dense10), "mlp" (one hidden layer) or "linear".
       epochs: passes over the training set.
       batch_size: global batch, split across all devices (must divide by the device count).
-      eval_batch_size: batch of the test-set evaluation (at most the test set: a larger one
-        is cut to its size).
+      eval_batch_size: batch of the test-set evaluation (cut to the test set's size).
       optimizer: "sgd" (with `momentum`), "adam", "adamw" (with `weight_decay`), "adagrad",
-        "rmsprop", "schedule_free_sgd" or "schedule_free_adamw" (with `weight_decay`;
-        evaluated at the averaged point, see `core.use_evaluation_params`).
+        "rmsprop", "schedule_free_sgd" or "schedule_free_adamw" (with `weight_decay`).
       momentum: SGD momentum, in [0, 1) (0 disables it).
       weight_decay: decoupled weight decay of "adamw" and "schedule_free_adamw" (0 or more).
-      learning_rate: the peak learning rate (positive), filled into the schedule (see
-        `schedule_args`).
+      learning_rate: the peak learning rate (positive), filled into the schedule.
       schedule: a `jaxsched.get` name ("one_cycle", "warmup_cosine_decay", "constant", ...).
-      schedule_args: JSON object of the schedule's own arguments. Arguments it leaves out are
-        filled in where the schedule requires them: the first of total_steps, decay_steps,
-        transition_steps, num_training_steps with the run's number of updates, and the first
-        of peak_value, init_value, value with `learning_rate` (a warmup's init_value with 0).
-        Step counts may be durations: "10%" of the run, "2 epochs", "300 steps".
+      schedule_args: JSON object of the schedule's own arguments. Left out, the first
+        required of total_steps, decay_steps, transition_steps, num_training_steps is the run's
+        length, the first of peak_value, init_value, value is `learning_rate` (a warmup's
+        init_value 0). Step counts may be durations: "10%", "2 epochs", "300 steps".
       seed: seeds the parameter initialisation and the data order.
       workdir: where metrics.jsonl, curves.png and checkpoints/ go.
       checkpoint_every_steps: write a checkpoint every this many updates (0: only at the end).
       keep_checkpoints: how many recent checkpoints to keep.
       keep_checkpoint_steps: also write and keep checkpoints at these steps, comma-separated
-        (branch points for cooldowns, see `cooldown_from`).
+        (cooldown branch points).
       resume: continue the run saved in `workdir` from its newest intact checkpoint; flags
         not given are taken from the run's config.json.
-      log_every_steps: fetch metrics from the device, check them for NaN and refresh the
-        progress bar every this many updates (metrics.jsonl still gets every update).
+      log_every_steps: fetch metrics, check them for NaN and refresh the progress bar every
+        this many updates (metrics.jsonl still gets every update).
       progress: show a progress bar per epoch.
       plot: write curves.png (learning rate, train loss, test accuracy) at the end.
       num_devices: train data-parallel on the first this many devices (0: all of them).
-      distributed: call `jax.distributed.initialize()` first (multi-host runs); on a cluster
-        JAX detects (Slurm, Open MPI, Cloud TPU, ...) it needs no other flag.
+      distributed: call `jax.distributed.initialize()` first (multi-host runs; on Slurm, Open
+        MPI, Cloud TPU it needs no other flag).
       coordinator_address: with `distributed`, the host:port of process 0's coordinator
         (None: detected, or the JAX_COORDINATOR_ADDRESS environment variable).
       num_processes: with `distributed`, how many processes the run has (0: detected).
       process_id: with `distributed` and `num_processes`, this process's index, from 0.
       distributed_timeout: with `distributed`, seconds to wait for every process to reach
-        the coordinator before giving up.
-      cpu_tuning: on CPU, compile the steps with XLA:CPU options that make the convolutions'
-        gradients fast and keep freed host memory for reuse (process-wide; see
-        examples/mnist/cpu_tuning.py).
+        the coordinator.
+      cpu_tuning: on CPU, XLA:CPU options for fast convolution gradients and keeping freed
+        host memory for reuse (examples/mnist/cpu_tuning.py).
       cooldown_from: the work dir of a stable run to branch a cooldown off
-        (examples/mnist/cooldown.py); the flags that change results and are not given are
-        taken from the stable run's config.json, and --workdir, when not given, is
-        `<cooldown_from>-cooldown-<cooldown_at>-<cooldown_steps>`.
+        (examples/mnist/cooldown.py); flags that change results and are not given come from
+        its config.json; --workdir defaults to `<cooldown_from>-cooldown-<at>-<steps>`.
       cooldown_at: the step of the stable run's checkpoint where the cooldown starts.
       cooldown_steps: length of the cooldown; the branch ends at cooldown_at + cooldown_steps.
       cooldown_shape: "1-sqrt", "linear" or "cosine" (`jaxsched.cooldown`).
@@ -176,15 +158,9 @@ def _kind(field: dataclasses.Field[Any]) -> str:
 
 
 def take_unset(config: Config, given: Collection[str]) -> tuple[Config, dict[str, Any], str]:
-    """`config` with the flags that were not `given` taken from the run it continues.
-
-    With `resume`, every flag but the "launch" ones from the run in `workdir`; for a cooldown
-    branch, the "run" flags from the stable run, and a `workdir` of its own beside it. Both
-    read the other run's config.json; without one, nothing is taken from it.
-
-    Returns:
-      The config, the flags it took (those whose value changed), and the file it read ("" if
-      none).
+    """`config` with the flags not `given` taken from the config.json of the run it continues
+    (with `resume`, all but "launch" ones; for a branch, the "run" ones and a `workdir` beside
+    the stable run's); the flags taken (those that changed) and the file read ("" if none).
 
     Raises:
       ValueError: the config.json is unreadable or holds a bad value.

@@ -1,21 +1,12 @@
 """Cooldown branches: results for several run lengths from one warmup-stable run.
 
-Train a *stable* run (for example `--schedule warmup_constant`) with checkpoints kept at the
-branch points (`--keep-checkpoint-steps 500,1000`). A branch is started with
-`--cooldown-from STABLE_WORKDIR --cooldown-at STEP --cooldown-steps N`: it takes the stable
-run's flags from its config.json (`configs.take_unset`), restores its checkpoint at STEP
-(parameters, optimizer state, step count and data-order key) and trains on to STEP + N with the
-schedule `jaxsched.cooldown(<the stable run's schedule>, STEP, N, shape)`.
-
-Nothing else changes, so a branch is the stable run continued: the optimizer state counts on
-from STEP, where the cooldown still gives the stable value, and the data order of an epoch
-depends only on the data key and the epoch (`core.permutation`), so a branch trains on the
-same batches the stable run would. A branch of length STEP + N is therefore the
-warmup-stable-decay run of that length, at the cost of N updates instead of STEP + N.
-
-The trainer (`train.py`) calls `branch_schedule`, `end_step` and `record_entry` while setting
-up a run and `restore_branch_point` when a branch starts; a branch's own checkpoints and
-`--resume` work as for any run, its record naming what it branched from.
+Train a stable run (`--schedule warmup_constant --keep-checkpoint-steps 500,1000`), then
+branch with `--cooldown-from STABLE_WORKDIR --cooldown-at STEP --cooldown-steps N`: the branch
+takes the stable run's flags (`configs.take_unset`), restores its checkpoint at STEP (state,
+step count, data key) and trains to STEP + N under `jaxsched.cooldown(stable schedule, STEP,
+N, shape)`. The optimizer state counts on from STEP and an epoch's data order depends only on
+the data key and epoch, so a branch is the warmup-stable-decay run of length STEP + N at the
+cost of N updates. `train.py` calls these functions while setting up and starting a run.
 """
 
 from __future__ import annotations
@@ -59,22 +50,16 @@ def record_entry(config: Config) -> dict[str, Any]:
 
 
 def stable_record(record: dict[str, Any]) -> dict[str, Any]:
-    """The record the stable run's checkpoints carry, from a branch's `record`: the same but
-    for the schedule, the stable one that the cooldown wraps."""
+    """The record of the stable run's checkpoints: a branch's `record` with the schedule that
+    its cooldown wraps."""
     stable = {key: value for key, value in record.items() if key != "branched_from"}
     stable["schedule"] = record["schedule"]["schedule"]
     return stable
 
 
 def restore_branch_point(config: Config, record: dict[str, Any], like: Any) -> Any:
-    """The stable run's checkpoint at `config.cooldown_at`, restored shaped like `like` (a new
-    run's state) after checking that it carries `record` (`stable_record`).
-
-    Raises:
-      checkpoint.CheckpointError: no such work dir or checkpoint, a corrupt one, or one whose
-        record disagrees with `record` (the record of a run is everything that changes its
-        results).
-    """
+    """The stable run's checkpoint at `config.cooldown_at`, shaped like `like`, if it carries
+    `record`; checkpoint.CheckpointError if it is missing, corrupt or of another run."""
     assert config.cooldown_from is not None
     if os.path.abspath(config.cooldown_from) == os.path.abspath(config.workdir):
         raise checkpoint.CheckpointError(

@@ -2,15 +2,12 @@
 
     python -m examples.mnist.cooldown_study --data-dir /usr/share/datasets/fashion-mnist
 
-For each seed and each run length in `--lengths-epochs`, trains one warmup-stable-decay run
-of that length (a `--warmup-steps` linear warmup, the peak `--learning-rate`, a 1-sqrt
-cooldown over the last `--cooldown-fraction` of the run); and one stable run (the same warmup,
-then constant) with a cooldown branched off its checkpoint at the start of each length's
-cooldown (`examples/mnist/cooldown.py`). Both go through the trainer
-(`train.train_and_evaluate`), in this process, on the data loaded once. Prints a Markdown
-table of the test accuracies side by side and the updates each approach spent, and writes it
-with every run's figures to `--out/{table.md,results.json}` (`examples/experiment.py`); the
-runs' work dirs go to `--out/runs/`.
+Per seed and run length in `--lengths-epochs`: one warmup-stable-decay run (a `--warmup-steps`
+warmup, the peak `--learning-rate`, a 1-sqrt cooldown over the last `--cooldown-fraction`);
+and one stable run (same warmup, then constant) with a cooldown branched off its checkpoint
+at each length's cooldown start (`examples/mnist/cooldown.py`), all through the trainer on
+data loaded once. Writes the Markdown table of test accuracies and updates spent, with every
+run's figures, to `--out/{table.md,results.json}`, the runs' work dirs to `--out/runs/`.
 """
 
 from __future__ import annotations
@@ -38,7 +35,7 @@ class CooldownStudyConfig:
     """Everything the comparison depends on; each field is a command-line flag.
 
     Attributes:
-      data: the images (the validation set, if any, is held out and unused).
+      data: the images (a validation set is held out and unused).
       out: where table.md, results.json, config.json and the runs' work dirs go.
       model: "cnn", "mlp" or "linear".
       optimizer: the trainer's optimizer.
@@ -88,16 +85,14 @@ def plan(config: CooldownStudyConfig, steps_per_epoch: int) -> list[dict[str, in
 
 def _train(config: CooldownStudyConfig, dataset: data.Dataset, **fields: Any) -> dict[str, Any]:
     """Trains one run of the trainer on `dataset`; its figures."""
+    d = config.data
     run = configs.Config(
-        dataset=config.data.dataset,
-        data_dir=config.data.data_dir,
-        max_train_examples=config.data.train_examples,
-        max_test_examples=config.data.test_examples,
-        eval_batch_size=config.data.eval_batch_size,
-        model=config.model,
-        optimizer=config.optimizer,
-        learning_rate=config.learning_rate,
-        batch_size=config.batch_size,
+        dataset=d.dataset,
+        data_dir=d.data_dir,
+        max_train_examples=d.train_examples,
+        max_test_examples=d.test_examples,
+        eval_batch_size=d.eval_batch_size,
+        **{k: getattr(config, k) for k in ("model", "optimizer", "learning_rate", "batch_size")},
         checkpoint_every_steps=0,
         keep_checkpoints=1,
         progress=False,
@@ -120,20 +115,20 @@ def run_seed(
     """The separate runs, the stable run and its branches of one seed."""
     root = os.path.join(config.out, "runs", f"seed{seed}")
     warmup = {"init_value": 0.0, "warmup_steps": config.warmup_steps}
-    separate = []
-    for length in lengths:
-        wsd = {**warmup, "decay_steps": length["decay"], "decay_shape": "1-sqrt"}
-        separate.append(
-            _train(
-                config,
-                dataset,
-                seed=seed,
-                workdir=os.path.join(root, f"wsd_{length['epochs']}"),
-                epochs=length["epochs"],
-                schedule="warmup_stable_decay",
-                schedule_args=json.dumps(wsd),
-            )
+    separate = [
+        _train(
+            config,
+            dataset,
+            seed=seed,
+            workdir=os.path.join(root, f"wsd_{length['epochs']}"),
+            epochs=length["epochs"],
+            schedule="warmup_stable_decay",
+            schedule_args=json.dumps(
+                {**warmup, "decay_steps": length["decay"], "decay_shape": "1-sqrt"}
+            ),
         )
+        for length in lengths
+    ]
     steps_per_epoch = lengths[0]["steps"] // lengths[0]["epochs"]
     stable = dict(
         seed=seed,
@@ -180,10 +175,7 @@ def table(report: dict[str, Any]) -> str:
     branched = stable + sum(r["updates"] for r in seeds[0]["branches"])
     seconds = [
         np.median([sum(r["seconds"] for r in runs(s)) for s in seeds])
-        for runs in (
-            lambda s: s["separate"],
-            lambda s: [s["stable"], *s["branches"]],
-        )
+        for runs in (lambda s: s["separate"], lambda s: [s["stable"], *s["branches"]])
     ]
     rows.append(
         f"| **updates spent per seed** | | {separate} ({seconds[0]:.0f} s) | {branched} = "
@@ -197,8 +189,7 @@ def run(
     log: Callable[[str], None],
     save: Callable[[dict[str, Any]], None],
 ) -> dict[str, Any]:
-    """Every seed's runs, handing `save` the results after each seed; returns what
-    results.json holds."""
+    """Every seed's runs, handing `save` the results after each seed; what results.json holds."""
     shutil.rmtree(os.path.join(config.out, "runs"), ignore_errors=True)
     dataset = config.data.load()
     results = experiment.header(config, PROG)

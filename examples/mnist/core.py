@@ -1,24 +1,12 @@
 """The per-run training core, written once: the trainer jits it, the study vmaps it.
 
-A run is an NNX model and an `nnx.Optimizer`. Their arrays (parameters, optimizer state, step
-count) are the run's *state*, a plain nested dict (`nnx.to_pure_dict`) split off a graph
-definition that holds the rest. `Core.train_step` and `Core.eval_step` take the state,
-rebuild the modules with `nnx.merge` inside the trace and hand back the new arrays: pure
-functions, which the trainer compiles with `jax.jit` and its shardings and the study with
-`jax.vmap` over stacked runs. Called that way, a step costs what a pure JAX function costs
-per call: `nnx.jit` walks the module graph on every call, and even an `nnx.State` argument
-costs its wrapped leaves' flattening each time (BUILD_NOTES.md measures each).
-
-The optimizer is `jaxsched.inject(optax.<name>, learning_rate=schedule, ...)`. `nnx.Optimizer`
-keeps its optax transformation as a static attribute, where a schedule's numbers would become
-compile-time constants. Here the graph definition holds no transformation (`tx` is None at
-rest) and each update builds it from the `hyperparams` passed to the step, so a schedule's
-numbers are arguments of the compiled program: runs under one vmap each follow their own
-schedule, and another schedule of the same structure reuses the program.
-
-The data lives on the device (`DeviceData`): an update gathers its batch
-`images[order[offset:offset + batch_size]]`, an evaluation reads a chunk from `offset`, and
-labels below 0 mark the padding that makes the evaluation sets whole chunks.
+A run's *state* is the arrays of its NNX model and `nnx.Optimizer` as a plain nested dict
+(`nnx.to_pure_dict`), split off a graph definition. `Core.train_step` and `Core.eval_step`
+rebuild the modules with `nnx.merge` inside the trace: pure functions, cheap per call (unlike
+`nnx.jit`, BUILD_NOTES.md). The graph definition holds no optax transformation (`tx` is None at
+rest); each update builds it from the `hyperparams` argument, so a schedule's numbers are
+arguments of the compiled program, not constants: vmapped runs each follow their own schedule.
+The data lives on the device (`DeviceData`); labels below 0 mark evaluation padding.
 """
 
 from __future__ import annotations
@@ -58,11 +46,8 @@ def make_optimizer(name: str, hyperparams: dict[str, Any]) -> optax.GradientTran
 
 
 def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:
-    """The initialisation key and the data-order key of a run with this seed.
-
-    The trainer and the study derive both from the seed alone, so a run gets the same
-    initial parameters and the same batches whatever else it is trained with.
-    """
+    """The initialisation and data-order keys of a run: from the seed alone, so a run gets the
+    same parameters and batches whatever else it is trained with."""
     init_key, data_key = jax.random.split(jax.random.PRNGKey(seed))
     return init_key, data_key
 
@@ -88,13 +73,9 @@ def as_float(images: jax.Array) -> jax.Array:
 
 
 def use_evaluation_params(model: nnx.Module, optimizer: nnx.Optimizer) -> None:
-    """Puts into `model` the parameters to evaluate, when they are not the trained ones.
-
-    A schedule-free optimizer (Defazio et al. 2024, https://arxiv.org/abs/2405.15682) takes
-    its gradients at a point y between the running average x and the base iterate z; the
-    model holds y, and the loss is low at x. `optax.contrib.schedule_free_eval_params`
-    recovers x from y and the z in the optimizer state. Other optimizers leave `model` as is.
-    """
+    """Puts into `model` the parameters to evaluate, when they are not the trained ones: a
+    schedule-free optimizer (https://arxiv.org/abs/2405.15682) trains at y and evaluates at the
+    average x, which `optax.contrib.schedule_free_eval_params` recovers from y and z."""
     states = [
         leaf
         for leaf in jax.tree.leaves(
@@ -123,19 +104,9 @@ def state_of(model: nnx.Module, optimizer: nnx.Optimizer) -> dict[str, Any]:
 
 @dataclasses.dataclass(frozen=True)
 class Core:
-    """One run's training computations; make it with `build`.
-
-    Attributes:
-      model: "cnn", "mlp" or "linear" (`models.create`).
-      optimizer: a name in `OPTIMIZERS`.
-      graphdef: the structure of the run's model and optimizer: equal for every run of the
-        same model, optimizer and hyperparameter structure, whatever the numbers.
-      model_graphdef: the structure of the model alone.
-      batch_size: examples per update.
-      matmul_convs: the CNN's convolutions as matrix products (`models.conv_as_matmul`).
-      batch_sharding: how a batch is laid out over devices (the trainer's data parallelism);
-        None leaves it to XLA.
-    """
+    """One run's training computations; make it with `build`. `graphdef` (model and optimizer)
+    is equal for every run of the same model, optimizer and hyperparameter structure;
+    `batch_sharding` lays a batch out over devices (None: left to XLA)."""
 
     model: str
     optimizer: str
@@ -185,12 +156,8 @@ class Core:
         order: jax.Array,
         offset: Any,
     ) -> dict[str, jax.Array]:
-        """One update of `model` and `optimizer`, in place, on the batch of `images` and
-        `labels` at `order[offset:offset + batch_size]`.
-
-        Returns:
-          The batch's loss and accuracy before the update, and the learning rate it used.
-        """
+        """One update, in place, on the batch at `order[offset:offset + batch_size]`; returns
+        the batch's loss and accuracy before the update and the learning rate it used."""
         index = lax.dynamic_slice_in_dim(order, offset, self.batch_size)
         x = as_float(self._constrain(images[index]))
         y = self._constrain(labels[index])
@@ -269,14 +236,8 @@ def build(
 
 
 class DeviceData(NamedTuple):
-    """The splits on the devices; evaluation sets padded with label -1 to whole chunks.
-
-    Attributes:
-      train_images, train_labels: the training set (uint8 images, int32 labels).
-      test_images, test_labels: the padded test set, `num_test` real examples.
-      val_images, val_labels: the padded validation set, `num_val` real examples (may be 0).
-      eval_batch_size: the evaluation's chunk.
-    """
+    """The splits on the devices (uint8 images, int32 labels); the test and validation sets
+    padded with label -1 to whole chunks of `eval_batch_size`, `num_test`/`num_val` real."""
 
     train_images: jax.Array
     train_labels: jax.Array
@@ -295,8 +256,9 @@ def put_replicated(array: np.ndarray, sharding: jax.sharding.Sharding) -> jax.Ar
 
 
 def _padded(
-    images: np.ndarray, labels: np.ndarray, multiple: int, sharding: jax.sharding.Sharding
+    split: tuple[np.ndarray, np.ndarray], multiple: int, sharding: jax.sharding.Sharding
 ) -> tuple[jax.Array, jax.Array]:
+    images, labels = split
     padded = max(1, math.ceil(len(images) / multiple)) * multiple
     out_images = np.zeros((padded, *images.shape[1:]), np.uint8)
     out_labels = np.full((padded,), -1, np.int32)
@@ -313,13 +275,9 @@ def put_data(
     validation_examples: int = 0,
     test_examples: int = 0,
 ) -> DeviceData:
-    """Splits `dataset` and copies it to the devices of `sharding` (whole on each).
-
-    The validation set is the LAST `validation_examples` of the training split (never the
-    test set); the training set is the first `train_examples` of the rest (0: all of it), the
-    test set the first `test_examples` of the test split (0: all). The evaluation's chunk is
-    at most the larger of the test and validation sets.
-    """
+    """Splits `dataset` and copies it whole to each device of `sharding`: validation is the
+    LAST `validation_examples` of the training split, training the first `train_examples` of
+    the rest, test the first `test_examples` (0: all)."""
     num_train = len(dataset.train_images) - validation_examples
     if num_train <= 0:
         raise ValueError(
@@ -333,26 +291,13 @@ def put_data(
     devices = len(sharding.device_set)
     largest = max(test_n, validation_examples, 1)
     eval_batch_size = min(eval_batch_size, math.ceil(largest / devices) * devices)
+    images, labels = dataset.train_images, dataset.train_labels
     test = _padded(
-        dataset.test_images[:test_n], dataset.test_labels[:test_n], eval_batch_size, sharding
+        (dataset.test_images[:test_n], dataset.test_labels[:test_n]), eval_batch_size, sharding
     )
-    validation = _padded(
-        dataset.train_images[num_train:],
-        dataset.train_labels[num_train:],
-        eval_batch_size,
-        sharding,
-    )
-    return DeviceData(
-        train_images=put_replicated(dataset.train_images[:train_n], sharding),
-        train_labels=put_replicated(dataset.train_labels[:train_n], sharding),
-        test_images=test[0],
-        test_labels=test[1],
-        num_test=test_n,
-        val_images=validation[0],
-        val_labels=validation[1],
-        num_val=validation_examples,
-        eval_batch_size=eval_batch_size,
-    )
+    validation = _padded((images[num_train:], labels[num_train:]), eval_batch_size, sharding)
+    train = put_replicated(images[:train_n], sharding), put_replicated(labels[:train_n], sharding)
+    return DeviceData(*train, *test, test_n, *validation, validation_examples, eval_batch_size)
 
 
 def evaluate(
@@ -365,10 +310,6 @@ def evaluate(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean loss and accuracy over the first `count` examples (the rest is padding), with
     `eval_step(state, images, labels, offset)` on chunks of `chunk`; per run for stacked runs."""
-    losses, corrects = [], []
-    for offset in range(0, images.shape[0], chunk):
-        loss, correct = eval_step(state, images, labels, np.int32(offset))
-        losses.append(loss)
-        corrects.append(correct)
-    loss_sum, correct_sum = jax.device_get((sum(losses), sum(corrects)))
+    sums = [eval_step(state, images, labels, np.int32(o)) for o in range(0, len(images), chunk)]
+    loss_sum, correct_sum = jax.device_get(jax.tree.map(lambda *x: sum(x), *sums))
     return np.asarray(loss_sum) / count, np.asarray(correct_sum) / count

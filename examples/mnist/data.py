@@ -1,8 +1,5 @@
-"""MNIST-format data: the four IDX files read with NumPy, or tensorflow-datasets.
-
-Both give the same thing: uint8 images of shape (N, 28, 28, 1) and int32 labels, all in host
-memory (MNIST is 55 MB), ready to be put on the device once.
-"""
+"""MNIST-format data in host memory: uint8 images (N, 28, 28, 1) and int32 labels, from the
+four IDX files (read with NumPy) or tensorflow-datasets."""
 
 from __future__ import annotations
 
@@ -36,14 +33,7 @@ class DataError(Exception):
 
 
 class Dataset(NamedTuple):
-    """Training and test splits in host memory.
-
-    Attributes:
-      train_images: uint8, (N, 28, 28, 1).
-      train_labels: int32, (N,).
-      test_images: uint8, (M, 28, 28, 1).
-      test_labels: int32, (M,).
-    """
+    """Training and test splits in host memory: uint8 images (N, 28, 28, 1), int32 labels."""
 
     train_images: np.ndarray
     train_labels: np.ndarray
@@ -63,11 +53,8 @@ def _idx_path(folder: str, stem: str) -> str | None:
 
 
 def is_idx_folder(folder: str | None) -> bool:
-    """Whether `folder` holds any of the four IDX files (gzipped or not).
-
-    Raises:
-      DataError: `folder` cannot be listed.
-    """
+    """Whether `folder` holds any of the four IDX files (gzipped or not); DataError if it
+    cannot be listed."""
     if folder is None:
         return False
     try:
@@ -81,8 +68,7 @@ def is_idx_folder(folder: str | None) -> bool:
 
 def _read_bounded(f: BinaryIO, path: str, ndim: int) -> tuple[tuple[int, ...], bytes]:
     """The header's shape and the data of an open IDX stream, reading no more than the header
-    says: a gzip bomb (a small file that inflates to gigabytes) is stopped after one byte too
-    many instead of being decompressed whole."""
+    says plus one byte (a gzip bomb is never decompressed whole)."""
     header_bytes = 4 + 4 * ndim
     header = f.read(header_bytes)
     if len(header) < header_bytes:
@@ -119,22 +105,14 @@ def _read_bounded(f: BinaryIO, path: str, ndim: int) -> tuple[tuple[int, ...], b
 
 
 def read_idx(path: str, ndim: int) -> np.ndarray:
-    """Reads one IDX file of unsigned bytes (gzipped if its name ends in .gz).
-
-    Args:
-      path: the file.
-      ndim: 3 for images, 1 for labels.
-
-    Returns:
-      The array, of shape given by the file's header.
+    """The array in one IDX file of unsigned bytes (gzipped if named .gz); `ndim` is 3 for
+    images, 1 for labels.
 
     Raises:
-      DataError: the file cannot be read, is truncated, longer than its header says, or is
-        not an IDX file of `ndim` unsigned-byte dimensions.
+      DataError: unreadable, truncated, longer than its header says, or not such a file.
     """
     try:
-        # Non-blocking, then the type: a FIFO would wait for a writer forever; a symlink loop
-        # or a dangling link fails here as an OSError.
+        # Non-blocking, then the type: a FIFO would wait for a writer forever.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with open(fd, "rb") as raw:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -148,11 +126,8 @@ def read_idx(path: str, ndim: int) -> np.ndarray:
 
 
 def load_idx(folder: str) -> Dataset:
-    """Loads the four standard IDX files from `folder`.
-
-    Raises:
-      DataError: a file is missing or bad, or images and labels disagree in number.
-    """
+    """Loads the four IDX files from `folder`; DataError if one is missing or bad, or images
+    and labels disagree in number."""
     arrays = {}
     for key, stem in IDX_FILES.items():
         path = _idx_path(folder, stem)
@@ -174,22 +149,17 @@ def load_idx(folder: str) -> Dataset:
         if labels.size and labels.max() > 9:
             raise DataError(f"{split} labels in {folder} go up to {labels.max()}, not 9")
     return Dataset(
-        train_images=arrays["train_images"][..., None],
-        train_labels=arrays["train_labels"].astype(np.int32),
-        test_images=arrays["test_images"][..., None],
-        test_labels=arrays["test_labels"].astype(np.int32),
+        arrays["train_images"][..., None],
+        arrays["train_labels"].astype(np.int32),
+        arrays["test_images"][..., None],
+        arrays["test_labels"].astype(np.int32),
     )
 
 
 def load_tfds(name: str, data_dir: str | None, download: bool) -> Dataset:
-    """Loads `name` from tensorflow-datasets without TensorFlow (`tfds.data_source`).
-
-    Offline, `tfds.load` retries the download for minutes before failing; this checks first
-    whether the dataset is prepared and fails at once unless `download` is set.
-
-    Raises:
-      DataError: the dataset is not prepared (and `download` is off), or cannot be read.
-    """
+    """Loads `name` from tensorflow-datasets without TensorFlow (`tfds.data_source`); fails
+    at once with DataError when it is not prepared and not `download` (offline, `tfds.load`
+    retries for minutes), or cannot be read."""
     import tensorflow_datasets as tfds  # only this path needs it
 
     builder = tfds.builder(name, data_dir=data_dir)
@@ -221,9 +191,8 @@ def load_tfds(name: str, data_dir: str | None, download: bool) -> Dataset:
 
 
 def _check_split_sizes(dataset: Dataset, data_dir: str | None) -> None:
-    """Raises DataError for an empty split; warns when the test split is the larger one, as
-    when the train and test files are swapped (MNIST-format sets have 6 to 7 times as many
-    training images as test images)."""
+    """Raises DataError for an empty split; warns when the test split is the larger (swapped
+    files: MNIST-format sets have 6 to 7 times more training images)."""
     for split, images in (("training", dataset.train_images), ("test", dataset.test_images)):
         if len(images) == 0:
             raise DataError(
@@ -247,21 +216,9 @@ def load(
     max_train_examples: int = 0,
     max_test_examples: int = 0,
 ) -> Dataset:
-    """Loads a dataset: the IDX files when `data_dir` holds them, else tensorflow-datasets.
-
-    Args:
-      name: "mnist" or "fashion_mnist" (the tfds name; IDX folders are read whatever it is).
-      data_dir: a folder of IDX files, or a tfds data dir (None: tfds's default).
-      download: let tfds download and prepare a missing dataset.
-      max_train_examples: keep only the first this many training examples (0: all).
-      max_test_examples: keep only the first this many test examples (0: all).
-
-    Returns:
-      The dataset.
-
-    Raises:
-      DataError: with a message that says what to pass instead.
-    """
+    """Loads `name` ("mnist" or "fashion_mnist"): the IDX files when `data_dir` holds them,
+    else tensorflow-datasets (`download` lets it fetch a missing one); keeps the first
+    `max_*_examples` (0: all). Raises DataError saying what to pass instead."""
     if data_dir is not None and not os.path.isdir(data_dir):
         raise DataError(
             f"--data-dir {data_dir} is not a folder; pass a folder of the four IDX files "
@@ -275,9 +232,4 @@ def load(
     _check_split_sizes(dataset, data_dir)
     train_n = max_train_examples or len(dataset.train_images)
     test_n = max_test_examples or len(dataset.test_images)
-    return Dataset(
-        dataset.train_images[:train_n],
-        dataset.train_labels[:train_n],
-        dataset.test_images[:test_n],
-        dataset.test_labels[:test_n],
-    )
+    return Dataset(*(x[:train_n] for x in dataset[:2]), *(x[:test_n] for x in dataset[2:]))

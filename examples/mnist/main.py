@@ -24,8 +24,8 @@ from examples.mnist import configs
 
 
 def parse(argv: list[str] | None = None) -> tuple[configs.Config, Collection[str]]:
-    """Parses command-line flags into a `Config`, and the names of the flags given (on the
-    command line or in `--config`); exits with a one-line error if they are bad."""
+    """The `Config` of the command line and the names of the flags given there or in
+    `--config`; exits with a one-line error if they are bad."""
     config, namespace = flags.parse(
         configs.Config,
         argv,
@@ -57,12 +57,8 @@ def _summary(config: configs.Config, summary: dict[str, Any], seconds: float) ->
 def _initialize(config: configs.Config) -> None:
     """`jax.distributed.initialize`, every wait bounded by `config.distributed_timeout`.
 
-    jax aborts the process (a C++ check, no Python exception) when a process cannot register
-    in time, so a process other than 0 first connects to the coordinator itself, in a loop
-    bounded by the same timeout, to fail in one line when it is not there.
-
-    Raises:
-      train.TrainingError: the coordinator was not reached in time.
+    jax aborts the process (a C++ check) when it cannot register in time, so a process other
+    than 0 first connects to the coordinator itself, to fail in one line (train.TrainingError).
     """
     # Imported here, as in `main`: --help and flag errors answer without JAX.
     import jax
@@ -106,15 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     # (BUILD_NOTES.md, "The examples' house").
     import jax
 
-    from examples.mnist import checkpoint, cpu_tuning, data, train, workdir
+    from examples.mnist import cpu_tuning, train
 
     if config.cpu_tuning:  # before JAX starts its backends (see keep_freed_memory)
         cpu_tuning.keep_freed_memory()
     if taken and jax.process_index() == 0:
         print(f"took {flags.render(taken)}" + (f" from {source}" if source else ""), flush=True)
-    # tensorflow-datasets warns through absl about metadata it does not need here, and orbax
-    # logs each thread of a failed write with its traceback; the errors the trainer raises
-    # say what happened in one line, and what to do.
+    # tfds (through absl) and orbax log what the trainer's one-line errors already say.
     logging.getLogger("absl").setLevel(logging.CRITICAL)
     warnings.formatwarning = _warning_line
     start = time.perf_counter()
@@ -122,12 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         if config.distributed:
             _initialize(config)
         summary = train.train_and_evaluate(config)
-    except (
-        data.DataError,
-        train.TrainingError,
-        workdir.WorkdirError,
-        checkpoint.CheckpointError,
-    ) as e:
+    except train.ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # the file system's answer: a folder where a file goes, a full disk

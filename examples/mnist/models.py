@@ -30,15 +30,11 @@ def conv_as_matmul(
 ) -> jax.Array:
     """A stride-1 "SAME" NHWC convolution as shifted slices and one matrix product.
 
-    A drop-in for `lax.conv_general_dilated` in `nnx.Conv(conv_general_dilated=...)`. Under
-    vmap with one kernel per run, XLA:CPU lowers `lax.conv` to a grouped convolution that
-    ran 43x slower than K separate convolutions (BUILD_NOTES.md); a batched matrix product
-    has no such cliff. The result equals the convolution up to float reassociation.
-
-    Raises:
-      ValueError: for any convolution other than stride 1, "SAME", undilated, ungrouped.
+    A drop-in for `lax.conv_general_dilated` in `nnx.Conv`: under vmap with one kernel per run,
+    XLA:CPU's grouped convolution ran 43x slower (BUILD_NOTES.md); a batched matrix product
+    does not. Raises ValueError for any other convolution (strided, dilated, grouped).
     """
-    del unused  # precision, out_sharding: the matrix product keeps JAX's defaults
+    del unused, dimension_numbers  # precision, out_sharding; nnx.Conv passes NHWC and HWIO
     ones = (None, 1, (1, 1))
     if (
         padding != "SAME"
@@ -49,7 +45,6 @@ def conv_as_matmul(
         or kernel.ndim != 4
     ):
         raise ValueError("conv_as_matmul computes only stride-1, SAME, undilated 2D convolutions")
-    del dimension_numbers  # nnx.Conv passes NHWC inputs and HWIO kernels
     kh, kw, cin, cout = kernel.shape
     height, width = inputs.shape[1:3]
     pad = ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)
@@ -62,13 +57,8 @@ def conv_as_matmul(
 
 
 class CNN(nnx.Module):
-    """Conv32-pool-Conv64-pool-Dense256-Dense10, as in Flax's MNIST example.
-
-    Args:
-      rngs: the initialisation's random streams.
-      matmul_convs: compute the convolutions with `conv_as_matmul` (for many runs under one
-        vmap on CPU) instead of `lax.conv_general_dilated`.
-    """
+    """Conv32-pool-Conv64-pool-Dense256-Dense10, as in Flax's MNIST example; `matmul_convs`
+    computes the convolutions with `conv_as_matmul` (many runs under one vmap on CPU)."""
 
     def __init__(self, *, rngs: nnx.Rngs, matmul_convs: bool = False) -> None:
         conv: Any = conv_as_matmul if matmul_convs else jax.lax.conv_general_dilated

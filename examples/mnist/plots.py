@@ -6,12 +6,8 @@ from typing import Any
 
 
 def write_curves(records: list[dict[str, Any]], path: str) -> None:
-    """Writes a PNG of the learning rate and train loss per update and test accuracy per epoch.
-
-    Args:
-      records: the metrics.jsonl records ("kind": "step" or "epoch").
-      path: the PNG to write.
-    """
+    """Writes to `path` a PNG of the learning rate and train loss per update and test accuracy
+    per epoch, from metrics.jsonl `records`."""
     # Imported here: matplotlib takes 1.5 s to import (`python -X importtime`), which a run
     # with --no-plot does not pay.
     import matplotlib

@@ -22,15 +22,12 @@ def count(number: int, noun: str) -> str:
 class MetricsLog:
     """metrics.jsonl: one JSON object per update ("kind": "step") and per epoch ("epoch").
 
-    On resume the file is rewritten with the records up to the checkpoint's step, through a
-    temporary file renamed over it (a kill mid-rewrite leaves the old file). A line that is
-    not a record (edited or damaged) is appended to `<path>.damaged` with its line number,
-    and every intact record is kept; a last line cut short (a run killed mid-write) is
-    dropped.
+    Opened with `keep_until_step` (on resume), it is rewritten (through a renamed temporary
+    file) with the records up to that step; a damaged line goes to `<path>.damaged` with its
+    number, a last line cut short by a kill is dropped. None starts afresh.
     """
 
     def __init__(self, path: str, keep_until_step: int | None, enabled: bool = True) -> None:
-        """Opens `path`, keeping the records up to `keep_until_step` (None: start afresh)."""
         self.path = path
         self.enabled = enabled
         self.records: list[dict[str, Any]] = []
@@ -92,26 +89,16 @@ def _record(line: str) -> dict[str, Any] | None:
 def step_records(
     steps: list[int], values: list[dict[str, Any]], epoch: int
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """The metrics.jsonl records of fetched step metrics, up to the first non-finite loss.
-
-    Returns:
-      The records of the updates whose loss is finite, and the step of the first update whose
-      loss is not (None if all are).
-    """
+    """The metrics.jsonl records of fetched step metrics up to the first non-finite loss, and
+    that update's step (None if there is none)."""
     records: list[dict[str, Any]] = []
     for step, metrics in zip(steps, values, strict=True):
         loss = float(metrics["loss"])
         if not math.isfinite(loss):
             return records, step
+        accuracy, lr = float(metrics["accuracy"]), float(metrics["lr"])
         records.append(
-            {
-                "kind": "step",
-                "step": step,
-                "epoch": epoch,
-                "loss": loss,
-                "accuracy": float(metrics["accuracy"]),
-                "lr": float(metrics["lr"]),
-            }
+            dict(kind="step", step=step, epoch=epoch, loss=loss, accuracy=accuracy, lr=lr)
         )
     return records, None
 
@@ -125,12 +112,13 @@ def epoch_record(
     images: int,
 ) -> dict[str, Any]:
     """The metrics.jsonl record of a finished epoch."""
+    n = max(1, len(step_records))
     return {
         "kind": "epoch",
         "epoch": epoch,
         "step": step,
-        "train_loss": sum(r["loss"] for r in step_records) / max(1, len(step_records)),
-        "train_accuracy": sum(r["accuracy"] for r in step_records) / max(1, len(step_records)),
+        "train_loss": sum(r["loss"] for r in step_records) / n,
+        "train_accuracy": sum(r["accuracy"] for r in step_records) / n,
         **test,
         "seconds": seconds,
         "images_per_s": images / seconds,
@@ -150,17 +138,9 @@ class Progress:
     when disabled."""
 
     def __init__(self, enabled: bool, epoch: int, epochs: int, total: int, done: int) -> None:
-        self._bar = None
-        if enabled:
-            self._bar = tqdm(
-                total=total,
-                initial=done,
-                desc=f"epoch {epoch}/{epochs}",
-                unit="img",
-                unit_scale=True,
-                file=sys.stderr,
-                leave=False,
-            )
+        desc = f"epoch {epoch}/{epochs}"  # tqdm writes to sys.stderr
+        options = dict(total=total, initial=done, desc=desc, unit="img", unit_scale=True)
+        self._bar = tqdm(**options, leave=False) if enabled else None
 
     def advance(self, records: list[dict[str, Any]], images: int) -> None:
         if self._bar is not None and records:

@@ -1,17 +1,12 @@
 """Training and evaluation: the importable library behind `main.py`, in stages.
 
-`setup` fixes what a run depends on (devices, schedule, the training core of
-`examples/mnist/core.py`, the data on the devices, the compiled steps); `create_state` starts
-the run or restores its checkpoint; `train_epoch` runs an epoch of updates; `evaluate`
-measures the test set; `save` writes a checkpoint; `train_and_evaluate` strings them together
-and reports through `examples/mnist/report.py`.
+`setup` fixes what a run depends on (devices, schedule, core, data on the devices, compiled
+steps); `create_state` starts or restores the run; `train_epoch` runs an epoch; `evaluate`
+measures the test set; `save` writes a checkpoint; `train_and_evaluate` strings them together.
 
-The whole dataset lives on the devices (replicated; MNIST is 55 MB) and each update is one
-call of the jitted `Core.train_step`, which gathers its batch from a per-epoch permutation, so
-the host never feeds data inside an epoch. The batch is split over a one-axis `Mesh` of the
-devices: the same code runs on one CPU, several GPUs or a multi-host TPU slice. The epoch is a
-Python loop of jitted steps on every backend: a step is dispatched asynchronously, so the
-loop runs ahead of the device, and metrics are fetched every `log_every_steps` updates.
+The dataset lives on the devices (replicated) and each update is one call of the compiled
+`Core.train_step`, which gathers its batch from the epoch's permutation, split over a one-axis
+`Mesh`. Steps are dispatched asynchronously; metrics are fetched every `log_every_steps`.
 """
 
 from __future__ import annotations
@@ -26,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -36,25 +32,21 @@ from jax.sharding import PartitionSpec as P
 
 import jaxsched
 from examples import flags
-from examples.mnist import (
-    checkpoint,
-    cooldown,
-    core,
-    cpu_tuning,
-    data,
-    plots,
-    report,
-    workdir,
-)
+from examples.mnist import checkpoint, cooldown, core, cpu_tuning, data, plots, report, workdir
 from examples.mnist.configs import Config
 from examples.mnist.core import Core, DeviceData
 
 _HORIZON_ARGS = ("total_steps", "decay_steps", "transition_steps", "num_training_steps")
 _RATE_ARGS = ("peak_value", "init_value", "value")
+_FRESH = "Lower --learning-rate or choose another --schedule, and start again in a fresh --workdir"
 
 
 class TrainingError(Exception):
     """The run cannot start or go on; the message says what to do instead."""
+
+
+# What a run ends with in one line saying what to do (a CLI prints it as "error: ...").
+ERRORS = (data.DataError, TrainingError, checkpoint.CheckpointError, workdir.WorkdirError)
 
 
 def build_schedule(
@@ -66,13 +58,9 @@ def build_schedule(
 ) -> jaxsched.Schedule:
     """Builds the schedule `name`, filling in the run length and learning rate it needs.
 
-    For jaxsched's own schedules, the first required argument among `total_steps`,
-    `decay_steps`, `transition_steps`, `num_training_steps` that `kwargs` leaves out is set to
-    `total_steps`, and the first of `peak_value`, `init_value`, `value` to `learning_rate`;
-    a schedule that rises to `peak_value` from a required `init_value` starts at 0 when
-    `init_value` is left out (optax's warmups have no default for it). Hugging Face
-    transformers names take `kwargs` as they are. Step counts may be durations (`"10%"` of
-    the run, `"2 epochs"`, `"300 steps"`), as `jaxsched.get` reads them.
+    For a jaxsched class (not transformers-style arguments), the first required argument of
+    `_HORIZON_ARGS` left out of `kwargs` becomes `total_steps`, the first of `_RATE_ARGS`
+    `learning_rate`, and a required `init_value` beside `peak_value` 0.
 
     Raises:
       TrainingError: the name is unknown or the arguments do not fit it.
@@ -85,11 +73,8 @@ def build_schedule(
         and issubclass(constructor, jaxsched.Schedule)
         and not transformers_style
     ):
-        required = [
-            p.name
-            for p in inspect.signature(constructor).parameters.values()
-            if p.default is inspect.Parameter.empty
-        ]
+        parameters = inspect.signature(constructor).parameters.values()
+        required = [p.name for p in parameters if p.default is inspect.Parameter.empty]
         for group, value in ((_HORIZON_ARGS, total_steps), (_RATE_ARGS, learning_rate)):
             arg = next((a for a in group if a in required), None)
             if arg is not None and arg not in kwargs:
@@ -106,8 +91,7 @@ def build_schedule(
 
 
 def make_hyperparams(config: Config, schedule: jaxsched.Schedule) -> dict[str, Any]:
-    """The optimizer's hyperparameters: `schedule` as the learning rate, SGD's momentum (none
-    at 0) and the AdamW variants' weight decay."""
+    """The optimizer's hyperparameters: the schedule, SGD's momentum (None at 0), AdamW's decay."""
     hyperparams: dict[str, Any] = {"learning_rate": schedule}
     if config.optimizer == "sgd":
         hyperparams["momentum"] = config.momentum or None
@@ -129,21 +113,9 @@ def make_mesh(num_devices: int = 0) -> Mesh:
 
 @dataclasses.dataclass(frozen=True)
 class Trainer:
-    """Everything that stays fixed during a run; made by `setup`.
-
-    Attributes:
-      config: the run's settings.
-      core: the training core (model, optimizer, steps).
-      schedule: the learning-rate schedule.
-      hyperparams: the optimizer's hyperparameters, on the devices.
-      data: the dataset on the devices.
-      mesh: the devices.
-      steps_per_epoch: updates per epoch.
-      train_step: the compiled `core.train_step`, state donated.
-      eval_step: the jitted `core.eval_step` on one chunk of `data.eval_batch_size`.
-      permute: the jitted data order of an epoch, `(data_key, epoch) -> order`.
-      compile_seconds: how long compiling `train_step` took.
-    """
+    """Everything that stays fixed during a run; made by `setup`. `train_step` is the compiled
+    `core.train_step` (state donated), `eval_step` the jitted `core.eval_step` on chunks of
+    `data.eval_batch_size`, `permute` the jitted `(data_key, epoch) -> order`."""
 
     config: Config
     core: Core
@@ -211,42 +183,48 @@ def _check_sizes(config: Config, num_train: int, num_devices: int) -> int:
     return num_train // config.batch_size
 
 
+@functools.cache
+def _jit(function: Callable[..., Any], static: tuple[int, ...], options: Any, **kwargs: Any) -> Any:
+    """`jax.jit(function)`, the arguments `static` (a `Core`, a size) static: one wrapper per
+    (function, compiler options, shardings), so that jit's own caches serve every run of an
+    equal core in this process (a study's runs, a test's) instead of compiling it again."""
+    return jax.jit(function, static_argnums=static, compiler_options=dict(options), **kwargs)
+
+
 def _compile_train_step(
-    the_core: Core,
-    hyperparams: dict[str, Any],
-    device_data: DeviceData,
-    replicated: NamedSharding,
-    options: dict[str, str],
+    the_core: Core, hyperparams: dict[str, Any], device_data: DeviceData, options: dict[str, str]
 ) -> tuple[Any, float]:
     """`the_core.train_step` compiled ahead of time, state donated; and the seconds it took."""
-    abstract_state = jax.eval_shape(the_core.init, jax.random.PRNGKey(0), hyperparams)
+    replicated = device_data.train_labels.sharding
     abstract_state = jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated), abstract_state
+        lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated),
+        jax.eval_shape(the_core.init, jax.random.PRNGKey(0), hyperparams),
     )
     images, labels = device_data.train_images, device_data.train_labels
     order = jax.ShapeDtypeStruct(labels.shape, jnp.int32, sharding=replicated)
     start = time.perf_counter()
-    jitted = jax.jit(
-        the_core.train_step, donate_argnums=0, out_shardings=replicated, compiler_options=options
+    jitted = _jit(
+        Core.train_step, (0,), tuple(options.items()), donate_argnums=1, out_shardings=replicated
     )
-    compiled = jitted.lower(abstract_state, hyperparams, images, labels, order, 0).compile()
-    return compiled, time.perf_counter() - start
+    lowered = jitted.lower(the_core, abstract_state, hyperparams, images, labels, order, 0)
+    return lowered.compile(), time.perf_counter() - start
 
 
 def replicate(tree: Any, sharding: NamedSharding) -> Any:
     """`jax.device_put(tree, sharding)`, also across processes.
 
     With several processes, jax 0.10.2's device_put compares each Python scalar with its
-    values gathered from all processes and fails even when they are equal ("Expected: [0.1
-    0.1]; got: 0.1"), so each leaf goes through NumPy and `core.put_replicated`.
+    values gathered from all processes and fails even when they are equal, so each leaf goes
+    through NumPy and `core.put_replicated`.
     """
     if jax.process_count() == 1:
         return jax.device_put(tree, sharding)
 
     def put(leaf: Any) -> jax.Array:
         array = np.asarray(leaf)
-        array = array.astype(jax.dtypes.canonicalize_dtype(array.dtype))
-        return core.put_replicated(array, sharding)
+        return core.put_replicated(
+            array.astype(jax.dtypes.canonicalize_dtype(array.dtype)), sharding
+        )
 
     return jax.tree.map(put, tree)
 
@@ -254,17 +232,10 @@ def replicate(tree: Any, sharding: NamedSharding) -> Any:
 def setup(config: Config, dataset: data.Dataset) -> Trainer:
     """Places the data, builds the schedule and the core, and compiles the steps."""
     mesh = make_mesh(config.num_devices)
-    num_devices = mesh.devices.size
-    num_train = len(dataset.train_images)
-    steps_per_epoch = _check_sizes(config, num_train, num_devices)
-    schedule = build_schedule(
-        config.schedule,
-        config.schedule_kwargs(),
-        config.learning_rate,
-        config.epochs * steps_per_epoch,
-        steps_per_epoch,
-    )
-    schedule = cooldown.branch_schedule(config, schedule)
+    num_devices, num_train = mesh.devices.size, len(dataset.train_images)
+    per_epoch = _check_sizes(config, num_train, num_devices)
+    args = (config.schedule_kwargs(), config.learning_rate, config.epochs * per_epoch, per_epoch)
+    schedule = cooldown.branch_schedule(config, build_schedule(config.schedule, *args))
     replicated = NamedSharding(mesh, P())
     hyperparams = make_hyperparams(config, schedule)
     the_core = core.build(
@@ -279,27 +250,16 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     platform = mesh.devices.flat[0].platform
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
     hyperparams = replicate(hyperparams, replicated)
-    train_step, compile_seconds = _compile_train_step(
-        the_core, hyperparams, device_data, replicated, options
+    train_step, seconds = _compile_train_step(the_core, hyperparams, device_data, options)
+    evaluate = _jit(Core.eval_step, (0, 5), tuple(options.items()))
+    permute = _jit(core.permutation, (2,), (), out_shardings=replicated)
+    steps = (
+        train_step,
+        functools.partial(evaluate, the_core, size=device_data.eval_batch_size),
+        functools.partial(permute, count=num_train),
     )
-    return Trainer(
-        config=config,
-        core=the_core,
-        schedule=schedule,
-        hyperparams=hyperparams,
-        data=device_data,
-        mesh=mesh,
-        steps_per_epoch=steps_per_epoch,
-        train_step=train_step,
-        eval_step=jax.jit(
-            functools.partial(the_core.eval_step, size=device_data.eval_batch_size),
-            compiler_options=options,
-        ),
-        permute=jax.jit(
-            lambda key, epoch: core.permutation(key, epoch, num_train), out_shardings=replicated
-        ),
-        compile_seconds=compile_seconds,
-    )
+    parts = (the_core, schedule, hyperparams, device_data, mesh, per_epoch)
+    return Trainer(config, *parts, *steps, seconds)
 
 
 def _saved(trainer: Trainer, run: RunState) -> dict[str, Any]:
@@ -314,22 +274,19 @@ def _run_state(saved: dict[str, Any]) -> RunState:
 
 def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = None) -> RunState:
     """The run's start, decided in this order: with `config.resume`, the newest intact
-    checkpoint in `checkpoints`; for a cooldown branch (`config.cooldown_from`), the stable
-    run's checkpoint at `config.cooldown_at`; else a new run from the seed (also when
-    `checkpoints` is None, whatever the config says).
+    checkpoint; for a cooldown branch, the stable run's checkpoint at `config.cooldown_at`;
+    else a new run from the seed (also when `checkpoints` is None).
 
     Raises:
       TrainingError: `resume` without a checkpoint, or a new run where one exists.
-      checkpoint.CheckpointError: a checkpoint of another run, of the Linen trainer, or with
-        non-finite numbers; no intact one to resume; no branch point to branch off.
+      checkpoint.CheckpointError: no checkpoint of this run (or branch point) to start from.
     """
     config = trainer.config
     init_key, data_key = core.seed_keys(config.seed)
     platform = trainer.mesh.devices.flat[0].platform
-    init = jax.jit(
-        trainer.core.init,
-        out_shardings=trainer.replicated,
-        compiler_options=cpu_tuning.init_compiler_options(platform),
+    options = tuple(cpu_tuning.init_compiler_options(platform).items())
+    init = functools.partial(
+        _jit(Core.init, (0,), options, out_shardings=trainer.replicated), trainer.core
     )
     new = RunState(init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated))
     if checkpoints is None:
@@ -347,23 +304,25 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
             f"{checkpoints.directory} already holds a run (checkpoint at step {latest}); pass "
             "--resume to continue it, or another --workdir for a new run"
         )
-    if config.cooldown_from is not None:
-        stable = cooldown.stable_record(trainer.record())
-        run = _run_state(cooldown.restore_branch_point(config, stable, _saved(trainer, new)))
-        if trainer.is_main:
-            print(
-                f"branching off {config.cooldown_from} at step {config.cooldown_at}: "
-                f"{config.cooldown_shape} cooldown over "
-                f"{report.count(config.cooldown_steps, 'step')}",
-                flush=True,
-            )
-        return run
-    return new
+    if config.cooldown_from is None:
+        return new
+    stable = cooldown.stable_record(trainer.record())
+    run = _run_state(cooldown.restore_branch_point(config, stable, _saved(trainer, new)))
+    _say(
+        trainer,
+        f"branching off {config.cooldown_from} at step {config.cooldown_at}: "
+        f"{config.cooldown_shape} cooldown over {report.count(config.cooldown_steps, 'step')}",
+    )
+    return run
+
+
+def _say(trainer: Trainer, line: str, file: Any = None) -> None:
+    if trainer.is_main:
+        print(line, file=file or sys.stdout, flush=True)
 
 
 def _resume(trainer: Trainer, checkpoints: checkpoint.Checkpoints, like: Any) -> RunState:
-    """The newest intact checkpoint's run; corrupt newer ones are set aside, each said in
-    one line."""
+    """The newest intact checkpoint's run; corrupt newer ones are set aside, one line each."""
     bad = []
     for step in reversed(checkpoints.all_steps()):
         try:
@@ -371,13 +330,12 @@ def _resume(trainer: Trainer, checkpoints: checkpoint.Checkpoints, like: Any) ->
         except checkpoint.CorruptCheckpointError as e:
             bad.append(f"step {step}: {e}")
             where = checkpoints.set_aside(step)
-            if trainer.is_main:
-                print(
-                    f"warning: the checkpoint at step {step} is corrupt ({e}); moved it to "
-                    f"{where} and trying the one before",
-                    file=sys.stderr,
-                    flush=True,
-                )
+            _say(
+                trainer,
+                f"warning: the checkpoint at step {step} is corrupt ({e}); moved it to {where} "
+                "and trying the one before",
+                sys.stderr,
+            )
     raise checkpoint.CheckpointError(
         f"no intact checkpoint in {checkpoints.directory} ({'; '.join(bad)}); start a new run "
         "in another --workdir"
@@ -393,9 +351,7 @@ def save(trainer: Trainer, checkpoints: checkpoint.Checkpoints, run: RunState) -
     if not bool(checkpoint.all_finite(run.state)):
         raise TrainingError(
             f"the parameters or optimizer state became non-finite by step {run.step}; stopped "
-            f"without writing a checkpoint ({_newest(checkpoints)}). "
-            "Lower --learning-rate or choose another --schedule, and start again in a fresh "
-            "--workdir"
+            f"without writing a checkpoint ({_newest(checkpoints)}). {_FRESH}"
         )
     checkpoints.save(run.step, _saved(trainer, run), trainer.record())
 
@@ -415,8 +371,8 @@ def _flush(
 ) -> None:
     """Fetches pending step metrics into the log; raises TrainingError at a non-finite loss.
 
-    The loss of step s is taken before its update, on the parameters of step s - 1: a
-    checkpoint of step s - 1 holds the parameters that gave it, and is removed.
+    The loss of step s is taken on the parameters of step s - 1, so a checkpoint of step s - 1
+    holds the parameters that gave it, and is removed.
     """
     if not pending:
         return
@@ -432,8 +388,7 @@ def _flush(
         raise TrainingError(
             f"the training loss became {loss} at step {bad_step}; stopped without writing a "
             f"checkpoint of parameters from step {bad_step - 1} on ({_newest(checkpoints)}). "
-            "Lower --learning-rate or choose another "
-            "--schedule, and start again in a fresh --workdir"
+            + _FRESH
         )
 
 
@@ -448,73 +403,43 @@ def train_epoch(
     """Runs epoch `epoch` (from 0) from where `run` stands, logging every update and writing
     checkpoints every `checkpoint_every_steps`; returns the run, seconds and images trained.
     Ends early, at a step boundary, once `stop` is requested."""
-    config = trainer.config
-    total, every = trainer.total_steps, config.checkpoint_every_steps
-    first = run.step - epoch * trainer.steps_per_epoch
-    last = min(trainer.steps_per_epoch, total - epoch * trainer.steps_per_epoch)
+    config, per_epoch = trainer.config, trainer.steps_per_epoch
+    images, labels = trainer.data.train_images, trainer.data.train_labels
+    total, every, batch = trainer.total_steps, config.checkpoint_every_steps, config.batch_size
+    first, last = run.step - epoch * per_epoch, min(per_epoch, total - epoch * per_epoch)
     order = trainer.permute(run.data_key, epoch)
-    progress = report.Progress(
-        config.progress and trainer.is_main,
-        epoch + 1,
-        trainer.num_epochs,
-        last * config.batch_size,
-        first * config.batch_size,
-    )
+    show = config.progress and trainer.is_main
+    progress = report.Progress(show, epoch + 1, trainer.num_epochs, last * batch, first * batch)
     pending: list[tuple[int, dict[str, jax.Array]]] = []
     state, step = run.state, run.step
     start = time.perf_counter()
     for index in range(first, last):
         state, metrics = trainer.train_step(
-            state,
-            trainer.hyperparams,
-            trainer.data.train_images,
-            trainer.data.train_labels,
-            order,
-            index * config.batch_size,
+            state, trainer.hyperparams, images, labels, order, index * batch
         )
         step += 1
         pending.append((step, metrics))
         kept = step in config.keep_checkpoint_steps
         save_now = (kept or (every and step % every == 0)) and step != total
         if save_now or step % config.log_every_steps == 0:
-            _flush(pending, epoch + 1, log, progress, config.batch_size, checkpoints)
+            _flush(pending, epoch + 1, log, progress, batch, checkpoints)
         if save_now:
             save(trainer, checkpoints, RunState(state, step, run.data_key))
         if stop is not None and stop.requested:
             break
-    _flush(pending, epoch + 1, log, progress, config.batch_size, checkpoints)
+    _flush(pending, epoch + 1, log, progress, batch, checkpoints)
     seconds = time.perf_counter() - start
     progress.close()
-    images = (step - run.step) * config.batch_size
-    return RunState(state, step, run.data_key), seconds, images
+    return RunState(state, step, run.data_key), seconds, (step - run.step) * batch
 
 
 def evaluate(trainer: Trainer, run: RunState) -> dict[str, float]:
     """Mean test loss and accuracy of `run`."""
-    device_data = trainer.data
+    d = trainer.data
     loss, accuracy = core.evaluate(
-        trainer.eval_step,
-        run.state,
-        device_data.test_images,
-        device_data.test_labels,
-        device_data.num_test,
-        device_data.eval_batch_size,
+        trainer.eval_step, run.state, d.test_images, d.test_labels, d.num_test, d.eval_batch_size
     )
     return {"test_loss": float(loss), "test_accuracy": float(accuracy)}
-
-
-def _announce(trainer: Trainer, dataset: data.Dataset, start_step: int) -> None:
-    config, count = trainer.config, report.count
-    print(
-        f"{config.model} on {config.dataset} ({len(dataset.train_images)} train, "
-        f"{len(dataset.test_images)} test images), {count(trainer.num_epochs, 'epoch')} of "
-        f"{count(trainer.steps_per_epoch, 'step')} on "
-        f"{count(trainer.mesh.devices.size, jax.devices()[0].device_kind + ' device')}; "
-        f"schedule {trainer.schedule}; train step compiled in {trainer.compile_seconds:.1f} s",
-        flush=True,
-    )
-    if config.resume:
-        print(f"resuming from the checkpoint at step {start_step}", flush=True)
 
 
 def load_data(config: Config) -> data.Dataset:
@@ -529,12 +454,7 @@ def load_data(config: Config) -> data.Dataset:
 
 
 class RunInterruptedError(Exception):
-    """The run stopped at a signal's request (SIGINT, SIGTERM) after writing a checkpoint.
-
-    Attributes:
-      step: the updates done, all saved.
-      signum: the signal that asked for the stop.
-    """
+    """The run stopped at a signal's request (SIGINT, SIGTERM) after saving every update."""
 
     def __init__(self, step: int, signum: int = signal.SIGINT) -> None:
         super().__init__(f"interrupted at step {step}")
@@ -542,15 +462,10 @@ class RunInterruptedError(Exception):
         self.signum = signum
 
 
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
 class StopRequest:
-    """While entered, SIGINT (Ctrl-C) and SIGTERM (a scheduler's preemption) ask the run to
-    stop at the next step boundary instead of ending it wherever Python happens to be (inside
-    an orbax save, say); a second one of the same signal acts at once (KeyboardInterrupt for
-    SIGINT, termination for SIGTERM). Outside the main thread, where Python cannot handle
-    signals, it is never requested."""
+    """While entered, SIGINT and SIGTERM ask the run to stop at the next step boundary (not
+    inside an orbax save, say); a second one of the same signal acts at once. Outside the
+    main thread, where Python cannot handle signals, it is never requested."""
 
     def __init__(self) -> None:
         self.requested = False
@@ -558,14 +473,15 @@ class StopRequest:
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
-        self.requested = True
-        self.signum = signum
+        self.requested, self.signum = True, signum
         again = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
         signal.signal(signum, again)
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
-            self._previous = {s: signal.signal(s, self._handle) for s in _STOP_SIGNALS}
+            self._previous = {
+                s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)
+            }
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -574,13 +490,10 @@ class StopRequest:
 
 
 def _train_and_save(
-    trainer: Trainer,
-    dataset: data.Dataset,
-    checkpoints: checkpoint.Checkpoints,
-    stop: StopRequest,
+    trainer: Trainer, dataset: data.Dataset, checkpoints: checkpoint.Checkpoints, stop: StopRequest
 ) -> tuple[RunState, report.MetricsLog, dict[str, Any]]:
     """Creates or resumes the run, trains it to the end (or a stop request) and saves it."""
-    config = trainer.config
+    config, count = trainer.config, report.count
     run = create_state(trainer, checkpoints)
     if trainer.is_main:
         flags.write(config, os.path.join(config.workdir, workdir.CONFIG_FILE), ("resume",))
@@ -589,23 +502,28 @@ def _train_and_save(
         keep_until_step=run.step if config.resume else None,
         enabled=trainer.is_main,
     )
-    if trainer.is_main:
-        _announce(trainer, dataset, run.step)
+    _say(
+        trainer,
+        f"{config.model} on {config.dataset} ({len(dataset.train_images)} train, "
+        f"{len(dataset.test_images)} test images), {count(trainer.num_epochs, 'epoch')} of "
+        f"{count(trainer.steps_per_epoch, 'step')} on "
+        f"{count(trainer.mesh.devices.size, jax.devices()[0].device_kind + ' device')}; "
+        f"schedule {trainer.schedule}; train step compiled in {trainer.compile_seconds:.1f} s"
+        + (f"\nresuming from the checkpoint at step {run.step}" if config.resume else ""),
+    )
     summary: dict[str, Any] = {"compile_seconds": trainer.compile_seconds}
     for epoch in range(run.step // trainer.steps_per_epoch, trainer.num_epochs):
         if stop.requested or run.step == trainer.total_steps:  # or a finished branch, resumed
             break
         run, seconds, images = train_epoch(trainer, run, epoch, log, checkpoints, stop)
-        epoch_end = min((epoch + 1) * trainer.steps_per_epoch, trainer.total_steps)
-        if run.step < epoch_end:  # stopped within the epoch
-            break
+        if run.step < min((epoch + 1) * trainer.steps_per_epoch, trainer.total_steps):
+            break  # stopped within the epoch
         test = evaluate(trainer, run)
         steps = log.steps_of_epoch(epoch + 1)
         record = report.epoch_record(epoch + 1, run.step, steps, test, seconds, images)
         log.write([record])
         summary.update(record)
-        if trainer.is_main:
-            print(report.epoch_line(record, trainer.num_epochs), flush=True)
+        _say(trainer, report.epoch_line(record, trainer.num_epochs))
     if checkpoints.latest_step() != run.step:
         save(trainer, checkpoints, run)
     if stop.requested:
@@ -616,25 +534,16 @@ def _train_and_save(
 
 
 def train_and_evaluate(config: Config, dataset: data.Dataset | None = None) -> dict[str, Any]:
-    """Trains and evaluates a model as `config` says, writing into `config.workdir`.
-
-    The work dir is locked for the run (`workdir.claim`; in a multi-process run by process 0).
-
-    Args:
-      config: the run.
-      dataset: the data; None loads it as `config` says.
+    """Trains and evaluates a model as `config` says, writing into `config.workdir` (locked for
+    the run by `workdir.claim`, in a multi-process run by process 0); `dataset` None loads it.
 
     Returns:
-      The last epoch's metrics (`test_accuracy`, `test_loss`, `train_loss`, ...) with `step`
-      (updates done), `num_devices`, `compile_seconds` and the final `state` of the core.
+      The last epoch's metrics (`test_accuracy`, `test_loss`, `train_loss`, ...) with `step`,
+      `num_devices`, `compile_seconds` and the final `state` of the core.
 
     Raises:
-      data.DataError: the data cannot be loaded.
-      workdir.WorkdirError: the work dir cannot be written (probed before the first update),
-        holds a symbolic link where the trainer writes, or another trainer holds it.
+      data.DataError, workdir.WorkdirError, checkpoint.CheckpointError: as their messages say.
       TrainingError: bad settings, a run where one exists, or a non-finite loss.
-      checkpoint.CheckpointError: no checkpoint to continue from that is of this run (or,
-        for a branch, of its stable run), intact and finite.
       RunInterruptedError: SIGINT or SIGTERM stopped the run; its checkpoint is written.
     """
     lock = workdir.claim(config.workdir, exclusive=jax.process_index() == 0)

@@ -1,17 +1,10 @@
 """The trainer's work dir: created, checked writable, and held by one trainer at a time.
 
-Nothing the trainer writes may land outside the work dir, and nothing may fail only at the
-end of a run: `claim` refuses a symbolic link among the names the trainer writes (a link
-named metrics.jsonl would have it append to any file the user can write), and `probe`,
-called before the first update, creates and removes every file and the deepest checkpoint
-folder the run will write, so that a path too long, not UTF-8 or not writable stops the run
-before it trains instead of at its final save.
-
-Two trainers writing into one work dir interleave their metrics.jsonl lines and remove each
-other's checkpoints. `claim` takes an OS lock (`fcntl.flock`) on `<workdir>/trainer.lock`: the
-kernel releases it when the process ends, however it ends, so a killed run leaves no stale
-lock. The file names the holder (pid and host) for the message a second trainer prints. The
-lock is advisory and per host: flock on a network file system may not reach other machines.
+`claim` refuses a symbolic link among the names the trainer writes (a link named
+metrics.jsonl would have it append to any file) and takes an OS lock (`fcntl.flock`, released
+by the kernel however the process ends; advisory and per host) on `trainer.lock`, which names
+the holder. `probe`, before the first update, creates and removes every file and the deepest
+checkpoint folder the run will write, so a bad path stops the run before it trains.
 """
 
 from __future__ import annotations
@@ -27,17 +20,14 @@ METRICS_FILE = "metrics.jsonl"
 CURVES_FILE = "curves.png"
 CHECKPOINTS = "checkpoints"
 # Every name the trainer writes in the work dir (".tmp": written, then renamed over the file).
-WRITTEN = (
+WRITTEN: tuple[str, ...] = (
     LOCK_FILE,
     CONFIG_FILE,
     CONFIG_FILE + ".tmp",
     METRICS_FILE,
     METRICS_FILE + ".tmp",
-    METRICS_FILE + ".damaged",
-    CURVES_FILE,
-    CHECKPOINTS,
-    CHECKPOINTS + ".corrupt",
 )
+WRITTEN += (METRICS_FILE + ".damaged", CURVES_FILE, CHECKPOINTS, CHECKPOINTS + ".corrupt")
 # The deepest path orbax writes below a checkpoint's step folder, with room to spare:
 # `<step>.orbax-checkpoint-tmp/state.orbax-checkpoint-tmp/ocdbt.process_0/d/<32 hex digits>`.
 _CHECKPOINT_TAIL = (".orbax-checkpoint-tmp", "state.orbax-checkpoint-tmp", "ocdbt.process_0", "d")
@@ -84,10 +74,7 @@ def _refuse_links(workdir: str) -> None:
 
 
 def claim(workdir: str, exclusive: bool = True) -> Lock:
-    """Creates `workdir` if needed and, with `exclusive`, locks it for this process.
-
-    In a multi-process run only process 0 passes `exclusive`: the processes of one run share
-    the work dir.
+    """Creates `workdir` if needed and, with `exclusive` (process 0 of a run), locks it.
 
     Raises:
       WorkdirError: `workdir` is a file, cannot be created or written, holds a symbolic link
@@ -120,12 +107,11 @@ def claim(workdir: str, exclusive: bool = True) -> Lock:
 
 
 def probe(workdir: str, last_step: int, plot: bool) -> None:
-    """Creates and removes each file the run will write into `workdir` that is not there yet
-    (an existing one is opened for appending) and the deepest checkpoint path at `last_step`.
+    """Creates and removes each file the run will write that is not there yet (an existing
+    one is opened for appending) and the deepest checkpoint path at `last_step`.
 
     Raises:
-      WorkdirError: a path is not valid UTF-8 (orbax and JSON need text), too long, or
-        cannot be written; the message names it and the limit.
+      WorkdirError: a path is not UTF-8, too long, or cannot be written.
     """
     try:
         os.path.abspath(workdir).encode("utf-8")
