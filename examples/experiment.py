@@ -26,7 +26,7 @@ from typing import Any, Protocol, TypeVar
 import jax
 
 from examples import flags
-from examples.mnist import checkpoint, configs, core, cpu_tuning, data, train, workdir
+from examples.mnist import configs, core, cpu_tuning, data, train
 from examples.mnist import main as trainer
 
 _HINTS = typing.get_type_hints(configs.Config)
@@ -40,8 +40,6 @@ Launch = dataclasses.make_dataclass(
     frozen=True,
     namespace={"__doc__": configs.Config.__doc__},
 )  # fmt: skip
-
-ERRORS = (data.DataError, train.TrainingError, checkpoint.CheckpointError, workdir.WorkdirError)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,7 +163,7 @@ def _run(config: S, run: Run[S], launch: configs.Config) -> Results | int:
         os.makedirs(config.out, exist_ok=True)
         flags.write(config, os.path.join(config.out, configs.CONFIG_FILE))
         results = stamped(run(config, functools.partial(print, flush=True), save))
-    except ERRORS as e:
+    except train.ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     write(config.out, "results.json", json.dumps(results, indent=1))
@@ -182,16 +180,19 @@ def main(
     doc: str,
     figures: Callable[[Results, str], None] | None = None,
     presets: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
+    distributed: bool = False,
 ) -> int:
     """A study's command line: parses `argv` into a `config_type`, runs `run`, writes and
     prints the Markdown `table` of its results and draws its `figures` into `--out`;
-    returns the exit status."""
+    returns the exit status. Only a study that divides its work over processes
+    (`distributed=True`) takes the trainer's multi-process flags."""
 
     def add_replot(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--replot", action="store_true", help="train nothing: redraw from --out/results.json"
         )
-        flags.add_flags(parser, Launch())
+        if distributed:
+            flags.add_flags(parser, Launch())
 
     config, namespace = flags.parse(config_type, argv, prog=prog, description=doc.split("\n\n")[0],
                                     presets=presets, extra=add_replot)  # fmt: skip

@@ -426,9 +426,8 @@ def figures(results: dict[str, Any], out: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the comparison and writes its outputs; returns the exit status."""
-    return experiment.main(
-        PBTConfig, argv, run, table, figures=figures, prog=PROG, doc=__doc__, presets=PRESETS
-    )
+    return experiment.main(PBTConfig, argv, run, table, figures=figures, prog=PROG, doc=__doc__,
+                           presets=PRESETS, distributed=True)  # fmt: skip
 
 
 if __name__ == "__main__":
