@@ -109,7 +109,9 @@ class PolynomialDecay(Schedule):
         count = jnp.maximum(step - self.transition_begin, 0.0)
         if self.cycle:
             cycles = jnp.maximum(-floor_div(-count, self.decay_steps), 1.0)  # ceil, at least 1
-            progress = safe_div(count, self.decay_steps * cycles)
+            # At most 1, but float32 may round `decay_steps * cycles` below `count`
+            # (step 1e15): clamped so that `1 - progress` never goes negative under `power`.
+            progress = clamp01(safe_div(count, self.decay_steps * cycles))
         else:
             progress = clamp01(safe_div(count, self.decay_steps))
         progress = power(progress, self.k_decay)

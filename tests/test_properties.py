@@ -239,6 +239,11 @@ def test_x64_matches_float64_reference_tightly(case: tuple[Spec, np.ndarray]) ->
 
 @settings(max_examples=40, deadline=None)
 @given(ANY_SPEC, st.lists(st.integers(0, 10**6), max_size=8))
+@example(  # a cycle's horizon rounded below the step in float32: a negative base under power
+    ("polynomial_decay", {"init_value": 1.0, "end_value": 0.0, "decay_steps": 9, "power": 0.5,
+                          "transition_begin": 0, "cycle": True, "k_decay": 1.0}),
+    [],
+)  # fmt: skip
 def test_never_nan_on_valid_input(spec: Spec, more: list[int]) -> None:
     assume(not grows_from_zero(spec))  # pinned by its own test
     steps = padded([*sorted(key_steps(spec)), *more, 2**31 + 5, 2.0**40, 1e15, 1e18])
@@ -503,7 +508,9 @@ def test_warmup_cosine_decay_is_continuous_at_the_end_of_warmup(spec: Spec) -> N
     before, at = evaluate(build(spec), jnp.asarray(near(kw["warmup_steps"]), jnp.float32))
     scale = reference.build(spec).scale
     assert abs(float(before) - kw["peak_value"]) <= 0.01 * scale + 1e-6
-    assert abs(float(at) - kw["peak_value"]) <= 1e-6 * scale
+    # XLA on CPU flushes subnormal results to zero: a peak below float32's smallest normal
+    # number may come out as 0 (found by hypothesis: peak_value=1.4e-45).
+    assert abs(float(at) - kw["peak_value"]) <= 1e-6 * scale + np.finfo(np.float32).tiny
 
 
 @settings(max_examples=40, deadline=None)
