@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 
 import jaxsched
+from tests.specs import through_padded
 from tests.x64 import enable_x64
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "golden.json").read_text())
@@ -33,18 +33,6 @@ def _steps(case: dict[str, Any]) -> np.ndarray:
     return np.asarray(case.get("steps", range(len(case["values"]))), dtype=np.int64)
 
 
-# Every case is evaluated at its steps repeated to this length and cut back: eager arrays of
-# one shape, so the cases share JAX's compiled operations instead of compiling each for its
-# own length (most of this file's time, before).
-SHAPE = 256
-
-
-def _at(schedule: Callable[[np.ndarray], Any], steps: np.ndarray) -> np.ndarray:
-    """`schedule` evaluated at `steps`, through an array of `SHAPE` steps."""
-    assert len(steps) <= SHAPE
-    return np.asarray(schedule(np.resize(steps, SHAPE)))[: len(steps)]
-
-
 @jax.jit
 def _evaluate(schedule: jaxsched.Schedule, steps: jax.Array) -> jax.Array:
     return schedule(steps)
@@ -54,7 +42,7 @@ def _evaluate(schedule: jaxsched.Schedule, steps: jax.Array) -> jax.Array:
 def test_matches_reference_in_float64(case: dict[str, Any]) -> None:
     with enable_x64():
         schedule = _build(case["config"])
-        got = _at(schedule, _steps(case))
+        got = through_padded(schedule, _steps(case))
     expected = np.asarray(case["values"], dtype=np.float64)
     scale = max(np.max(np.abs(expected)), 1e-30)
     np.testing.assert_allclose(
@@ -73,9 +61,9 @@ def _float32_modes(schedule: jaxsched.Schedule, steps: np.ndarray, eager_at: np.
     the indices `eager_at`."""
     return {
         "eager": (eager_at, np.asarray([schedule(int(steps[i])) for i in eager_at])),
-        "eager on arrays": (slice(None), _at(schedule, steps)),
-        "jit closed over": (slice(None), _at(jax.jit(schedule), steps)),
-        "jit argument": (slice(None), _at(partial(_evaluate, schedule), steps)),
+        "eager on arrays": (slice(None), through_padded(schedule, steps)),
+        "jit closed over": (slice(None), through_padded(jax.jit(schedule), steps)),
+        "jit argument": (slice(None), through_padded(partial(_evaluate, schedule), steps)),
     }
 
 
@@ -94,7 +82,7 @@ def test_matches_reference_in_float32_in_every_evaluation_mode(case: dict[str, A
         np.testing.assert_allclose(
             got, expected[at], rtol=2e-5, atol=2e-6 * scale, err_msg=f"{mode}: {case['reference']}"
         )
-    assert np.all(np.isfinite(_at(schedule, _steps(case))))
+    assert np.all(np.isfinite(through_padded(schedule, _steps(case))))
 
 
 def test_golden_covers_the_whole_catalogue() -> None:
