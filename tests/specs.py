@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -230,12 +231,30 @@ def padded(values: list[float]) -> np.ndarray:
     return np.resize(steps, N_STEPS)
 
 
+def through_padded(schedule: Callable[[np.ndarray], Any], steps: np.ndarray) -> np.ndarray:
+    """`schedule` at `steps` (at most N_STEPS of them), evaluated at them repeated to N_STEPS
+    and cut back: eager arrays of one shape share JAX's compiled operations, where each new
+    length compiles every operation anew."""
+    assert len(steps) <= N_STEPS, len(steps)
+    return np.asarray(schedule(np.resize(steps, N_STEPS)))[: len(steps)]
+
+
 def steps_for(spec: Spec, extra: list[float]) -> np.ndarray:
     """Step 0, the key steps with their neighbours, a dense start, and `extra`, as float32."""
     keys = sorted(key_steps(spec))
     near = [k + d for k in keys for d in (-1.0, -0.5, 0.0, 0.5, 1.0) if k + d >= 0]
     dense = list(np.linspace(0.0, 2.5 * extent(spec) + 3, 64))
     return padded(sorted(set(near))[: N_STEPS // 2] + extra + dense)
+
+
+def reference_band(spec: Spec, steps: np.ndarray, window: float = F32_WINDOW) -> np.ndarray:
+    """The reference at `steps` (row 0), then across a relative `window` either side of each
+    step (33 rows), in float64: one call of the reference for all of them."""
+    t = np.asarray(steps, dtype=np.float64)
+    delta = window * np.maximum(np.abs(t), 1.0)
+    shifted = np.maximum(t + np.multiply.outer(WINDOW_POINTS, delta), 0.0)
+    values = reference.build(spec)(np.concatenate([t.ravel(), shifted.ravel()]))
+    return np.reshape(values, (len(WINDOW_POINTS) + 1, *t.shape))
 
 
 def assert_matches_reference(
@@ -246,6 +265,7 @@ def assert_matches_reference(
     rtol: float = 1e-5,
     atol: float = 1e-6,
     window: float = F32_WINDOW,
+    band: np.ndarray | None = None,
 ) -> None:
     """`got` equals the reference at each step, up to rounding and a tiny step window.
 
@@ -253,15 +273,16 @@ def assert_matches_reference(
     33 points, so that a steep start after a jump inside the window is seen, not only its
     ends): within it float32 may resolve a jump (a restart, a staircase) either way, and a
     steep slope moves the value. `atol` is relative to the scale of the schedule's values.
+    `band` is `reference_band(spec, steps, window)` where the caller already has it (several
+    evaluations of one schedule at the same steps).
     """
-    ref = reference.build(spec)
+    around = reference_band(spec, steps, window) if band is None else band
     got = np.asarray(got, dtype=np.float64)
     t = np.asarray(steps, dtype=np.float64)
-    delta = window * np.maximum(np.abs(t), 1.0)
-    at = ref(t)
-    around = np.stack([at, *(ref(np.maximum(t + x * delta, 0.0)) for x in WINDOW_POINTS)])
+    at = around[0]
+    scale = reference.build(spec).scale
     with np.errstate(invalid="ignore"):
-        tol = rtol * np.abs(at) + atol * max(ref.scale, 1e-30)
+        tol = rtol * np.abs(at) + atol * max(scale, 1e-30)
         # float32 overflows to infinity where the float64 reference passes its largest finite.
         overflow = np.isinf(got) & (np.abs(at) > np.finfo(np.float32).max) & (got * at > 0)
         ok = (

@@ -88,12 +88,15 @@ def test_the_wheel_alone_works_in_a_fresh_environment(
 ) -> None:
     (wheel,) = dist.glob("*.whl")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # Without a pip of its own, installed by this environment's pip, without byte-compiling
+    # every module of jax, jaxlib and scipy: 6 s of CPU where the venv's own pip took 23 s.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     # The pinned versions come from pip's cache when set-up has run: no download in CI.
-    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-compile"]
+    constraints = str(ROOT / "constraints.txt")
     subprocess.run(
-        [*pip, "-c", str(ROOT / "constraints.txt"), str(wheel)],
+        [*pip, "--quiet", "--disable-pip-version-check", "-c", constraints, str(wheel)],
         check=True,
         capture_output=True,
     )

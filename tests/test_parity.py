@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from functools import partial
 from typing import Any
 
 import jax
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 import jaxsched
+from tests.specs import through_padded
 from tests.x64 import enable_x64
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "golden.json").read_text())
@@ -31,11 +33,16 @@ def _steps(case: dict[str, Any]) -> np.ndarray:
     return np.asarray(case.get("steps", range(len(case["values"]))), dtype=np.int64)
 
 
+@jax.jit
+def _evaluate(schedule: jaxsched.Schedule, steps: jax.Array) -> jax.Array:
+    return schedule(steps)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_matches_reference_in_float64(case: dict[str, Any]) -> None:
     with enable_x64():
         schedule = _build(case["config"])
-        got = np.asarray(schedule(_steps(case)))
+        got = through_padded(schedule, _steps(case))
     expected = np.asarray(case["values"], dtype=np.float64)
     scale = max(np.max(np.abs(expected)), 1e-30)
     np.testing.assert_allclose(
@@ -54,9 +61,9 @@ def _float32_modes(schedule: jaxsched.Schedule, steps: np.ndarray, eager_at: np.
     the indices `eager_at`."""
     return {
         "eager": (eager_at, np.asarray([schedule(int(steps[i])) for i in eager_at])),
-        "eager on arrays": (slice(None), np.asarray(schedule(steps))),
-        "jit closed over": (slice(None), np.asarray(jax.jit(schedule)(steps))),
-        "jit argument": (slice(None), np.asarray(jax.jit(lambda s, t: s(t))(schedule, steps))),
+        "eager on arrays": (slice(None), through_padded(schedule, steps)),
+        "jit closed over": (slice(None), through_padded(jax.jit(schedule), steps)),
+        "jit argument": (slice(None), through_padded(partial(_evaluate, schedule), steps)),
     }
 
 
@@ -75,7 +82,7 @@ def test_matches_reference_in_float32_in_every_evaluation_mode(case: dict[str, A
         np.testing.assert_allclose(
             got, expected[at], rtol=2e-5, atol=2e-6 * scale, err_msg=f"{mode}: {case['reference']}"
         )
-    assert np.all(np.isfinite(np.asarray(schedule(_steps(case)))))
+    assert np.all(np.isfinite(through_padded(schedule, _steps(case))))
 
 
 def test_golden_covers_the_whole_catalogue() -> None:

@@ -18,6 +18,7 @@ from jaxsched import _port
 from jaxsched._lr_find import _Sweep
 from jaxsched._port_transformers import SCHEDULER_TYPES
 from tests import port_table
+from tests.specs import through_padded
 from tests.x64 import enable_x64
 
 
@@ -77,7 +78,7 @@ def test_every_row_of_the_porting_table_gives_the_peers_values(row: dict) -> Non
     with enable_x64():
         built = [_run(text) for text in texts]
         for text, schedule in zip(texts, built, strict=True):
-            got = np.asarray(schedule(_steps(row)))
+            got = through_padded(schedule, _steps(row))
             np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-12, err_msg=text)
     if len(built) == 2:  # by name, in the peer's words, and in jaxsched's: one kind
         assert type(built[0]) is type(built[1])
