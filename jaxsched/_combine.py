@@ -21,7 +21,7 @@ from jaxsched._checks import (
     short_repr,
 )
 from jaxsched._config import register
-from jaxsched._numerics import clamp01, float_dtype, floor_div, lerp, safe_div
+from jaxsched._numerics import clamp01, float_dtype, lerp, safe_div
 from jaxsched._schedule import Schedule, check_nesting, set_field, static_field
 from jaxsched._shapes import check_shape, warmup_fraction
 from jaxsched._typing import ArrayLike
@@ -245,12 +245,14 @@ class Alternate(Schedule):
         steps = one_per_schedule(self, "steps")
         for count in steps:
             check_non_negative("steps", count)
-        if all(is_concrete(c) for c in steps):
-            check("steps", np.sum(steps, axis=0), lambda v: v > 0, "summing to a positive period")
+        if all(is_concrete(c) for c in steps) and not np.all(np.sum(steps, axis=0) > 0):
+            raise ValueError(f"steps must sum to a positive period, got steps={steps!r}")
 
     def _at(self, step: jax.Array) -> jax.Array:
         period = sum(self.steps[1:], self.steps[0])
-        position = step - floor_div(step, period) * period  # in [0, period): exact
+        # `remainder` is exact (an fmod); `step - floor(step / period) * period` goes negative
+        # once float32 cannot hold the quotient (step 1e18).
+        position = jnp.remainder(step, period)
         value = self.schedules[0](step)
         start = self.steps[0]
         for count, schedule in zip(self.steps[1:], self.schedules[1:], strict=True):

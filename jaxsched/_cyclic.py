@@ -109,7 +109,7 @@ class Cyclic(Schedule):
         down = up if self.step_size_down is None else jnp.asarray(self.step_size_down, step.dtype)
         total = up + down
         completed = floor_div(step, total)
-        position = step - completed * total  # in [0, total): exact, unlike 1 + step/total - cycle
+        position = jnp.remainder(step, total)  # in [0, total): exact, also past float32's quotients
         height = jnp.where(position <= up, position / up, (total - position) / down)
         height = (self.max_value - self.base_value) * height
         if self.scale_fn is not None:

@@ -370,3 +370,17 @@ def test_the_composing_guide_runs_as_written() -> None:
         exec(compile(block, "docs/guides/composing.md", "exec"), namespace)
     branch = namespace["branch"]
     assert float(branch(7_999)) == pytest.approx(1e-3) and float(branch(10_000)) == 0.0
+
+
+def test_a_cycles_position_stays_in_the_cycle_past_float32s_whole_numbers() -> None:
+    # float32 steps past 2**24 hold no fraction, and `step - floor(step / p) * p` went negative
+    # at 1e18 (the quotient rounds); the position is an exact remainder instead.
+    steps = jnp.asarray([2.0**31, 2.0**40, 1e15, 1e18], jnp.float32)
+    where = np.remainder(np.asarray(steps, np.float64), 3.0)  # exact: every float32 is whole
+    cyclic = jaxsched.cyclic(0.1, 1.0, step_size_up=2, step_size_down=1)
+    np.testing.assert_allclose(
+        cyclic(steps), 0.1 + 0.9 * np.minimum(where / 2, 3 - where), rtol=1e-6
+    )
+    pieces = (jaxsched.exponential_decay(1.0, 2.0, transition_steps=1), jaxsched.constant(0.5))
+    alternate = jaxsched.alternate(pieces, steps=(0, 3))  # never the first piece
+    np.testing.assert_array_equal(alternate(steps), 0.5)
