@@ -21,7 +21,7 @@ from jaxsched._checks import (
     short_repr,
 )
 from jaxsched._config import register
-from jaxsched._numerics import clamp01, float_dtype, lerp, safe_div
+from jaxsched._numerics import as_float_array, clamp01, float_dtype, lerp, safe_div
 from jaxsched._schedule import Schedule, check_nesting, set_field, static_field
 from jaxsched._shapes import check_shape, warmup_fraction
 from jaxsched._typing import ArrayLike
@@ -245,8 +245,13 @@ class Alternate(Schedule):
         steps = one_per_schedule(self, "steps")
         for count in steps:
             check_non_negative("steps", count)
-        if all(is_concrete(c) for c in steps) and not np.all(np.sum(steps, axis=0) > 0):
-            raise ValueError(f"steps must sum to a positive period, got steps={steps!r}")
+        if all(is_concrete(c) for c in steps):
+            period = sum(as_float_array(c) for c in steps)  # in the dtype schedules compute in
+            if not np.all(period > 0):
+                raise ValueError(
+                    f"steps must sum to a positive period in {np.dtype(float_dtype()).name}, "
+                    f"got steps={short_repr(steps)}"
+                )
 
     def _at(self, step: jax.Array) -> jax.Array:
         period = sum(self.steps[1:], self.steps[0])

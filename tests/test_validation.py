@@ -165,6 +165,7 @@ def test_values_that_break_in_float32_are_refused_or_computed_finite(
         (lambda: jaxsched.one_cycle_momentum(100, max_momentum=math.inf), "max_momentum"),
         (lambda: jaxsched.one_cycle_momentum(100, -3e38, 3e38), "max_momentum"),
         (lambda: jaxsched.linear(0.0, 1.0, transition_steps=jnp.asarray([5, 6])), "transition"),
+        (lambda: jaxsched.alternate((C(1.0), C(2.0)), (1e-46, 0)), r"steps=\(1e-46, 0\)"),
     ],
     ids=lambda x: x if isinstance(x, str) else "",
 )
