@@ -16,7 +16,7 @@ from typing import Any
 
 import jax
 
-from benchmarks import cli, timing, torch_peer
+from benchmarks import cli, timing, torch_peer, trainer_step
 from examples.mnist import configs, cpu_tuning, data, train
 
 
@@ -102,16 +102,18 @@ def _torch_workers(
 
 def _time_steps(
     config: BenchmarkConfig, tuned: bool, results: dict[str, Any]
-) -> timing.TrainerStep:
+) -> trainer_step.TrainerStep:
     """Times every step side in turns into `results` (images/s and microseconds a step, and
     the CNN step's roofline); returns the trainer's CNN step."""
     step: dict[str, Any] = dict(batch_size=config.batch_size, devices=config.devices)
-    cnn = timing.TrainerStep("cnn", cpu_tuning=tuned, **step)
+    cnn = trainer_step.TrainerStep("cnn", cpu_tuning=tuned, **step)
     # The linear model is tuned as the trainer tunes it: XLA's default options.
     sides = {"jax_step": cnn.side}
-    sides["jax_tiny_step"] = timing.TrainerStep("linear", cpu_tuning=tuned, **step).side
+    sides["jax_tiny_step"] = trainer_step.TrainerStep("linear", cpu_tuning=tuned, **step).side
     if tuned:  # the same step compiled with XLA's default options, in this same process
-        sides["jax_default_options_step"] = timing.TrainerStep("cnn", cpu_tuning=False, **step).side
+        sides["jax_default_options_step"] = trainer_step.TrainerStep(
+            "cnn", cpu_tuning=False, **step
+        ).side
     workers: dict[str, torch_peer.TorchWorker] = {}
     if config.torch and torch_peer.version() is not None:
         workers = _torch_workers(config, tuned, results)
@@ -123,7 +125,7 @@ def _time_steps(
         results[f"{name}_images_per_s"] = config.batch_size / median
         results[f"{name}_microseconds"] = median * 1e6
     for worker in workers.values():
-        results["torch"], results["torch_threads"] = torch_peer.version(), worker.threads
+        results["torch_threads"] = worker.threads
         worker.close()
     results["matmul_gflops"] = timing.matmul_gflops()
     seconds = config.batch_size / results["jax_step_images_per_s"]
@@ -132,10 +134,11 @@ def _time_steps(
 
 
 def measure(config: BenchmarkConfig, glibc_tuned: bool) -> dict[str, Any]:
-    """Runs every measurement; returns the figures. `glibc_tuned`: whether the process
-    keeps freed memory (`cpu_tuning.keep_freed_memory`, called before JAX started)."""
+    """Runs every measurement, printing the figures; returns them. `glibc_tuned`: whether the
+    process keeps freed memory (`cpu_tuning.keep_freed_memory`, called before JAX started)."""
     tuned = glibc_tuned and jax.devices()[0].platform == "cpu"
-    results = {**timing.environment(), "batch_size": config.batch_size, "cpu_tuning": tuned}
+    header = timing.environment()
+    results = {**header, "batch_size": config.batch_size, "cpu_tuning": tuned}
     timing.show(results)
     if config.torch and torch_peer.version() is None:
         print("torch is not installed: skipping the PyTorch peers (pip install torch)")
@@ -167,6 +170,7 @@ def measure(config: BenchmarkConfig, glibc_tuned: bool) -> dict[str, Any]:
             if record["test_accuracy"] >= config.target_accuracy:
                 results["time_to_target"] = {"epoch": record["epoch"], "seconds": elapsed}
                 break
+    timing.show({k: v for k, v in results.items() if k not in header})
     return results
 
 
@@ -176,7 +180,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # The glibc half of the tuning goes first, before JAX's backends start (see
     # keep_freed_memory); the XLA options only apply on CPU.
     results = measure(config, config.cpu_tuning and cpu_tuning.keep_freed_memory())
-    timing.show({k: v for k, v in results.items() if k not in timing.environment()})
     timing.write_json(config.json, results)
     return results
 

@@ -12,9 +12,9 @@ timed on both sides in turns. Reports medians, their ratio and the load.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 import sys
-import time
 
 import jax
 
@@ -50,25 +50,17 @@ def main(argv: list[str] | None = None) -> int:
         epochs=config.epochs, population=config.population, ready=config.ready,
     )  # fmt: skip
     data = setup.data.put()
-    total = setup.epochs * (data.train_images.shape[0] // setup.group.batch_size)
-    schedules = pbt.search_space(setup, total).sample(jax.random.key(0), setup.population)
-
-    def side(exploit: bool) -> timing.Side:
-        def seconds(calls: int) -> float:
-            start = time.perf_counter()
-            for _ in range(calls):
-                pbt.train_population(setup, data, schedules, 0, exploit=exploit)
-            return time.perf_counter() - start
-
-        return seconds
-
+    total, space = pbt.budget(setup, data)
+    schedules = space.sample(jax.random.key(0), setup.population)
+    sides = {name: timing.loop(functools.partial(pbt.train_population, setup, data, schedules,
+                                                 0, exploit=exploit))
+             for name, exploit in (("pbt", True), ("random", False))}  # fmt: skip
     load_before = timing.load()
-    times = timing.in_turns(
-        {"pbt": side(True), "random": side(False)}, 1, config.repeats, warmup_steps=1
-    )
+    times = timing.in_turns(sides, 1, config.repeats, warmup_steps=1)
     medians = timing.medians(times)
     exploit_steps = len(range(0, total, setup.ready)) - 1
-    print(f"command: python -m benchmarks.pbt_overhead {' '.join(sys.argv[1:])}")
+    given = sys.argv[1:] if argv is None else argv
+    print(f"command: python -m benchmarks.pbt_overhead {' '.join(given)}")
     print(f"machine: {experiment.machine()}; jax {jax.__version__}")
     print(
         f"MLP, SGD, K={setup.population}, {total} updates per member, evaluation every "

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxsched
-from benchmarks import cli, timing, torch_peer
+from benchmarks import cli, timing, torch_peer, trainer_step
 from examples import flags
 from examples.mnist import core, cpu_tuning, models
 
@@ -135,7 +135,7 @@ def _instructions(hlo: str) -> dict[str, tuple[str, str]]:
 def profile_thunks(config: ProfileConfig) -> dict[str, Any]:
     """Milliseconds a step of every thunk of the trainer's compiled step, from a
     `jax.profiler` trace with XLA:CPU's thunk events on (`main` sets the flag)."""
-    step = timing.TrainerStep("cnn", config.batch_size, cpu_tuning=True)
+    step = trainer_step.TrainerStep("cnn", config.batch_size, cpu_tuning=True)
     seconds = timing.median(step.side, config.steps, 3)
     with tempfile.TemporaryDirectory() as folder:
         with jax.profiler.trace(folder, create_perfetto_trace=True):

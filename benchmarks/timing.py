@@ -1,5 +1,6 @@
 """The one harness of the benchmarks: warm every side up, time the sides in turns, take medians;
-the trainer's step and a float32 matmul as sides, XLA's FLOP count, the machine's header.
+a float32 matmul as a side, XLA's FLOP count, the machine's header (the trainer's step as a
+side is `benchmarks.trainer_step`, apart so that the rest does not load the trainer).
 
 A *side* is a function `steps -> seconds`: it runs `steps` steps of what it measures and
 returns the seconds they took, its last result waited for. `in_turns` runs every side a few
@@ -23,7 +24,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import cli
-from examples.mnist import configs, data, train
 
 Side = Callable[[int], float]
 MATMUL_SIZE = 2048
@@ -166,43 +166,3 @@ def with_matmul(sides: Mapping[str, Side], steps: int, repeats: int) -> tuple[di
 def matmul_gflops(size: int = MATMUL_SIZE, repeats: int = 7) -> float:
     """The matmul's GFLOP/s: the median of `repeats` timings of 5 products."""
     return gflops(median(matmul_side(size), 5, repeats, warmup_steps=1), size)
-
-
-class TrainerStep:
-    """The trainer's compiled update step (`train.setup`, SGD momentum 0.9, constant 0.01) on
-    one batch of random images; `side` is its `loop`, `compile_seconds` the trainer's
-    compile time."""
-
-    def __init__(self, model: str, batch_size: int, *, cpu_tuning: bool, devices: int = 0):
-        images, labels = random_images(batch_size)
-        run_config = configs.Config(
-            model=model,
-            batch_size=batch_size,
-            optimizer="sgd",
-            momentum=0.9,
-            schedule="constant",
-            learning_rate=0.01,
-            num_devices=devices,
-            cpu_tuning=cpu_tuning,
-        )
-        self.trainer = train.setup(run_config, data.Dataset(images, labels, images, labels))
-        self.state = train.create_state(self.trainer).state
-        self.order = jnp.arange(batch_size, dtype=jnp.int32)
-        self.compile_seconds = self.trainer.compile_seconds
-        self.side = loop(self)
-
-    def __call__(self) -> Any:
-        t = self.trainer
-        args = (t.hyperparams, t.data.train_images, t.data.train_labels, self.order, 0)
-        self.state, metrics = t.train_step(self.state, *args)
-        return metrics["loss"]
-
-    def roofline(self, seconds_a_step: float, matmul_gflops: float) -> dict[str, float]:
-        """XLA's FLOP count of the step, its GFLOP/s at `seconds_a_step` and their share of
-        `matmul_gflops`."""
-        flops = compiled_flops(self.trainer.train_step)
-        return {
-            "step_gflop": flops / 1e9,
-            "step_gflops": flops / seconds_a_step / 1e9,
-            "step_share_of_matmul": flops / seconds_a_step / 1e9 / matmul_gflops,
-        }

@@ -129,10 +129,11 @@ def peak_memory(k: int, side: str, config: SweepBenchmarkConfig) -> dict[str, An
 def _memory_rows(config: SweepBenchmarkConfig, grouped: list[str]) -> list[dict[str, Any]]:
     """Peak memory of each grouped side at each K, each in a fresh process."""
     env = {**os.environ, "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    # What the child's `peak_memory` reads of the config.
+    given = {key: getattr(config, key) for key in ("model", "batch_size", "conv", "num_train")}
     rows = []
     for side in grouped:
         for k in config.memory_ks:
-            given = {key: value for key, value in dataclasses.asdict(config).items() if value}
             child = [
                 "--memory-child",
                 str(k),

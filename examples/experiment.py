@@ -27,7 +27,6 @@ import jax
 
 from examples import flags
 from examples.mnist import configs, core, cpu_tuning, data, train
-from examples.mnist import main as trainer
 
 _HINTS = typing.get_type_hints(configs.Config)
 # The trainer's multi-process flags (`--distributed`, `--coordinator-address`, ...): its own
@@ -133,12 +132,9 @@ def header(config: Study, prog: str, device_data: core.DeviceData | None = None)
 
 
 def write(out: str, name: str, text: str) -> None:
-    """Writes `text` to `out/name` whole: a reader (or a run cut off) never sees half a file."""
+    """Writes `text` to `out/name` whole (`flags.write_whole`), making `out` if needed."""
     os.makedirs(out, exist_ok=True)
-    path = os.path.join(out, name)
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
+    flags.write_whole(os.path.join(out, name), text)
 
 
 def _run(config: S, run: Run[S], launch: configs.Config) -> Results | int:
@@ -156,7 +152,7 @@ def _run(config: S, run: Run[S], launch: configs.Config) -> Results | int:
 
     try:
         if launch.distributed:
-            trainer._initialize(launch)
+            train.initialize(launch)
         if jax.process_index() != 0:
             run(config, lambda _: None, lambda _: None)
             return 0

@@ -218,13 +218,18 @@ def read(path: str, config_type: type) -> dict[str, Any]:
     return {name: _from_json(f"{path}: {name}", types_of[name], v) for name, v in values.items()}
 
 
+def write_whole(path: str, text: str) -> None:
+    """Writes `text` to `path.tmp`, then renames it over `path`: a reader (or a run cut off)
+    never sees half a file."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 def write(config: Any, path: str, leave_out: Sequence[str] = ()) -> None:
     """Writes the flag values of `config` (but `leave_out`) to `path` as a JSON object."""
     values = {k: v for k, v in as_flags(config).items() if k not in leave_out}
-    with open(path + ".tmp", "w") as f:
-        json.dump(values, f, indent=1)
-        f.write("\n")
-    os.replace(path + ".tmp", path)
+    write_whole(path, json.dumps(values, indent=1) + "\n")
 
 
 def build(config_type: type[C], values: Mapping[str, Any], base: Any = None) -> C:

@@ -7,6 +7,7 @@ import dataclasses
 import gzip
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -98,3 +99,18 @@ def run_cli(*flags: str, timeout: float = 120, **kwargs) -> subprocess.Completed
     process = cli(*flags, **kwargs)
     stdout, stderr = process.communicate(timeout=timeout)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def free_port() -> int:
+    """A localhost port that was free a moment ago (for a coordinator, or one nobody answers)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_all(processes: list[subprocess.Popen], timeout: float = 240) -> None:
+    """Reaps every process (a failed one must not leave its partner waiting), then asserts
+    that each exited 0."""
+    outputs = [process.communicate(timeout=timeout)[1] for process in processes]
+    for process, stderr in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr[-3000:]

@@ -13,13 +13,12 @@ import glob
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 
 import numpy as np
 
-from tests.mnist_helpers import cli, shared_compiles, write_idx_folder
+from tests.mnist_helpers import cli, free_port, shared_compiles, wait_all, write_idx_folder
 
 _TRAIN_FIELDS = ("loss", "accuracy", "lr")
 
@@ -36,22 +35,10 @@ def _env(devices: int, cache: str) -> dict[str, str]:
             "JAX_PLATFORMS": "cpu", **shared_compiles(cache)}  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start_pair(flags: list[str], cache: str) -> list[subprocess.Popen]:
-    coordinator = f"127.0.0.1:{_free_port()}"
+    coordinator = f"127.0.0.1:{free_port()}"
     distributed = ["--distributed", "--coordinator-address", coordinator, "--num-processes", "2"]
     return [cli(*flags, *distributed, "--process-id", str(i), env=_env(2, cache)) for i in (0, 1)]
-
-
-def _wait(processes: list[subprocess.Popen], timeout: float = 240) -> None:
-    outputs = [process.communicate(timeout=timeout)[1] for process in processes]  # reap all
-    for process, stderr in zip(processes, outputs, strict=True):
-        assert process.returncode == 0, stderr[-3000:]
 
 
 def _metrics(workdir: str) -> list[dict]:
@@ -78,8 +65,8 @@ def test_two_processes_train_as_one_process_with_all_devices_and_resume_after_a_
     one_dir, two_dir, killed_dir = (str(tmp_path / n) for n in ("one", "two", "killed"))
     cache = str(tmp_path / "compiled")
 
-    _wait([cli(*_flags(data_dir, one_dir, epochs=2), env=_env(4, cache))])
-    _wait(_start_pair(_flags(data_dir, two_dir, epochs=2), cache))
+    wait_all([cli(*_flags(data_dir, one_dir, epochs=2), env=_env(4, cache))])
+    wait_all(_start_pair(_flags(data_dir, two_dir, epochs=2), cache))
     _assert_same_training(_metrics(two_dir), _metrics(one_dir))
 
     # Kill process 1 once a checkpoint is complete (its checksums written, the save over);
@@ -97,5 +84,5 @@ def test_two_processes_train_as_one_process_with_all_devices_and_resume_after_a_
     time.sleep(1)
     pair[0].send_signal(signal.SIGKILL)
     pair[0].communicate()
-    _wait(_start_pair([*_flags(data_dir, killed_dir, epochs=2), "--resume"], cache))
+    wait_all(_start_pair([*_flags(data_dir, killed_dir, epochs=2), "--resume"], cache))
     _assert_same_training(_metrics(killed_dir), _metrics(one_dir))

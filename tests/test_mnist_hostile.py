@@ -10,8 +10,9 @@ import errno
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
-import socket
 import subprocess
 import sys
 
@@ -20,7 +21,14 @@ import pytest
 
 from examples import flags
 from examples.mnist import checkpoint, configs, core, data, main, report, train, workdir
-from tests.mnist_helpers import REPO, copy_run, run_cli, small_config, write_idx_folder
+from tests.mnist_helpers import (
+    REPO,
+    copy_run,
+    free_port,
+    run_cli,
+    small_config,
+    write_idx_folder,
+)
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +220,7 @@ def test_a_checkpoint_write_past_the_file_size_limit_ends_in_one_line_and_resume
         {k: v for k, v in flags.as_flags(config).items() if v != getattr(configs.Config(), k)}
     )
     process = subprocess.run(
-        [sys.executable, "-c", _FILE_SIZE_LIMIT.replace("{after}", str(after)), *argv.split()],
+        [sys.executable, "-c", _FILE_SIZE_LIMIT.replace("{after}", str(after)), *shlex.split(argv)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -312,7 +320,7 @@ def test_a_config_file_deep_huge_or_a_fifo_is_refused_in_one_line(tmp_path, cont
 @pytest.mark.parametrize("kind", ["fifo", "loop", "dangling"])
 def test_a_data_file_that_is_no_file_gives_one_line_without_blocking(tmp_path, data_dir, kind):
     folder = tmp_path / "data"
-    subprocess.run(["cp", "-r", data_dir, str(folder)], check=True)
+    shutil.copytree(data_dir, folder)
     path = str(folder / "t10k-labels-idx1-ubyte.gz")
     os.remove(path)
     if kind == "fifo":
@@ -391,9 +399,7 @@ def test_the_studies_and_the_suite_refuse_bad_numbers_at_parse_time(
 
 
 def test_a_coordinator_that_never_answers_ends_in_one_line_within_the_timeout(tmp_path):
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()  # nobody listens on it
     result = run_cli(
         "--distributed",
         f"--coordinator-address=127.0.0.1:{port}",

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import jaxsched
-from tests.specs import through_padded
+from tests.specs import evaluate, through_padded
 from tests.x64 import enable_x64
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "golden.json").read_text())
@@ -31,11 +31,6 @@ def _build(config: dict[str, Any]) -> jaxsched.Schedule:
 
 def _steps(case: dict[str, Any]) -> np.ndarray:
     return np.asarray(case.get("steps", range(len(case["values"]))), dtype=np.int64)
-
-
-@jax.jit
-def _evaluate(schedule: jaxsched.Schedule, steps: jax.Array) -> jax.Array:
-    return schedule(steps)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -63,7 +58,7 @@ def _float32_modes(schedule: jaxsched.Schedule, steps: np.ndarray, eager_at: np.
         "eager": (eager_at, np.asarray([schedule(int(steps[i])) for i in eager_at])),
         "eager on arrays": (slice(None), through_padded(schedule, steps)),
         "jit closed over": (slice(None), through_padded(jax.jit(schedule), steps)),
-        "jit argument": (slice(None), through_padded(partial(_evaluate, schedule), steps)),
+        "jit argument": (slice(None), through_padded(partial(evaluate, schedule), steps)),
     }
 
 

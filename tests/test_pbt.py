@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 import jaxsched
 from examples import experiment
 from examples.compare import group, pbt
-from tests.mnist_helpers import REPO, write_idx_folder
+from tests.mnist_helpers import REPO, free_port, wait_all, write_idx_folder
 
 
 def tiny_config(folder: str, **overrides: Any) -> pbt.PBTConfig:
@@ -187,9 +186,7 @@ def test_two_processes_train_the_population_as_one_process_does(
 ) -> None:
     # Each process has one CPU device; the two members lie one on each (sharded as --shard
     # does: tests above pin sharded = unsharded on four devices). Their process 0 writes.
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        address = f"127.0.0.1:{free.getsockname()[1]}"
+    address = f"127.0.0.1:{free_port()}"
     out = str(tmp_path / "two")
     argv = [*_CLI, "--data-dir", folder, "--out", out, "--distributed", "--coordinator-address",
             address, "--num-processes", "2", "--process-id"]  # fmt: skip
@@ -199,9 +196,7 @@ def test_two_processes_train_the_population_as_one_process_does(
                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for i in (0, 1)
     ]  # fmt: skip
-    for process in processes:
-        _, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, stderr[-3000:]
+    wait_all(processes, timeout=300)
     expected, got = _numbers(cli_out), _numbers(out)
     assert got["parents"] == expected["parents"]
     for name, values in expected.items():  # accuracies on 64 images: to one image

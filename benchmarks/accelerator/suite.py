@@ -20,7 +20,7 @@ from typing import Any
 
 import jax
 
-from benchmarks import cli, timing, torch_peer, vmap_sweep
+from benchmarks import cli, timing, torch_peer, trainer_step, vmap_sweep
 from benchmarks.accelerator import tables
 from examples import experiment, flags
 from examples.compare import group, recipes, time_to_accuracy
@@ -176,7 +176,7 @@ def step_part(config: SuiteConfig, results: Results) -> None:
     part["rows"] = rows  # before the matmul, so that its figure waits in the table as n/a
     part["matmul_gflops"] = timing.matmul_gflops(config.matmul_size)
     for batch_size in config.batch_sizes:
-        step = timing.TrainerStep(config.model, batch_size, cpu_tuning=True)
+        step = trainer_step.TrainerStep(config.model, batch_size, cpu_tuning=True)
         seconds = _median_seconds(step.side, config)
         row = {"batch_size": batch_size, "jax_compile_seconds": step.compile_seconds}
         row |= {"jax_images_per_s": batch_size / seconds}

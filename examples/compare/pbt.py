@@ -128,6 +128,12 @@ def search_space(config: PBTConfig, total_steps: int) -> jaxsched.SearchSpace:
     return jaxsched.search_space(config.family, bounds, total_steps=total_steps, **fixed)  # type: ignore[arg-type]
 
 
+def budget(config: PBTConfig, data: core.DeviceData) -> tuple[int, jaxsched.SearchSpace]:
+    """Each member's updates over the run, and the search space of schedules that long."""
+    total = config.epochs * (data.train_images.shape[0] // config.group.batch_size)
+    return total, search_space(config, total)
+
+
 @functools.partial(jax.jit, static_argnames=("explore", "truncation", "layout"), donate_argnums=0)
 def exploit_and_explore(
     state: Any,
@@ -316,8 +322,7 @@ def one_seed(
 ) -> dict[str, Any]:
     """PBT, random search over the same members, the fixed baseline and the PBT winner's
     replay, all from one seed; what results.json holds for it."""
-    total = config.epochs * (data.train_images.shape[0] // config.group.batch_size)
-    space = search_space(config, total)
+    total, space = budget(config, data)
     schedules = space.sample(jax.random.key(seed), config.population)
     pbt = train_population(config, data, schedules, seed, exploit=True)
     random = train_population(config, data, schedules, seed, exploit=False)

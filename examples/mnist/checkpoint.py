@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import orbax.checkpoint as ocp
 from jax.experimental import multihost_utils
 
-from examples.flags import flag
+from examples import flags
 
 _CHECKSUMS = "checksums.json"
 
@@ -118,9 +118,7 @@ class Checkpoints:
 
     def _write_checksums(self, step: int) -> None:
         path, digests = os.path.join(self._step_dir(step), _CHECKSUMS), self._file_digests(step)
-        with open(path + ".tmp", "w") as f:
-            json.dump(digests, f, indent=0, sort_keys=True)
-        os.replace(path + ".tmp", path)  # a reader never sees half a file
+        flags.write_whole(path, json.dumps(digests, indent=0, sort_keys=True))
 
     def verify(self, step: int) -> str | None:
         """What is wrong with the files at `step` by their checksums (None: nothing found).
@@ -235,7 +233,7 @@ def differences(saved: dict[str, Any], expected: dict[str, Any]) -> str:
     """How the run record `saved` differs from `expected`: the flags, else the other entries."""
     there = saved.get("config", {})
     named = [
-        f"{flag(name)} {there.get(name)!r} there, {value!r} here"
+        f"{flags.flag(name)} {there.get(name)!r} there, {value!r} here"
         for name, value in expected["config"].items()
         if there.get(name) != value
     ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 import warnings
@@ -54,41 +53,6 @@ def _summary(config: configs.Config, summary: dict[str, Any], seconds: float) ->
     )
 
 
-def _initialize(config: configs.Config) -> None:
-    """`jax.distributed.initialize`, every wait bounded by `config.distributed_timeout`.
-
-    jax aborts the process (a C++ check) when it cannot register in time, so a process other
-    than 0 first connects to the coordinator itself, to fail in one line (train.TrainingError).
-    """
-    # Imported here, as in `main`: --help and flag errors answer without JAX.
-    import jax
-
-    from examples.mnist import train
-
-    timeout, address = config.distributed_timeout, config.coordinator_address
-    if address is not None and config.process_id != 0:
-        host, _, port = address.rpartition(":")
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                socket.create_connection((host.strip("[]"), int(port)), timeout=1).close()
-                break
-            except OSError as e:
-                if time.monotonic() > deadline or isinstance(e, socket.gaierror):
-                    raise train.TrainingError(
-                        f"--distributed: no coordinator answered at {address} within "
-                        f"--distributed-timeout {timeout} s ({e.strerror or e}); start process 0 "
-                        "there first, or check --coordinator-address"
-                    ) from None
-                time.sleep(0.5)
-    jax.distributed.initialize(
-        address,
-        config.num_processes or None,
-        config.process_id if config.num_processes else None,
-        initialization_timeout=timeout,
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     """Runs the trainer; returns the process exit status (128 + the signal after Ctrl-C or
     SIGTERM, as shells report it: 130, 143)."""
@@ -114,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         if config.distributed:
-            _initialize(config)
+            train.initialize(config)
         summary = train.train_and_evaluate(config)
     except train.ERRORS as e:
         print(f"error: {e}", file=sys.stderr)

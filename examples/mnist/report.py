@@ -13,6 +13,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from examples import flags
+
 
 def count(number: int, noun: str) -> str:
     """`number` and `noun`, plural unless it is 1: "1 epoch", "3 epochs"."""
@@ -54,9 +56,7 @@ class MetricsLog:
                     file=sys.stderr,
                     flush=True,
                 )
-            with open(path + ".tmp", "w") as f:
-                f.writelines(json.dumps(r) + "\n" for r in self.records)
-            os.replace(path + ".tmp", path)
+            flags.write_whole(path, "".join(json.dumps(r) + "\n" for r in self.records))
 
     def write(self, records: list[dict[str, Any]]) -> None:
         self.records.extend(records)

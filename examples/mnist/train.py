@@ -18,6 +18,7 @@ import json
 import math
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -47,6 +48,36 @@ class TrainingError(Exception):
 
 # What a run ends with in one line saying what to do (a CLI prints it as "error: ...").
 ERRORS = (data.DataError, TrainingError, checkpoint.CheckpointError, workdir.WorkdirError)
+
+
+def initialize(config: Config) -> None:
+    """`jax.distributed.initialize`, every wait bounded by `config.distributed_timeout`.
+
+    jax aborts the process (a C++ check) when it cannot register in time, so a process other
+    than 0 first connects to the coordinator itself, to fail in one line (TrainingError).
+    """
+    timeout, address = config.distributed_timeout, config.coordinator_address
+    if address is not None and config.process_id != 0:
+        host, _, port = address.rpartition(":")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection((host.strip("[]"), int(port)), timeout=1).close()
+                break
+            except OSError as e:
+                if time.monotonic() > deadline or isinstance(e, socket.gaierror):
+                    raise TrainingError(
+                        f"--distributed: no coordinator answered at {address} within "
+                        f"--distributed-timeout {timeout} s ({e.strerror or e}); start process 0 "
+                        "there first, or check --coordinator-address"
+                    ) from None
+                time.sleep(0.5)
+    jax.distributed.initialize(
+        address,
+        config.num_processes or None,
+        config.process_id if config.num_processes else None,
+        initialization_timeout=timeout,
+    )
 
 
 def build_schedule(
