@@ -106,19 +106,15 @@ class ProfileConfig:
       json: also write the figures to this file.
     """
 
-    parts: tuple[str, ...] = ("thunks", "layers")
+    parts: tuple[str, ...] = flags.option(("thunks", "layers"), choices=PARTS)
     steps: int = flags.option(20, at_least=1)
     repeats: int = flags.option(5, at_least=1)
     batch_size: int = flags.option(128, at_least=1)
-    variants: tuple[str, ...] = ()
+    variants: tuple[str, ...] = flags.option((), choices=VARIANTS)
     torch: bool = False
     json: str | None = None
 
     def __post_init__(self) -> None:
-        for name, known in (("parts", PARTS), ("variants", VARIANTS)):
-            unknown = [key for key in getattr(self, name) if key not in known]
-            if unknown:
-                raise ValueError(f"--{name}: {', '.join(unknown)} not among {', '.join(known)}")
         flags.check(self)
 
 

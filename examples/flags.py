@@ -21,7 +21,7 @@ import shlex
 import stat
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
 C = TypeVar("C")
@@ -54,7 +54,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def option(
-    default: Any, *, choices: Sequence[str] = (), at_least: int | None = None, **metadata: Any
+    default: Any, *, choices: Iterable[str] = (), at_least: int | None = None, **metadata: Any
 ) -> Any:
     """A config field with a default, the values its flag accepts (`choices`; numbers of
     `at_least` or more; `check` enforces both) and other marks (`metadata`)."""
@@ -81,13 +81,16 @@ def render(values: Mapping[str, Any]) -> str:
 
 def check(config: Any) -> None:
     """Raises ValueError naming the flag of `config` (nested included) whose value is not among
-    its `choices`, below its `at_least` (each element of a tuple), beyond `MAX_INT`, or not
-    finite."""
+    its `choices`, below its `at_least`, beyond `MAX_INT`, or not finite (a tuple's elements
+    each)."""
     for _, field, _, value in leaves(config):
-        choices, low = field.metadata.get("choices"), field.metadata.get("at_least")
+        choices, low = field.metadata.get("choices", ()), field.metadata.get("at_least")
         name, numbers = flag(field.name), value if isinstance(value, tuple) else (value,)
-        if choices and value not in choices:
-            raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        unknown = [repr(n) for n in numbers if choices and n not in choices]
+        if unknown:
+            raise ValueError(
+                f"{name} must be one of {', '.join(choices)}; got {', '.join(unknown)}"
+            )
         if any(type(n) is float and not math.isfinite(n) for n in numbers):
             raise ValueError(f"{name} must be a finite number, got {value}")
         if any(type(n) is int and abs(n) > MAX_INT for n in numbers):
@@ -248,7 +251,8 @@ def add_flags(parser: argparse.ArgumentParser, config: Any) -> None:
     as defaults; a flag that is not given is left out of the parsed namespace."""
     for owner, field, hint, default in leaves(config):
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
-        choices = field.metadata.get("choices") or None
+        # A tuple's elements are checked by `check`: argparse would test the whole tuple.
+        choices = None if isinstance(default, tuple) else field.metadata.get("choices") or None
         kind: dict[str, Any] = {"action": argparse.BooleanOptionalAction}
         if hint is not bool:
             metavar = None if choices else field.name.upper()

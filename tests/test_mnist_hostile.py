@@ -389,6 +389,15 @@ def _study_error(module: str, config_type: str, argv: list[str], capsys) -> str:
         ("benchmarks.accelerator.suite", "SuiteConfig", ["--train-examples=-5"], "--train"),
         ("benchmarks.accelerator.suite", "SuiteConfig", ["--ks", "1,-2"], "--ks"),
         ("benchmarks.accelerator.suite", "SuiteConfig", ["--target", "nan"], "--target"),
+        ("benchmarks.accelerator.suite", "SuiteConfig", ["--parts", "step,nope"], "--parts"),
+        ("benchmarks.step_profile", "ProfileConfig", ["--variants", "nchw,nope"], "--variants"),
+        ("examples.compare.study", "StudyConfig", ["--adam-recipes", "nope"], "--adam-recipes"),
+        (
+            "examples.mnist.cooldown_study",
+            "CooldownStudyConfig",
+            ["--lengths-epochs", "3,0"],
+            "--le",
+        ),
     ],
 )
 def test_the_studies_and_the_suite_refuse_bad_numbers_at_parse_time(

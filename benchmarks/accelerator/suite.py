@@ -60,7 +60,7 @@ class SuiteConfig:
 
     out: str = "results/accelerator"
     mnist_dir: str = "data/mnist"
-    parts: tuple[str, ...] = PARTS
+    parts: tuple[str, ...] = flags.option(PARTS, choices=PARTS)
     model: str = flags.option("cnn", choices=("cnn", "linear"))
     batch_sizes: tuple[int, ...] = flags.option((128, 1024), at_least=1)
     steps: int = flags.option(50, at_least=1)
@@ -71,7 +71,9 @@ class SuiteConfig:
     ks: tuple[int, ...] = flags.option((1, 8, 32, 128), at_least=1)
     sweep_steps: int = flags.option(20, at_least=1)
     sweep_train: int = flags.option(4096, at_least=1)
-    recipes: tuple[str, ...] = ("one_cycle", "warmup_cosine_decay", "exponential_decay")
+    recipes: tuple[str, ...] = flags.option(
+        ("one_cycle", "warmup_cosine_decay", "exponential_decay"), choices=recipes.RECIPES
+    )
     target: float = 0.99
     epochs: int = flags.option(5, at_least=1)
     evals_per_epoch: int = flags.option(4, at_least=1)
@@ -79,10 +81,6 @@ class SuiteConfig:
     test_examples: int = flags.option(0, at_least=0)
 
     def __post_init__(self) -> None:
-        for name, known in (("parts", PARTS), ("recipes", recipes.RECIPES)):
-            unknown = [key for key in getattr(self, name) if key not in known]
-            if unknown:
-                raise ValueError(f"--{name}: {', '.join(unknown)} not among {', '.join(known)}")
         flags.check(self)
         if self.sweep_steps * 128 > self.sweep_train:
             raise ValueError("--sweep-steps times 128 must fit in --sweep-train (one epoch)")

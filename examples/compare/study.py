@@ -58,19 +58,16 @@ class StudyConfig:
     adam_learning_rates: tuple[float, ...] = (1e-3,)
     adagrad_learning_rates: tuple[float, ...] = (0.01,)
     rmsprop_learning_rates: tuple[float, ...] = (1e-3,)
-    sgd_recipes: tuple[str, ...] = SGD_RECIPES
-    adam_recipes: tuple[str, ...] = ("constant", "warmup_cosine_decay", "one_cycle")
+    sgd_recipes: tuple[str, ...] = flags.option(SGD_RECIPES, choices=recipes.RECIPES)
+    adam_recipes: tuple[str, ...] = flags.option(
+        ("constant", "warmup_cosine_decay", "one_cycle"), choices=recipes.RECIPES
+    )
     schedule_free: bool = True
     momentum: float = 0.9
     lr_find_steps: int = flags.option(100, at_least=0)
 
     def __post_init__(self) -> None:
         flags.check(self)
-        for name in ("sgd_recipes", "adam_recipes"):
-            unknown = [r for r in getattr(self, name) if r not in recipes.RECIPES]
-            if unknown:
-                known = ", ".join(recipes.RECIPES)
-                raise ValueError(f"{flags.flag(name)}: {', '.join(unknown)} not among {known}")
 
 
 PRESETS: dict[str, tuple[str, dict[str, Any]]] = {

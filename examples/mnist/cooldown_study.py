@@ -55,15 +55,15 @@ class CooldownStudyConfig:
     optimizer: str = flags.option("sgd", choices=configs.OPTIMIZERS)
     learning_rate: float = 0.05
     batch_size: int = flags.option(128, at_least=1)
-    lengths_epochs: tuple[int, ...] = (3, 6, 9)
+    lengths_epochs: tuple[int, ...] = flags.option((3, 6, 9), at_least=1)
     cooldown_fraction: float = 0.2
     warmup_steps: int = flags.option(50, at_least=0)
     seeds: int = flags.option(3, at_least=1)
 
     def __post_init__(self) -> None:
         flags.check(self)
-        if not self.lengths_epochs or min(self.lengths_epochs) < 1:
-            raise ValueError(f"--lengths-epochs must be 1 or more, got {self.lengths_epochs}")
+        if not self.lengths_epochs:
+            raise ValueError("--lengths-epochs needs at least one length")
         if not 0 < self.cooldown_fraction < 1:
             raise ValueError(f"--cooldown-fraction must be in (0, 1), got {self.cooldown_fraction}")
 
