@@ -190,14 +190,14 @@ def time_layers(config: ProfileConfig) -> dict[str, Any]:
         sides[name] = timing.loop(functools.partial(compiled, *args))
         flops[name] = timing.compiled_flops(compiled)
     seconds, matmul = timing.with_matmul(sides, config.steps, config.repeats)
-    ops = {
-        name: {
+    ops = {}
+    for name, s in seconds.items():
+        rates = timing.roofline(flops[name], s, matmul)
+        ops[name] = {
             "ms": s * 1e3,
-            "gflops": flops[name] / s / 1e9,
-            "limit_ms": flops[name] / matmul / 1e6,
+            "gflops": rates["gflops"],
+            "limit_ms": s * 1e3 * rates["share_of_matmul"],
         }
-        for name, s in seconds.items()
-    }
     return {"matmul_gflops": matmul, "ops": ops}
 
 
@@ -285,11 +285,7 @@ def time_variants(config: ProfileConfig) -> dict[str, Any]:
     sides = {name: side for name, (_, side) in steps.items()}
     seconds, matmul = timing.with_matmul(sides, config.steps, config.repeats)
     rows = {
-        name: {
-            "images_per_s": config.batch_size / s,
-            "gflops": flops / s / 1e9,
-            "share_of_matmul": flops / s / 1e9 / matmul,
-        }
+        name: {"images_per_s": config.batch_size / s, **timing.roofline(flops, s, matmul)}
         for name, s in seconds.items()
     }
     return {"step_gflop": flops / 1e9, "matmul_gflops": matmul, "variants": rows}

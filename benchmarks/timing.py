@@ -155,6 +155,12 @@ def gflops(seconds_a_call: float, size: int = MATMUL_SIZE) -> float:
     return 2 * size**3 / seconds_a_call / 1e9
 
 
+def roofline(flops: float, seconds: float, matmul_gflops: float) -> dict[str, float]:
+    """GFLOP/s of `flops` done in `seconds`, and their share of the matmul's `matmul_gflops`."""
+    rate = flops / seconds / 1e9
+    return {"gflops": rate, "share_of_matmul": rate / matmul_gflops}
+
+
 def with_matmul(sides: Mapping[str, Side], steps: int, repeats: int) -> tuple[dict, float]:
     """Median seconds a step of every side, timed in turns with the matmul (5 products a
     timing), and the matmul's GFLOP/s."""

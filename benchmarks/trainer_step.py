@@ -44,8 +44,5 @@ class TrainerStep:
         """XLA's FLOP count of the step, its GFLOP/s at `seconds_a_step` and their share of
         `matmul_gflops`."""
         flops = timing.compiled_flops(self.trainer.train_step)
-        return {
-            "step_gflop": flops / 1e9,
-            "step_gflops": flops / seconds_a_step / 1e9,
-            "step_share_of_matmul": flops / seconds_a_step / 1e9 / matmul_gflops,
-        }
+        rates = timing.roofline(flops, seconds_a_step, matmul_gflops)
+        return {"step_gflop": flops / 1e9} | {f"step_{k}": v for k, v in rates.items()}
