@@ -17,10 +17,7 @@ def parse(
     config_type: type[C], argv: Sequence[str] | None, module: str, doc: str | None, **kwargs: Any
 ) -> tuple[C, argparse.Namespace]:
     """`flags.parse` for `python -m <module>`, described by the first paragraph of `doc`."""
-    description = (doc or "").split("\n\n")[0]
-    return flags.parse(
-        config_type, argv, prog=f"python -m {module}", description=description, **kwargs
-    )
+    return flags.parse(config_type, argv, prog=f"python -m {module}", description=doc, **kwargs)
 
 
 def package_version(package: str) -> str | None:

@@ -190,7 +190,7 @@ def main(
         if distributed:
             flags.add_flags(parser, Launch())
 
-    config, namespace = flags.parse(config_type, argv, prog=prog, description=doc.split("\n\n")[0],
+    config, namespace = flags.parse(config_type, argv, prog=prog, description=doc,
                                     presets=presets, extra=add_replot)  # fmt: skip
     names = [f.name for f in dataclasses.fields(Launch) if hasattr(namespace, f.name)]
     try:

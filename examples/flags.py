@@ -35,11 +35,12 @@ MAX_INT = 2**31 - 1
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse's parser with one-line errors (exit status 2), a help text required for every
-    flag (`%` escaped: argparse %-formats it) and every default shown."""
+    flag (`%` escaped: argparse %-formats it), every default shown, and the first paragraph of
+    `description` (a module's docstring) as the description."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *, description: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
-        super().__init__(*args, **kwargs)
+        super().__init__(description=(description or "").split("\n\n")[0], **kwargs)
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
         help_text = kwargs.get("help")
@@ -266,7 +267,7 @@ def parse(
     argv: Sequence[str] | None,
     *,
     prog: str,
-    description: str,
+    description: str | None,
     epilog: str | None = None,
     presets: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
     extra: Callable[[argparse.ArgumentParser], None] | None = None,

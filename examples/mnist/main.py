@@ -29,7 +29,7 @@ def parse(argv: list[str] | None = None) -> tuple[configs.Config, Collection[str
         configs.Config,
         argv,
         prog="python -m examples.mnist.main",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__,
         epilog=(
             "schedules: --schedule takes any jaxsched.get name; --schedule-args its other "
             """arguments as JSON, e.g. --schedule warmup_cosine_decay --schedule-args """
