@@ -17,11 +17,13 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shlex
 import stat
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import accumulate
 from typing import Any, NoReturn, TypeVar
 
 C = TypeVar("C")
@@ -31,6 +33,7 @@ MAX_JSON_BYTES = 2**20
 MAX_JSON_DEPTH = 32
 # Counts of steps, epochs, examples and devices: past int32, JAX's step counters wrap.
 MAX_INT = 2**31 - 1
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*+"?', re.DOTALL)  # possessive: linear time
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -180,21 +183,12 @@ def loads(text: str | bytes, what: str) -> Any:
     if len(text) > MAX_JSON_BYTES:
         raise ValueError(f"{what} is over {MAX_JSON_BYTES} bytes, the limit (MAX_JSON_BYTES)")
     chars = text.decode(errors="replace") if isinstance(text, bytes) else text
-    depth, in_string, escaped = 0, False, False
-    for char in chars:  # brackets outside strings; linear, no recursion
-        if in_string:
-            in_string, escaped = (char != '"' or escaped), (char == "\\" and not escaped)
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise ValueError(
-                    f"{what} nests more than {MAX_JSON_DEPTH} levels deep, the limit "
-                    "(MAX_JSON_DEPTH)"
-                )
-        elif char in "]}":
-            depth -= 1
+    # The brackets outside strings (an unclosed one runs to the end), counted without recursion.
+    brackets = _STRING.sub("", chars)
+    if max(accumulate((c in "[{") - (c in "]}") for c in brackets), default=0) > MAX_JSON_DEPTH:
+        raise ValueError(
+            f"{what} nests more than {MAX_JSON_DEPTH} levels deep, the limit (MAX_JSON_DEPTH)"
+        )
     try:
         return json.loads(text)
     except ValueError as e:
