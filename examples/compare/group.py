@@ -247,13 +247,13 @@ class RunGroup:
         first = self.runs[0]
         self.core = core.build(config.model, first.optimizer, first.hyperparams(),
                                batch_size=config.batch_size, matmul_convs=matmul)  # fmt: skip
-        once = cpu_tuning.init_compiler_options(backend) or None
-        jit = functools.partial(jax.jit, static_argnums=0, compiler_options=self.options or None)
-        self.init_model = jax.jit(init_models, static_argnums=(0, 1), compiler_options=once)
-        self.add_optimizer = jax.jit(_add_optimizers, static_argnums=0, compiler_options=once)
-        self.train_step = jit(_train_steps, donate_argnums=1)
-        self.eval_step = jit(_eval_steps, static_argnums=(0, 1))
-        self.plateau_step = jit(_plateau_steps, donate_argnums=4)
+        once = tuple(cpu_tuning.init_compiler_options(backend).items())
+        options = tuple(self.options.items())
+        self.init_model = core.jit(init_models, (0, 1), once)
+        self.add_optimizer = core.jit(_add_optimizers, (0,), once)
+        self.train_step = core.jit(_train_steps, (0,), options, donate_argnums=1)
+        self.eval_step = core.jit(_eval_steps, (0, 1), options)
+        self.plateau_step = core.jit(_plateau_steps, (0,), options, donate_argnums=4)
         self.compile_seconds = 0.0
         self._orders: tuple[int, list[jax.Array]] = (-1, [])
         self.parts = [

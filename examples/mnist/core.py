@@ -12,6 +12,7 @@ The data lives on the device (`DeviceData`); labels below 0 mark evaluation padd
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -43,6 +44,15 @@ def make_optimizer(name: str, hyperparams: dict[str, Any]) -> optax.GradientTran
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
     return jaxsched.inject(OPTIMIZERS[name], **hyperparams)
+
+
+@functools.cache
+def jit(function: Callable[..., Any], static: tuple[int, ...], options: Any, **kwargs: Any) -> Any:
+    """`jax.jit(function)`, the arguments `static` (a `Core`, a size) static, the compiler
+    `options` as (name, value) pairs: one wrapper per (function, options, shardings), so that
+    jit's own caches serve every run and group of an equal core in this process (a study's
+    runs, a test's) instead of compiling it again."""
+    return jax.jit(function, static_argnums=static, compiler_options=dict(options), **kwargs)
 
 
 def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:

@@ -22,7 +22,6 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -214,14 +213,6 @@ def _check_sizes(config: Config, num_train: int, num_devices: int) -> int:
     return num_train // config.batch_size
 
 
-@functools.cache
-def _jit(function: Callable[..., Any], static: tuple[int, ...], options: Any, **kwargs: Any) -> Any:
-    """`jax.jit(function)`, the arguments `static` (a `Core`, a size) static: one wrapper per
-    (function, compiler options, shardings), so that jit's own caches serve every run of an
-    equal core in this process (a study's runs, a test's) instead of compiling it again."""
-    return jax.jit(function, static_argnums=static, compiler_options=dict(options), **kwargs)
-
-
 def _compile_train_step(
     the_core: Core, hyperparams: dict[str, Any], device_data: DeviceData, options: dict[str, str]
 ) -> tuple[Any, float]:
@@ -234,7 +225,7 @@ def _compile_train_step(
     images, labels = device_data.train_images, device_data.train_labels
     order = jax.ShapeDtypeStruct(labels.shape, jnp.int32, sharding=replicated)
     start = time.perf_counter()
-    jitted = _jit(
+    jitted = core.jit(
         Core.train_step, (0,), tuple(options.items()), donate_argnums=1, out_shardings=replicated
     )
     lowered = jitted.lower(the_core, abstract_state, hyperparams, images, labels, order, 0)
@@ -282,8 +273,8 @@ def setup(config: Config, dataset: data.Dataset) -> Trainer:
     options = cpu_tuning.compiler_options(platform, config.model) if config.cpu_tuning else {}
     hyperparams = replicate(hyperparams, replicated)
     train_step, seconds = _compile_train_step(the_core, hyperparams, device_data, options)
-    evaluate = _jit(Core.eval_step, (0, 5), tuple(options.items()))
-    permute = _jit(core.permutation, (2,), (), out_shardings=replicated)
+    evaluate = core.jit(Core.eval_step, (0, 5), tuple(options.items()))
+    permute = core.jit(core.permutation, (2,), (), out_shardings=replicated)
     steps = (
         train_step,
         functools.partial(evaluate, the_core, size=device_data.eval_batch_size),
@@ -317,7 +308,7 @@ def create_state(trainer: Trainer, checkpoints: checkpoint.Checkpoints | None = 
     platform = trainer.mesh.devices.flat[0].platform
     options = tuple(cpu_tuning.init_compiler_options(platform).items())
     init = functools.partial(
-        _jit(Core.init, (0,), options, out_shardings=trainer.replicated), trainer.core
+        core.jit(Core.init, (0,), options, out_shardings=trainer.replicated), trainer.core
     )
     new = RunState(init(init_key, trainer.hyperparams), 0, replicate(data_key, trainer.replicated))
     if checkpoints is None:
