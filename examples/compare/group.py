@@ -221,14 +221,22 @@ class _History:
 class RunGroup:
     """Runs of one `Run.structure` trained together on `data` (`core.put_data`): `parts` of
     `vmap_size` stacked runs, and the core's functions vmapped and jitted as attributes
-    (`train_step`, `eval_step`, ...; `core` their first, static argument).
+    (`train_step`, `eval_step`, ...; `core` their first, static argument). Over a `layout`
+    of the runs' axis (`pbt.population_layout`), the states are split by it and the metrics
+    come back whole on every device, so that each process reads them.
 
     Raises:
       ValueError: if the runs differ in structure or the batch exceeds the training set.
     """
 
-    def __init__(self, runs: Sequence[Run], data: core.DeviceData, config: GroupConfig) -> None:
-        self.runs = list(runs)
+    def __init__(
+        self,
+        runs: Sequence[Run],
+        data: core.DeviceData,
+        config: GroupConfig,
+        layout: jax.sharding.NamedSharding | None = None,
+    ) -> None:
+        self.runs, self.layout = list(runs), layout
         if len({run.structure() for run in self.runs}) != 1:
             raise ValueError("runs must share one structure; split them with group_by_structure")
         self.data, self.config = data, config
@@ -251,8 +259,12 @@ class RunGroup:
         options = tuple(self.options.items())
         self.init_model = core.jit(init_models, (0, 1), once)
         self.add_optimizer = core.jit(_add_optimizers, (0,), once)
-        self.train_step = core.jit(_train_steps, (0,), options, donate_argnums=1)
-        self.eval_step = core.jit(_eval_steps, (0, 1), options)
+        outs: tuple[dict[str, Any], dict[str, Any]] = ({}, {})
+        if layout is not None:
+            whole = jax.sharding.NamedSharding(layout.mesh, jax.sharding.PartitionSpec())
+            outs = ({"out_shardings": (layout, whole)}, {"out_shardings": whole})
+        self.train_step = core.jit(_train_steps, (0,), options, donate_argnums=1, **outs[0])
+        self.eval_step = core.jit(_eval_steps, (0, 1), options, **outs[1])
         self.plateau_step = core.jit(_plateau_steps, (0,), options, donate_argnums=4)
         self.compile_seconds = 0.0
         self._orders: tuple[int, list[jax.Array]] = (-1, [])
@@ -272,6 +284,12 @@ class RunGroup:
         model_state = self.init_model(self.core.model, self.core.matmul_convs, init_keys)
         state = self.add_optimizer(self.core, model_state, hyperparams)
         order = jnp.zeros((len(runs), self.num_train), jnp.int32)
+        if (layout := self.layout) is not None:
+            # Every process built the same states: each puts its share.
+            state, hyperparams, data_keys, order = jax.tree.map(
+                lambda leaf: core.put_replicated(np.asarray(leaf), layout),
+                (state, hyperparams, data_keys, order),
+            )
         images, labels = self.data.train_images, self.data.train_labels
         args = (state, hyperparams, images, labels, order, np.int32(0))
         start = time.perf_counter()

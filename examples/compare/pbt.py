@@ -169,34 +169,20 @@ def exploit_and_explore(
     return state, hyperparams, parents
 
 
-def shard_population(population: group.RunGroup) -> jax.sharding.Sharding:
-    """Lays the population axis over every device of every process, the data whole on each,
-    and recompiles the update and evaluation for that layout (their metrics whole on every
-    device, so that each process reads them); returns the population's layout."""
+def population_layout(
+    data: core.DeviceData,
+) -> tuple[core.DeviceData, jax.sharding.NamedSharding]:
+    """`data` whole on every device of every process (arrays already so are kept), and the
+    population axis laid over those devices."""
     mesh = jax.sharding.Mesh(np.asarray(jax.devices()), ("population",))
     whole = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
-    split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("population"))
     placed: dict[str, Any] = {
         k: core.put_replicated(np.asarray(v), whole)
-        for k, v in population.data._asdict().items()
-        if isinstance(v, jax.Array)
+        for k, v in data._asdict().items()
+        if isinstance(v, jax.Array) and v.sharding != whole
     }
-    population.data = population.data._replace(**placed)
-    part = population.parts[0]  # every process built the same states: each puts its share
-    part.state, part.hyperparams, part.data_keys = jax.tree.map(
-        lambda leaf: core.put_replicated(np.asarray(leaf), split),
-        (part.state, part.hyperparams, part.data_keys),
-    )
-    jit = functools.partial(jax.jit, static_argnums=0, compiler_options=population.options or None)
-    population.eval_step = jit(group._eval_steps, static_argnums=(0, 1), out_shardings=whole)
-    train_step = jit(group._train_steps, donate_argnums=1, out_shardings=(split, whole))
-    order = core.put_replicated(
-        np.zeros((len(part.indices), population.num_train), np.int32), split
-    )
-    data = population.data
-    args = (part.state, part.hyperparams, data.train_images, data.train_labels, order)
-    part.train_step = train_step.lower(population.core, *args, np.int32(0)).compile()
-    return split
+    split = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("population"))
+    return data._replace(**placed), split
 
 
 def _sharded(config: PBTConfig) -> bool:
@@ -248,8 +234,10 @@ def train_population(
     size = config.population
     runs = [_run(config, s, seed * 1000 + k) for k, s in enumerate(members(schedules, size))]
     setup = dataclasses.replace(config.group, vmap_size=size, max_group_size=0)
-    population = group.RunGroup(runs, data, setup)
-    layout = shard_population(population) if _sharded(config) else None
+    layout = None
+    if _sharded(config):
+        data, layout = population_layout(data)
+    population = group.RunGroup(runs, data, setup, layout)
     part, total = population.parts[0], config.epochs * population.steps_per_epoch
     if layout is None:  # committed, as exploit_and_explore's results will be: one program
         part.hyperparams = jax.device_put(part.hyperparams, jax.local_devices()[0])
@@ -260,7 +248,6 @@ def train_population(
     lineage_lrs: list[list[np.ndarray]] = [[] for _ in range(size)]
     key = jax.random.key(seed)
     jax.block_until_ready(population.orders(0))  # compiles the data order outside the timing
-    placed, count = population.data, population.data.num_test  # where `shard_population` put it
     for step in range(0, total, config.ready):
         compiled = len(COMPILES)
         start = time.perf_counter()
@@ -268,7 +255,7 @@ def train_population(
         result.stretches.append(time.perf_counter() - start)
         lrs = np.asarray([np.concatenate([m["lr"] for m in update]) for update in metrics]).T
         lineage_lrs = [lineage_lrs[k] + [lrs[k]] for k in range(size)]
-        _, accuracy = population.evaluate(placed.val_images, placed.val_labels, placed.num_val)
+        _, accuracy = population.evaluate(data.val_images, data.val_labels, data.num_val)
         result.val_accuracy.append(accuracy.tolist())
         result.live_arrays.append(len(jax.live_arrays()))
         if not exploit or step + config.ready >= total:
@@ -287,7 +274,7 @@ def train_population(
         lineage_lrs = [list(lineage_lrs[p]) for p in parents]
         result.parents.append(parents.tolist())
     result.lrs = np.asarray([np.concatenate(lrs) for lrs in lineage_lrs])
-    _, result.test_accuracy = population.evaluate(placed.test_images, placed.test_labels, count)
+    _, result.test_accuracy = population.evaluate(data.test_images, data.test_labels, data.num_test)
     result.state = part.state
     return result
 
@@ -324,8 +311,9 @@ def one_seed(
     replay, all from one seed; what results.json holds for it."""
     total, space = budget(config, data)
     schedules = space.sample(jax.random.key(seed), config.population)
-    pbt = train_population(config, data, schedules, seed, exploit=True)
-    random = train_population(config, data, schedules, seed, exploit=False)
+    placed = population_layout(data)[0] if _sharded(config) else data  # once for both
+    pbt = train_population(config, placed, schedules, seed, exploit=True)
+    random = train_population(config, placed, schedules, seed, exploit=False)
     # Winners are chosen on the validation split: the test set never decides anything.
     pbt_winner = int(np.nanargmax(pbt.val_accuracy[-1]))
     random_winner = int(np.nanargmax(random.val_accuracy[-1]))
