@@ -19,38 +19,24 @@ import numpy as np
 import pytest
 
 from examples.mnist import checkpoint, configs, data, main, train, workdir
+from tests import helpers_trainer
+from tests.helpers_trainer import run_config
 from tests.mnist_helpers import (
     cli,
     copy_run,
     idx_bytes,
     shared_compiles,
-    small_config,
     write_idx_folder,
 )
 
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return write_idx_folder(str(tmp_path_factory.mktemp("data")), num_train=512, num_test=128)
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory, data_dir):
-    """A finished run of 8 updates with checkpoints at steps 6 and 8 (copied per test), and
-    what it returned."""
-    config = _config(tmp_path_factory.mktemp("finished"), data_dir, checkpoint_every_steps=2)
-    return config, train.train_and_evaluate(config)
+# The fixtures this module shares with the other fault tests.
+data_dir, finished = helpers_trainer.data_dir, helpers_trainer.finished
 
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
     """JAX's persistent compilation cache, shared by this module's CLI runs of one shape."""
     return shared_compiles(tmp_path_factory.mktemp("compiled"))
-
-
-def _config(tmp_path, data_dir, **overrides) -> configs.Config:
-    # 8 updates of 64 images.
-    return small_config(tmp_path, **{"data_dir": data_dir, "batch_size": 64, **overrides})
 
 
 def _steps(config: configs.Config) -> list[int]:
@@ -94,7 +80,7 @@ def _trainer(config: configs.Config) -> train.Trainer:
 
 
 def test_a_non_finite_state_is_never_written(tmp_path, data_dir):
-    config = _config(tmp_path, data_dir)
+    config = run_config(tmp_path, data_dir)
     trainer = _trainer(config)
     run = train.create_state(trainer)
     bad_state = jax.tree.map(lambda x: x * jnp.nan if x.dtype == jnp.float32 else x, run.state)
@@ -105,7 +91,7 @@ def test_a_non_finite_state_is_never_written(tmp_path, data_dir):
 
 
 def test_the_checkpoint_whose_parameters_gave_a_nan_loss_is_removed(tmp_path, data_dir):
-    config = _config(
+    config = run_config(
         tmp_path, data_dir, learning_rate=1e30, schedule="constant", checkpoint_every_steps=1
     )
     with pytest.raises(train.TrainingError, match=r"loss became nan at step (\d)") as error:
@@ -115,7 +101,7 @@ def test_the_checkpoint_whose_parameters_gave_a_nan_loss_is_removed(tmp_path, da
 
 
 def test_resume_sets_aside_a_checkpoint_with_non_finite_values(tmp_path, data_dir):
-    config = _config(tmp_path, data_dir)
+    config = run_config(tmp_path, data_dir)
     trainer = _trainer(config)
     run = train.create_state(trainer)
     state = train._saved(trainer, run)
@@ -178,7 +164,7 @@ def test_resume_with_another_data_dir_is_refused_naming_the_flag(tmp_path, finis
 
 
 def test_a_second_trainer_in_a_held_work_dir_stops_naming_the_holder(tmp_path, data_dir):
-    config = _config(tmp_path, data_dir)
+    config = run_config(tmp_path, data_dir)
     held = workdir.claim(config.workdir)  # flock conflicts between open files, even in a process
     try:
         with pytest.raises(
@@ -194,7 +180,7 @@ def test_a_work_dir_that_is_a_file_gives_one_line(tmp_path, data_dir):
     path = tmp_path / "file"
     path.write_text("")
     with pytest.raises(workdir.WorkdirError, match="is a file, not a folder"):
-        train.train_and_evaluate(_config(tmp_path, data_dir, workdir=str(path)))
+        train.train_and_evaluate(run_config(tmp_path, data_dir, workdir=str(path)))
 
 
 @pytest.mark.parametrize("blocker", ["checkpoints_is_a_file", "metrics_is_a_folder"])
@@ -226,7 +212,7 @@ def test_a_work_dir_that_cannot_be_written_gives_one_line(tmp_path, data_dir, mo
     os.makedirs(tmp_path / "run")
     monkeypatch.setattr(os, "open", read_only)
     with pytest.raises(workdir.WorkdirError, match=r"cannot write to --workdir .*Permission"):
-        train.train_and_evaluate(_config(tmp_path, data_dir))
+        train.train_and_evaluate(run_config(tmp_path, data_dir))
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import functools
+import importlib
 import json
 import os
 import re
@@ -15,37 +17,25 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import pytest
 
 from examples import flags
 from examples.mnist import checkpoint, configs, core, data, main, report, train, workdir
+from tests import helpers_trainer
+from tests.helpers_trainer import run_config
 from tests.mnist_helpers import (
     REPO,
     copy_run,
     free_port,
     run_cli,
-    small_config,
-    write_idx_folder,
 )
 
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return write_idx_folder(str(tmp_path_factory.mktemp("data")), num_train=512, num_test=128)
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory, data_dir):
-    """A finished run of 8 updates with checkpoints at steps 6 and 8, copied per test."""
-    config = _config(tmp_path_factory.mktemp("finished"), data_dir, checkpoint_every_steps=2)
-    train.train_and_evaluate(config)
-    return config
-
-
-def _config(tmp_path, data_dir, **overrides) -> configs.Config:
-    return small_config(tmp_path, **{"data_dir": data_dir, "batch_size": 64, **overrides})
+# The fixtures this module shares with the other fault tests.
+data_dir, finished = helpers_trainer.data_dir, helpers_trainer.finished
 
 
 class BlockedError(Exception):
@@ -69,9 +59,10 @@ def _at_most(seconds: int):
         signal.signal(signal.SIGALRM, previous)
 
 
-def _parse_error(argv: list[str], capsys) -> str:
+def _parse_error(argv: list[str], capsys, parse: Callable[[list[str]], Any] = main.parse) -> str:
+    """The one-line error with which `parse` (the trainer's) refuses `argv`, exiting with 2."""
     with pytest.raises(SystemExit) as exit_info:
-        main.parse(argv)
+        parse(argv)
     assert exit_info.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) <= 2 and "Traceback" not in lines[-1], lines  # usage, then the error
@@ -95,7 +86,7 @@ def _parse_error(argv: list[str], capsys) -> str:
 def test_a_symlink_where_the_trainer_writes_is_refused_and_its_target_untouched(
     tmp_path, data_dir, name
 ):
-    config = _config(tmp_path, data_dir, plot=True)
+    config = run_config(tmp_path, data_dir, plot=True)
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "precious").write_text("keep me")
@@ -109,7 +100,7 @@ def test_a_symlink_where_the_trainer_writes_is_refused_and_its_target_untouched(
 
 
 def test_a_symlinked_checkpoint_step_is_refused_on_resume(tmp_path, finished):
-    config = copy_run(finished, tmp_path)
+    config = copy_run(finished[0], tmp_path)
     outside = tmp_path / "outside"
     os.replace(os.path.join(config.workdir, "checkpoints", "8"), outside)
     os.symlink(outside, os.path.join(config.workdir, "checkpoints", "8"))
@@ -157,7 +148,7 @@ def test_resume_drops_a_last_line_cut_by_a_kill_in_silence(tmp_path, capsys):
 
 
 def test_resume_after_a_damaged_metrics_line_ends_with_every_record(tmp_path, finished):
-    config = copy_run(finished, tmp_path)
+    config = copy_run(finished[0], tmp_path)
     path = os.path.join(config.workdir, "metrics.jsonl")
     with open(path) as f:
         lines = f.read().splitlines()
@@ -178,7 +169,7 @@ def test_resume_after_a_damaged_metrics_line_ends_with_every_record(tmp_path, fi
 def test_an_unreadable_checkpoint_stops_in_one_line_and_moves_nothing(
     tmp_path, finished, monkeypatch, file, code
 ):
-    config = copy_run(finished, tmp_path)
+    config = copy_run(finished[0], tmp_path)
     real_open = open
 
     def refusing_open(path, *args, **kwargs):
@@ -215,7 +206,7 @@ sys.exit(main.main(sys.argv[1:]))
 def test_a_checkpoint_write_past_the_file_size_limit_ends_in_one_line_and_resumes(
     tmp_path, data_dir, after
 ):
-    config = _config(tmp_path, data_dir, checkpoint_every_steps=2)
+    config = run_config(tmp_path, data_dir, checkpoint_every_steps=2)
     argv = flags.render(
         {k: v for k, v in flags.as_flags(config).items() if v != getattr(configs.Config(), k)}
     )
@@ -251,7 +242,7 @@ def _long_workdir(tmp_path) -> str:
 
 @pytest.mark.parametrize("kind", ["long", "not utf-8", "curves.png a folder", "metrics a folder"])
 def test_a_work_dir_the_run_cannot_finish_in_is_refused_before_training(tmp_path, data_dir, kind):
-    config = _config(tmp_path, data_dir, plot=True)
+    config = run_config(tmp_path, data_dir, plot=True)
     if kind == "long":
         config = dataclasses.replace(config, workdir=_long_workdir(tmp_path))
     elif kind == "not utf-8":
@@ -273,7 +264,7 @@ def test_a_work_dir_the_run_cannot_finish_in_is_refused_before_training(tmp_path
 
 @pytest.mark.parametrize("eval_batch_size", [10**6, 129, 4096])
 def test_the_eval_batch_is_at_most_the_test_set(tmp_path, data_dir, eval_batch_size):
-    config = _config(tmp_path, data_dir, eval_batch_size=eval_batch_size)
+    config = run_config(tmp_path, data_dir, eval_batch_size=eval_batch_size)
     trainer = train.setup(config, train.load_data(config))
     assert trainer.data.eval_batch_size == 128
 
@@ -369,12 +360,10 @@ def test_overflowing_schedule_arguments_give_one_training_error(schedule_args):
         train.build_schedule("one_cycle", json.loads(schedule_args), 0.1, 100)
 
 
-def _study_error(module: str, config_type: str, argv: list[str], capsys) -> str:
-    imported = __import__(module, fromlist=[config_type])
-    with pytest.raises(SystemExit) as exit_info:
-        flags.parse(getattr(imported, config_type), argv, prog=module, description="")
-    assert exit_info.value.code == 2
-    return capsys.readouterr().err.strip().splitlines()[-1]
+def _study_parse(module: str, config_type: str) -> Callable[[list[str]], Any]:
+    """`flags.parse` of `module`'s `config_type`."""
+    config_class = getattr(importlib.import_module(module), config_type)
+    return functools.partial(flags.parse, config_class, prog=module, description="")
 
 
 @pytest.mark.parametrize(
@@ -389,22 +378,29 @@ def _study_error(module: str, config_type: str, argv: list[str], capsys) -> str:
         ("benchmarks.accelerator.suite", "SuiteConfig", ["--train-examples=-5"], "--train"),
         ("benchmarks.accelerator.suite", "SuiteConfig", ["--ks", "1,-2"], "--ks"),
         ("benchmarks.accelerator.suite", "SuiteConfig", ["--target", "nan"], "--target"),
-        ("benchmarks.accelerator.suite", "SuiteConfig", ["--parts", "step,nope"], "--parts"),
-        ("benchmarks.step_profile", "ProfileConfig", ["--variants", "nchw,nope"], "--variants"),
-        ("examples.compare.study", "StudyConfig", ["--adam-recipes", "nope"], "--adam-recipes"),
-        (
-            "examples.mnist.cooldown_study",
-            "CooldownStudyConfig",
-            ["--lengths-epochs", "3,0"],
-            "--le",
-        ),
+        ("examples.mnist.cooldown_study", "CooldownStudyConfig", ["--lengths-epochs=3,0"], "--l"),
     ],
 )
 def test_the_studies_and_the_suite_refuse_bad_numbers_at_parse_time(
     module, config_type, argv, named, capsys
 ):
-    line = _study_error(module, config_type, argv, capsys)
+    line = _parse_error(argv, capsys, _study_parse(module, config_type))
     assert re.search(rf"error: {named}\S* must be", line), line
+
+
+@pytest.mark.parametrize(
+    ("module", "config_type", "flag"),
+    [
+        ("benchmarks.accelerator.suite", "SuiteConfig", "--parts"),
+        ("benchmarks.step_profile", "ProfileConfig", "--variants"),
+        ("examples.compare.study", "StudyConfig", "--adam-recipes"),
+    ],
+)
+def test_a_list_flag_with_an_unknown_element_is_refused_naming_it(
+    module, config_type, flag, capsys
+):
+    line = _parse_error([flag, "nope"], capsys, _study_parse(module, config_type))
+    assert re.search(rf"error: {flag} must be one of .*; got 'nope'$", line), line
 
 
 def test_a_coordinator_that_never_answers_ends_in_one_line_within_the_timeout(tmp_path):
@@ -432,7 +428,7 @@ def test_a_coordinator_that_never_answers_ends_in_one_line_within_the_timeout(tm
 def test_a_non_finite_checkpoint_with_matching_checksums_is_set_aside_for_an_older_one(
     tmp_path, finished, capsys
 ):
-    config = copy_run(finished, tmp_path)
+    config = copy_run(finished[0], tmp_path)
     checkpoints = checkpoint.Checkpoints(os.path.join(config.workdir, "checkpoints"), keep=3)
     trainer = train.setup(config, train.load_data(config))
     like = train._saved(trainer, train.create_state(trainer))
@@ -488,7 +484,7 @@ def test_a_record_mismatch_names_the_field_that_differs(there, named):
     ],
 )
 def test_a_branch_off_a_cut_record_gives_one_line(tmp_path, finished, cut, expected):
-    stable = copy_run(finished, tmp_path).workdir
+    stable = copy_run(finished[0], tmp_path).workdir
     step_dir = os.path.join(stable, "checkpoints", "6")
     path = os.path.join(stable if cut == "config.json" else step_dir, cut)
     with open(path, "r+") as f:

@@ -511,9 +511,12 @@ STRUCTURAL_BAD: list[tuple[str, Callable[[], Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(
+numeric_bad = pytest.mark.parametrize(
     ("make", "bad", "name"), [c[1:] for c in NUMERIC_BAD], ids=[c[0] for c in NUMERIC_BAD]
 )
+
+
+@numeric_bad
 def test_invalid_concrete_value_raises_value_error_naming_it(make, bad, name) -> None:
     with pytest.raises(ValueError, match=name):
         make(bad)
@@ -527,18 +530,14 @@ def test_invalid_structure_raises_value_error_naming_it(make, name) -> None:
         make()
 
 
-@pytest.mark.parametrize(
-    ("make", "bad", "name"), [c[1:] for c in NUMERIC_BAD], ids=[c[0] for c in NUMERIC_BAD]
-)
+@numeric_bad
 def test_traced_value_is_not_checked_inside_jit(make, bad, name) -> None:
     del name
     value = jax.jit(lambda x: make(x)(jnp.arange(4.0)))(jnp.asarray(bad, jnp.float32))
     assert value.shape == (4,)
 
 
-@pytest.mark.parametrize(
-    ("make", "bad", "name"), [c[1:] for c in NUMERIC_BAD], ids=[c[0] for c in NUMERIC_BAD]
-)
+@numeric_bad
 def test_concrete_value_is_still_checked_when_built_inside_jit(make, bad, name) -> None:
     with pytest.raises(ValueError, match=name):
         jax.jit(lambda t: make(bad)(t))(jnp.arange(4.0))
