@@ -6,6 +6,7 @@ The golden sequences in `golden/golden.json` come from running the real librarie
 
 from __future__ import annotations
 
+import functools
 import json
 import pathlib
 from functools import partial
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 import jaxsched
-from tests.specs import evaluate, through_padded
+from tests.specs import N_STEPS, evaluate, through_padded
 from tests.x64 import enable_x64
 
 GOLDEN = json.loads((pathlib.Path(__file__).parent / "golden" / "golden.json").read_text())
@@ -51,28 +52,48 @@ def _around_jumps(values: np.ndarray, count: int = 8) -> np.ndarray:
     return np.unique(np.concatenate([[0, len(values) - 1], jumps, jumps + 1]))
 
 
-def _float32_modes(schedule: jaxsched.Schedule, steps: np.ndarray, eager_at: np.ndarray):
-    """The float32 values in each evaluation mode; "eager" (one Python int at a time) only at
-    the indices `eager_at`."""
+def _float32_steps(case: dict[str, Any]) -> np.ndarray:
+    # float32 holds every integer step exactly only up to 2**24; the huge steps of a case are
+    # checked in float64 above. Steps enter jit as floats: an int64 array would be cut to int32.
+    steps = _steps(case)
+    return steps[steps < 2**24].astype(np.float32)
+
+
+BATCH = 8  # cases whose schedules one program closes over
+
+
+@functools.cache
+def _closed_over(first: int) -> list[np.ndarray]:
+    """The values under jit with the schedules closed over (their numbers compile-time
+    constants) of the cases `first` to `first + BATCH`: one program for the batch, as a training
+    step closes over several schedules, costs one compile instead of one per case."""
+    schedules = [_build(case["config"]) for case in CASES[first : first + BATCH]]
+    steps = [_float32_steps(case) for case in CASES[first : first + BATCH]]
+    padded = jax.jit(lambda xs: [s(x) for s, x in zip(schedules, xs, strict=True)])(
+        [np.resize(x, N_STEPS) for x in steps]
+    )
+    return [np.asarray(values)[: len(x)] for values, x in zip(padded, steps, strict=True)]
+
+
+def _float32_modes(index: int, eager_at: np.ndarray):
+    """The float32 values of case `index` in each evaluation mode; "eager" (one Python int at a
+    time) only at the indices `eager_at`."""
+    schedule, steps = _build(CASES[index]["config"]), _float32_steps(CASES[index])
     return {
         "eager": (eager_at, np.asarray([schedule(int(steps[i])) for i in eager_at])),
         "eager on arrays": (slice(None), through_padded(schedule, steps)),
-        "jit closed over": (slice(None), through_padded(jax.jit(schedule), steps)),
+        "jit closed over": (slice(None), _closed_over(index - index % BATCH)[index % BATCH]),
         "jit argument": (slice(None), through_padded(partial(evaluate, schedule), steps)),
     }
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_matches_reference_in_float32_in_every_evaluation_mode(case: dict[str, Any]) -> None:
-    # float32 holds every integer step exactly only up to 2**24; the huge steps of a case are
-    # checked in float64 above. Steps enter jit as floats: an int64 array would be cut to int32.
-    steps = _steps(case)
-    exact = steps < 2**24
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[c["id"] for c in CASES])
+def test_matches_reference_in_float32_in_every_evaluation_mode(index: int) -> None:
+    case = CASES[index]
     schedule = _build(case["config"])
-    expected = np.asarray(case["values"], dtype=np.float64)[exact]
+    expected = np.asarray(case["values"], dtype=np.float64)[_steps(case) < 2**24]
     scale = max(np.max(np.abs(expected)), 1e-30)
-    steps = steps[exact].astype(np.float32)
-    for mode, (at, got) in _float32_modes(schedule, steps, _around_jumps(expected)).items():
+    for mode, (at, got) in _float32_modes(index, _around_jumps(expected)).items():
         assert got.dtype == np.float32, mode
         np.testing.assert_allclose(
             got, expected[at], rtol=2e-5, atol=2e-6 * scale, err_msg=f"{mode}: {case['reference']}"

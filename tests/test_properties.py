@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import assume, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 
 import jaxsched
 from tests import reference
@@ -103,52 +103,67 @@ def test_the_window_holds_the_steep_start_of_a_restart_float32_lands_on() -> Non
 
 
 EAGER_STEPS = 16  # steps evaluated one Python number at a time (each call dispatches)
+BATCH = 4  # schedules compiled into one program under "jit closed over"
 
 
-def evaluation_modes(schedule: jaxsched.Schedule, steps: np.ndarray) -> dict[str, np.ndarray]:
-    """The schedule's values at `steps` in each way users evaluate it.
+def evaluation_modes(
+    schedules: list[jaxsched.Schedule], steps: list[np.ndarray]
+) -> list[dict[str, np.ndarray]]:
+    """Each schedule's values at its steps in each way users evaluate it.
 
     "eager" takes one Python number at a time (ints for whole steps) and covers only the
     first `EAGER_STEPS` steps, the ones around the schedule's key steps; the other modes cover
-    them all. Under "jit closed over" the schedule's numbers are compile-time constants, which
-    XLA folds and rewrites (a division becomes a multiplication by a rounded reciprocal).
+    them all. Under "jit closed over" the schedules' numbers are compile-time constants, which
+    XLA folds and rewrites (a division becomes a multiplication by a rounded reciprocal); all
+    the schedules of one call are closed over by one program, as a training step closes over
+    several, which costs one compile instead of one each.
     """
-    eager = [schedule(int(t) if float(t).is_integer() else float(t)) for t in steps[:EAGER_STEPS]]
-    return {
-        "eager": np.asarray(eager),
-        "eager on arrays": np.asarray(schedule(steps)),
-        "jit closed over": np.asarray(jax.jit(schedule)(steps)),
-        "jit argument": np.asarray(evaluate(schedule, steps)),
-    }
+    closed = jax.jit(lambda xs: [s(x) for s, x in zip(schedules, xs, strict=True)])(steps)
+    modes = []
+    for schedule, at, closed_over in zip(schedules, steps, closed, strict=True):
+        eager = [schedule(int(t) if float(t).is_integer() else float(t)) for t in at[:EAGER_STEPS]]
+        modes.append(
+            {
+                "eager": np.asarray(eager),
+                "eager on arrays": np.asarray(schedule(at)),
+                "jit closed over": np.asarray(closed_over),
+                "jit argument": np.asarray(evaluate(schedule, at)),
+            }
+        )
+    return modes
 
 
-def assert_modes_agree(
-    schedule: jaxsched.Schedule, spec: Spec, steps: np.ndarray
-) -> dict[str, np.ndarray]:
+def assert_modes_agree(cases: list[tuple[Spec, np.ndarray]]) -> list[dict[str, np.ndarray]]:
     """Every mode matches the reference, and at whole steps the modes agree with each other.
 
     The reference comparison forgives a jump within a tiny window of a step; the modes may not
     disagree about which side of a jump a whole step is on.
     """
-    values = evaluation_modes(schedule, steps)
-    scale = max(reference.build(spec).scale, 1e-30)
-    whole = np.asarray(steps, np.float64) == np.round(steps)
-    base = values["jit argument"]
-    band = reference_band(spec, steps)
-    for mode, got in values.items():
-        assert got.dtype == np.float32, mode
-        assert got.shape == steps[: len(got)].shape, mode
-        assert_matches_reference(got, spec, steps[: len(got)], band=band[:, : len(got)])
-        at = whole[: len(got)]
-        np.testing.assert_allclose(
-            got[at], base[: len(got)][at], rtol=RTOL, atol=ATOL * scale, err_msg=mode
-        )
-    return values
+    schedules = [build(spec) for spec, _ in cases]
+    all_values = evaluation_modes(schedules, [steps for _, steps in cases])
+    for (spec, steps), values in zip(cases, all_values, strict=True):
+        scale = max(reference.build(spec).scale, 1e-30)
+        whole = np.asarray(steps, np.float64) == np.round(steps)
+        base = values["jit argument"]
+        band = reference_band(spec, steps)
+        for mode, got in values.items():
+            assert got.dtype == np.float32, (mode, spec)
+            assert got.shape == steps[: len(got)].shape, (mode, spec)
+            assert_matches_reference(got, spec, steps[: len(got)], band=band[:, : len(got)])
+            at = whole[: len(got)]
+            np.testing.assert_allclose(
+                got[at],
+                base[: len(got)][at],
+                rtol=RTOL,
+                atol=ATOL * scale,
+                err_msg=f"{mode} {spec}",
+            )
+    return all_values
 
 
-# Examples per family: each compiles anew under "jit closed over". The families added with
-# issue 13 run fewer, and the largest programs (a random draw per step, several cycles)
-# fewer still, to keep the suite's time in bounds.
+# Schedules per family: each batch of `BATCH` compiles anew under "jit closed over". The
+# families added with issue 13 run fewer, and the largest programs (a random draw per step,
+# several cycles) fewer still, to keep the suite's time in bounds.
 EXAMPLES = {
     **dict.fromkeys(
         [
@@ -176,11 +191,16 @@ EXAMPLES = {
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_evaluation_mode_matches_the_float64_reference(family: str) -> None:
-    @settings(max_examples=EXAMPLES.get(family, 25), deadline=None)
-    @given(spec_and_steps(FAMILIES[family]))
-    def check(case: tuple[Spec, np.ndarray]) -> None:
-        spec, steps = case
-        assert_modes_agree(build(spec), spec, steps)
+    batches = -(-EXAMPLES.get(family, 25) // BATCH)  # at least as many schedules as examples
+
+    # Each draw is a batch of independent cases; a filtered strategy drawn `BATCH` times
+    # filters more per draw, which is what the health check would report.
+    @settings(
+        max_examples=batches, deadline=None, suppress_health_check=[HealthCheck.filter_too_much]
+    )
+    @given(st.lists(spec_and_steps(FAMILIES[family]), min_size=BATCH, max_size=BATCH))
+    def check(cases: list[tuple[Spec, np.ndarray]]) -> None:
+        assert_modes_agree(cases)
 
     check()
 
@@ -205,7 +225,7 @@ def test_cosine_restarts_restart_on_the_same_whole_step_in_every_mode(
     starts = [restart_start(first_decay_steps, t_mul, i) for i in range(8)]
     whole = [s for s in starts if float(s).is_integer() and s < 2**20]
     steps = padded(sorted({*whole, *(s - 1 for s in whole if s >= 1)}))
-    values = assert_modes_agree(build(spec), spec, steps)
+    (values,) = assert_modes_agree([(spec, steps)])
     for mode, got in values.items():
         restarted = np.isin(steps[: len(got)], whole)
         np.testing.assert_array_equal(got[restarted], np.float32(0.05), err_msg=mode)
