@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -92,7 +93,7 @@ class Checkpoints:
         except Exception as e:  # orbax reports a failed write as ValueError, OSError, ...
             for name in os.listdir(self.directory):
                 if name == str(step) or name.startswith(f"{step}.orbax-checkpoint-tmp"):
-                    shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+                    _remove(os.path.join(self.directory, name))
             self._manager.reload()
             raise CheckpointError(
                 f"writing the checkpoint at step {step} in {self.directory} failed "
@@ -284,3 +285,14 @@ def _barrier(name: str) -> None:
     """Waits until every process gets here (a no-op in a single process)."""
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices(name)
+
+
+def _remove(path: str, patience: float = 5.0) -> None:
+    """Removes the folder a failed save wrote. tensorstore's threads may still be finishing
+    the save's other writes into it (seen under load: the folder outlived one `rmtree`), so
+    this removes again until it is gone, for up to `patience` seconds."""
+    deadline = time.monotonic() + patience
+    shutil.rmtree(path, ignore_errors=True)
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        shutil.rmtree(path, ignore_errors=True)
