@@ -43,6 +43,13 @@ for function in (
     jaxsched.register_function(function)
 
 matplotlib.use("Agg")
+# Each xdist worker on a core of its own (gw0 on the first allowed core, gw1 on the next, ...),
+# set before JAX starts its CPU backend: XLA then sizes its thread pools to one core instead of
+# every worker's pools spinning on all of them. The processes a test starts inherit the core.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and hasattr(os, "sched_setaffinity"):  # Linux
+    _cores = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {_cores[int(_worker[2:]) % len(_cores)]})
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
 settings.register_profile("ci", derandomize=True, print_blob=True)
