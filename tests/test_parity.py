@@ -75,10 +75,10 @@ def _closed_over(first: int) -> list[np.ndarray]:
     return [np.asarray(values)[: len(x)] for values, x in zip(padded, steps, strict=True)]
 
 
-def _float32_modes(index: int, eager_at: np.ndarray):
-    """The float32 values of case `index` in each evaluation mode; "eager" (one Python int at a
-    time) only at the indices `eager_at`."""
-    schedule, steps = _build(CASES[index]["config"]), _float32_steps(CASES[index])
+def _float32_modes(schedule: jaxsched.Schedule, index: int, eager_at: np.ndarray):
+    """The float32 values of case `index`'s `schedule` in each evaluation mode; "eager" (one
+    Python int at a time) only at the indices `eager_at`."""
+    steps = _float32_steps(CASES[index])
     return {
         "eager": (eager_at, np.asarray([schedule(int(steps[i])) for i in eager_at])),
         "eager on arrays": (slice(None), through_padded(schedule, steps)),
@@ -93,7 +93,7 @@ def test_matches_reference_in_float32_in_every_evaluation_mode(index: int) -> No
     schedule = _build(case["config"])
     expected = np.asarray(case["values"], dtype=np.float64)[_steps(case) < 2**24]
     scale = max(np.max(np.abs(expected)), 1e-30)
-    for mode, (at, got) in _float32_modes(index, _around_jumps(expected)).items():
+    for mode, (at, got) in _float32_modes(schedule, index, _around_jumps(expected)).items():
         assert got.dtype == np.float32, mode
         np.testing.assert_allclose(
             got, expected[at], rtol=2e-5, atol=2e-6 * scale, err_msg=f"{mode}: {case['reference']}"
